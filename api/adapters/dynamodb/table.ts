@@ -1,0 +1,76 @@
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/** Global secondary indexes: name → partition and sort key attributes. Infra creates the same ones. */
+export const INDEXES = {
+  byRequester: { pk: 'gsi1pk', sk: 'gsi1sk' },
+  byStatus: { pk: 'gsi2pk', sk: 'gsi2sk' },
+  byDue: { pk: 'gsi3pk', sk: 'gsi3sk' },
+  byCreated: { pk: 'gsi4pk', sk: 'gsi4sk' },
+} as const;
+
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export function tableDefinition(tableName: string) {
+  const attributes = new Set<string>(['pk', 'sk']);
+  const indexes: GlobalSecondaryIndex[] = Object.entries(INDEXES).map(([name, keys]) => {
+    attributes.add(keys.pk);
+    attributes.add(keys.sk);
+    return {
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: keys.pk, KeyType: 'HASH' },
+        { AttributeName: keys.sk, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    };
+  });
+  const definitions: AttributeDefinition[] = [...attributes].map((name) => ({
+    AttributeName: name,
+    AttributeType: 'S',
+  }));
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    AttributeDefinitions: definitions,
+    GlobalSecondaryIndexes: indexes,
+  };
+}
+
+/** Creates the table (and its TTL setting) when it does not exist yet. */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+  try {
+    await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+    }),
+  );
+}

@@ -1,0 +1,127 @@
+import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import type { OidcConfig } from '../../config/schema.js';
+import type { Caller, Channel } from '../../domain/types.js';
+
+/** A bearer token was refused. `reason` goes to the log only; callers see a uniform `invalid_token`. */
+export class TokenRejected extends Error {
+  constructor(readonly reason: string) {
+    super('invalid_token');
+    this.name = 'TokenRejected';
+  }
+}
+
+/** The identity provider could not be reached to fetch its keys. */
+export class IdentityProviderUnavailable extends Error {
+  constructor(reason: string) {
+    super(`identity provider unavailable: ${reason}`);
+    this.name = 'IdentityProviderUnavailable';
+  }
+}
+
+export interface TokenVerifier {
+  verify(token: string, context: { via: Channel; ip?: string }): Promise<Caller>;
+}
+
+/** Reads a claim by name or dot path (`realm_access.roles`). */
+export function readClaim(payload: JWTPayload, path: string): unknown {
+  if (path in payload) return payload[path];
+  return path.split('.').reduce<unknown>((value, key) => {
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  }, payload);
+}
+
+export function callerFromClaims(
+  oidc: OidcConfig,
+  payload: JWTPayload,
+  context: { via: Channel; ip?: string },
+): Caller {
+  const subject = payload.sub;
+  if (!subject) throw new TokenRejected('token has no sub claim');
+  const email = readClaim(payload, oidc.emailClaim);
+  if (typeof email !== 'string' || !email.includes('@')) {
+    throw new TokenRejected(`token has no usable ${oidc.emailClaim} claim`);
+  }
+  const rawGroups = readClaim(payload, oidc.groupsClaim);
+  const groups =
+    typeof rawGroups === 'string'
+      ? [rawGroups]
+      : Array.isArray(rawGroups)
+        ? rawGroups.filter((group): group is string => typeof group === 'string')
+        : [];
+  const amr = Array.isArray(payload.amr) ? payload.amr.filter((v): v is string => typeof v === 'string') : [];
+  return {
+    subject,
+    email: email.toLowerCase(),
+    groups,
+    mfa: amr.some((method) => oidc.mfaMethods.includes(method)),
+    via: context.via,
+    ...(context.ip ? { ip: context.ip } : {}),
+  };
+}
+
+/**
+ * Verifies OIDC access tokens (JWTs) against the issuer's published keys: issuer, audience, expiry with the
+ * configured tolerance, and only the allowed asymmetric algorithms (never `none`, never HMAC).
+ */
+export class JoseTokenVerifier implements TokenVerifier {
+  private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+
+  constructor(
+    private readonly oidc: OidcConfig,
+    private readonly options: { jwksUri?: string; fetchImpl?: typeof fetch } = {},
+  ) {}
+
+  async verify(token: string, context: { via: Channel; ip?: string }): Promise<Caller> {
+    const jwks = await this.keys();
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: this.oidc.issuer,
+        audience: this.oidc.audience,
+        algorithms: this.oidc.algorithms,
+        clockTolerance: this.oidc.clockToleranceSeconds,
+        requiredClaims: ['exp', 'sub', 'iat'],
+      });
+      return callerFromClaims(this.oidc, payload, context);
+    } catch (error) {
+      if (error instanceof TokenRejected) throw error;
+      if (error instanceof joseErrors.JWKSTimeout)
+        throw new IdentityProviderUnavailable('JWKS request timed out');
+      // A failed key-set download is the provider's problem, not the token's.
+      if (
+        error instanceof joseErrors.JWKSInvalid ||
+        (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')
+      ) {
+        this.jwks = null;
+        throw new IdentityProviderUnavailable(error.message);
+      }
+      if (error instanceof joseErrors.JOSEError) throw new TokenRejected(`${error.code}: ${error.message}`);
+      if (error instanceof TypeError || error instanceof SyntaxError) throw new TokenRejected(error.message);
+      throw new IdentityProviderUnavailable(String(error));
+    }
+  }
+
+  private async keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+    if (this.jwks) return this.jwks;
+    const uri = this.options.jwksUri ?? (await this.discoverJwksUri());
+    this.jwks = createRemoteJWKSet(new URL(uri), {
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+      timeoutDuration: 5000,
+    });
+    return this.jwks;
+  }
+
+  private async discoverJwksUri(): Promise<string> {
+    const fetchImpl = this.options.fetchImpl ?? fetch;
+    const url = `${this.oidc.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+    try {
+      const response = await fetchImpl(url, { signal: AbortSignal.timeout(5000) });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const document = (await response.json()) as { jwks_uri?: unknown; issuer?: unknown };
+      if (typeof document.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
+      return document.jwks_uri;
+    } catch (error) {
+      throw new IdentityProviderUnavailable(`${url}: ${(error as Error).message}`);
+    }
+  }
+}

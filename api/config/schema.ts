@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import { parseDurationMinutes } from '../domain/duration.js';
+
+/** A duration written as `90m`, `4h`, `1h30m`; parsed to whole minutes. */
+const duration = z.string({ error: 'must be a duration such as 90m or 4h' }).transform((text, ctx) => {
+  const minutes = parseDurationMinutes(text);
+  if (minutes === null || minutes <= 0) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration such as 90m or 4h (got "${text}")` });
+    return z.NEVER;
+  }
+  return minutes;
+});
+
+const groupList = z.array(z.string().min(1, 'must not be empty'));
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as SLACK_BOT_TOKEN');
+
+const oidcSchema = z.strictObject({
+  issuer: z.url({ error: 'must be an absolute URL' }),
+  audience: z.string().min(1),
+  clientId: z.string().min(1),
+  /** Confidential web client for the approver pages; the CLI uses `clientId` as a public client. */
+  webClientId: z.string().min(1).optional(),
+  webClientSecretEnv: envName.optional(),
+  scopes: z.array(z.string()).default(['openid', 'email', 'profile', 'offline_access']),
+  groupsClaim: z.string().min(1).default('groups'),
+  emailClaim: z.string().min(1).default('email'),
+  requireMfa: z.boolean().default(false),
+  /** `amr` values that count as multi-factor (RFC 8176). */
+  mfaMethods: z
+    .array(z.string())
+    .default(['mfa', 'otp', 'hwk', 'swk', 'sc', 'fpt', 'face', 'iris', 'retina']),
+  algorithms: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+    .min(1)
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  clockToleranceSeconds: z.number().int().min(0, 'must be ≥ 0').max(300, 'must be ≤ 300').default(30),
+});
+
+const schedulerSchema = z.strictObject({
+  group: z
+    .string()
+    .regex(/^[0-9a-zA-Z-_.]{1,64}$/, 'must be 1-64 characters of [0-9a-zA-Z-_.]')
+    .default('breakglass'),
+  targetArn: z.string().startsWith('arn:', 'must be an ARN').optional(),
+  roleArn: z.string().startsWith('arn:', 'must be an ARN').optional(),
+  deadLetterArn: z.string().startsWith('arn:', 'must be an ARN').optional(),
+});
+
+const awsSchema = z.strictObject({
+  mode: z.enum(['live', 'simulated']).default('simulated'),
+  region: z.string().min(1).default('us-east-1'),
+  externalId: z.string().min(2).max(1224).optional(),
+  /** The broker's own principal that target roles trust (checked by `doctor`). */
+  issuerRoleArn: z.string().startsWith('arn:', 'must be an ARN').optional(),
+  scheduler: schedulerSchema.default({ group: 'breakglass' }),
+});
+
+const digestSchema = z.strictObject({
+  everyEvents: z.number().int().min(1, 'must be ≥ 1').default(100),
+  everyMinutes: z.number().int().min(1, 'must be ≥ 1').default(15),
+  /** KMS key id or ARN for ES256 digests in production; a local key file otherwise. */
+  kmsKeyId: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+});
+
+const bunkerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('file'),
+    directory: z.string().min(1).optional(),
+    digest: digestSchema.default({ everyEvents: 100, everyMinutes: 15 }),
+  }),
+  z.strictObject({
+    kind: z.literal('s3'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    prefix: z.string().default('breakglass/'),
+    expectedBucketOwner: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
+    region: z.string().optional(),
+    digest: digestSchema.default({ everyEvents: 100, everyMinutes: 15 }),
+  }),
+]);
+
+const slackSchema = z.strictObject({
+  channel: z.string().min(1),
+  approveInSlack: z.boolean().default(false),
+  tokenEnv: envName.default('SLACK_BOT_TOKEN'),
+  signingSecretEnv: envName.default('SLACK_SIGNING_SECRET'),
+});
+
+const webhookSchema = z.strictObject({
+  url: z.url({ error: 'must be an absolute URL' }),
+  secretEnv: envName,
+  /** Audit event types to send; all when omitted. */
+  events: z.array(z.string()).optional(),
+});
+
+const webSchema = z.strictObject({
+  /** Public base URL used in links (CLI output, Slack, web); defaults to the listening address. */
+  publicUrl: z.url().optional(),
+  cookieSecretEnv: envName.default('BREAKGLASS_COOKIE_SECRET'),
+  sessionHours: z.number().int().min(1).max(24).default(8),
+  /** e.g. `https://tracker.example.com/browse/{ticket}` */
+  ticketUrlTemplate: z.string().includes('{ticket}', { message: 'must contain {ticket}' }).optional(),
+});
+
+const roleSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (≤ 63)'),
+  description: z.string().default(''),
+  accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+  roleArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+      'must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)',
+    ),
+  requesters: groupList.min(1, 'must list at least one group'),
+  approvers: groupList.default([]),
+  approverUsers: z.array(z.email({ error: 'must be an email address' })).default([]),
+  approvalsRequired: z
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be ≥ 0')
+    .max(10, 'must be ≤ 10')
+    .default(1),
+  maxDuration: duration,
+  defaultDuration: duration.optional(),
+  pendingTimeout: duration.optional(),
+  ticket: z
+    .strictObject({
+      required: z.boolean().default(false),
+      pattern: z.string().optional(),
+    })
+    .default({ required: false }),
+  emergency: z
+    .strictObject({
+      allowed: z.boolean().default(false),
+      postReviewWithin: duration.default(24 * 60),
+    })
+    .default({ allowed: false, postReviewWithin: 24 * 60 }),
+  sessionPolicyArns: z
+    .array(z.string().startsWith('arn:', 'must be an ARN'))
+    .max(10, 'at most 10')
+    .default([]),
+  slackChannel: z.string().min(1).optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'must be 1' }),
+    oidc: oidcSchema,
+    aws: awsSchema.default({ mode: 'simulated', region: 'us-east-1', scheduler: { group: 'breakglass' } }),
+    bunker: bunkerSchema.default({ kind: 'file', digest: { everyEvents: 100, everyMinutes: 15 } }),
+    notifications: z
+      .strictObject({
+        slack: slackSchema.optional(),
+        webhooks: z.array(webhookSchema).default([]),
+      })
+      .default({ webhooks: [] }),
+    web: webSchema.default({ cookieSecretEnv: 'BREAKGLASS_COOKIE_SECRET', sessionHours: 8 }),
+    auditors: groupList.default([]),
+    admins: groupList.default([]),
+    defaults: z
+      .strictObject({
+        pendingTimeout: duration.default(120),
+      })
+      .default({ pendingTimeout: 120 }),
+    roles: z.array(roleSchema).min(1, 'must define at least one role'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.roles.forEach((role, index) => {
+      const path = ['roles', index];
+      const first = seen.get(role.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'id'],
+          message: `duplicates roles[${first}].id "${role.id}"`,
+        });
+      } else {
+        seen.set(role.id, index);
+      }
+      const arnAccount = /^arn:[^:]+:iam::(\d{12}):/.exec(role.roleArn)?.[1];
+      if (arnAccount && arnAccount !== role.accountId) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'roleArn'],
+          message: `account ${arnAccount} does not match accountId ${role.accountId}`,
+        });
+      }
+      if (role.defaultDuration !== undefined && role.defaultDuration > role.maxDuration) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'defaultDuration'],
+          message: 'must be ≤ maxDuration',
+        });
+      }
+      if (role.approvalsRequired > 0 && role.approvers.length === 0 && role.approverUsers.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'approvers'],
+          message: `must list at least one group when approvalsRequired is ${role.approvalsRequired}`,
+        });
+      }
+      if (role.ticket.pattern !== undefined) {
+        try {
+          new RegExp(role.ticket.pattern);
+        } catch {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'ticket', 'pattern'],
+            message: 'must be a valid regular expression',
+          });
+        }
+      }
+      if (role.emergency.allowed && role.approvers.length === 0 && role.approverUsers.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'emergency', 'allowed'],
+          message: 'needs approvers to carry out the mandatory post-review',
+        });
+      }
+    });
+  });
+
+export type BreakglassConfig = z.infer<typeof configSchema>;
+export type RoleConfig = BreakglassConfig['roles'][number];
+export type OidcConfig = BreakglassConfig['oidc'];

@@ -1,0 +1,55 @@
+/** Stable error codes. The HTTP layer maps each to one status; tests assert on codes, never on messages. */
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  malformed_json: 400,
+  invalid_cursor: 400,
+  invalid_token: 401,
+  forbidden: 403,
+  not_requester: 403,
+  not_approver: 403,
+  self_approval: 403,
+  mfa_required: 403,
+  dev_mode_only: 403,
+  not_found: 404,
+  invalid_state: 409,
+  already_approved: 409,
+  extension_pending: 409,
+  idempotency_conflict: 409,
+  concurrent_update: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unknown_role: 422,
+  duration_out_of_range: 422,
+  ticket_required: 422,
+  ticket_invalid: 422,
+  emergency_not_allowed: 422,
+  start_out_of_range: 422,
+  extension_too_long: 422,
+  not_emergency: 422,
+  aws_error: 502,
+  not_ready: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error the caller can act on: a stable code and a public, secret-free detail. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  /** 403s from an authenticated caller are recorded as `access.forbidden`. */
+  get isForbidden(): boolean {
+    return this.status === 403;
+  }
+}

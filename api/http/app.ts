@@ -1,0 +1,116 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { ulid } from 'ulid';
+import { DomainError } from '../domain/errors.js';
+import type { App, AppDeps, AppEnv } from './env.js';
+import { authenticate } from './middleware/authenticate.js';
+import { problem } from './problem.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerDecisionRoutes } from './routes/decisions.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerInfoRoutes } from './routes/info.js';
+import { registerMeRoutes } from './routes/me.js';
+import { registerRequestRoutes } from './routes/requests.js';
+
+/** Largest JSON body the API accepts; requests are a few hundred bytes. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Builds the whole HTTP app. The Node server, the Lambda handler and the tests all call this, so they serve
+ * exactly the same routes, validation and errors.
+ */
+export function createApp(deps: AppDeps): App {
+  const app: App = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((issue) => ({
+          path: issue.path.map(String).join('.') || '(body)',
+          message: issue.message,
+        }));
+        const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+        return problem(c as Context, 'validation_failed', summary, { errors: issues });
+      }
+      return undefined;
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const offered = c.req.header('x-request-id');
+    const requestId = offered && /^[\w.-]{1,64}$/.test(offered) ? offered : `r_${ulid()}`;
+    c.set('requestId', requestId);
+    c.set('deps', deps);
+    c.header('x-request-id', requestId);
+    await next();
+  });
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      referrerPolicy: 'same-origin',
+      xFrameOptions: 'DENY',
+      strictTransportSecurity: deps.publicUrl.startsWith('https:')
+        ? 'max-age=31536000; includeSubDomains'
+        : false,
+    }),
+  );
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problem(c, 'payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.path === '/v1/info') return next();
+    return authenticate(c, next);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof DomainError) return problem(c, error.code, error.message, error.extra);
+    if (error instanceof HTTPException && error.status === 400) {
+      return problem(c, 'malformed_json', 'the request body is not valid JSON');
+    }
+    if (error instanceof HTTPException && error.status === 413) {
+      return problem(c, 'payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    }
+    deps.logger.error({ requestId: c.get('requestId'), err: error }, 'unhandled error');
+    return problem(c, 'internal', 'something went wrong on our side; quote the requestId when reporting it');
+  });
+  app.notFound((c) => problem(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+
+  registerHealthRoutes(app);
+  registerInfoRoutes(app);
+  registerMeRoutes(app);
+  registerRequestRoutes(app);
+  registerDecisionRoutes(app);
+  registerAuditRoutes(app);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Breakglass API',
+      version: deps.version,
+      description: 'Time-bound break-glass access to AWS roles.',
+    },
+    security: [{ bearer: [] }],
+  });
+  return app;
+}

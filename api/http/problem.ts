@@ -1,0 +1,53 @@
+import type { Context } from 'hono';
+import { ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
+
+const TITLES: Partial<Record<ErrorCode, string>> = {
+  validation_failed: 'Request validation failed',
+  malformed_json: 'Malformed JSON body',
+  invalid_token: 'Missing or invalid access token',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  invalid_state: 'Request is not in a state that allows this',
+  payload_too_large: 'Request body too large',
+  internal: 'Internal error',
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  requestId: string;
+  [extra: string]: unknown;
+}
+
+export function problemBody(
+  code: ErrorCode,
+  detail: string,
+  requestId: string,
+  extra: Record<string, unknown> = {},
+): Problem {
+  return {
+    type: `urn:breakglass:problem:${code}`,
+    title: TITLES[code] ?? code.replaceAll('_', ' '),
+    status: ERROR_STATUS[code],
+    detail,
+    code,
+    requestId,
+    ...extra,
+  };
+}
+
+/** Sends an RFC 7807 problem document. */
+export function problem(
+  c: Context,
+  code: ErrorCode,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Response {
+  const body = problemBody(code, detail, c.get('requestId') ?? 'unknown', extra);
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  if (code === 'invalid_token') headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  return new Response(JSON.stringify(body), { status: body.status, headers });
+}

@@ -1,0 +1,78 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { AccessRequest, Caller } from '../../domain/types.js';
+import type { RequestService } from '../../services/request-service.js';
+import type { App } from '../env.js';
+import { presentRequest } from '../present.js';
+import { jsonBody, jsonResponse, problemResponses, RequestIdParam, RequestSchema } from '../schemas.js';
+import { MAX_DURATION_MINUTES } from './requests.js';
+
+const comment = z.string().trim().min(1).max(1000);
+
+const bodies = {
+  approve: z.strictObject({ comment: comment.optional() }),
+  deny: z.strictObject({ comment }),
+  cancel: z.strictObject({}),
+  revoke: z.strictObject({ reason: comment }),
+  extend: z.strictObject({
+    durationMinutes: z
+      .number()
+      .int('must be a whole number of minutes')
+      .min(1, 'must be at least 1')
+      .max(MAX_DURATION_MINUTES),
+    reason: comment,
+  }),
+  review: z.strictObject({ outcome: z.enum(['acknowledged', 'flagged']), comment }),
+};
+
+type Action = keyof typeof bodies;
+
+type Handler<A extends Action> = (
+  service: RequestService,
+  caller: Caller,
+  id: string,
+  body: z.infer<(typeof bodies)[A]>,
+) => Promise<AccessRequest>;
+
+const handlers: { [A in Action]: Handler<A> } = {
+  approve: (s, caller, id, body) => s.approve(caller, id, body.comment ?? null),
+  deny: (s, caller, id, body) => s.deny(caller, id, body.comment),
+  cancel: (s, caller, id) => s.cancel(caller, id),
+  revoke: (s, caller, id, body) => s.revoke(caller, id, body.reason),
+  extend: (s, caller, id, body) => s.extend(caller, id, body),
+  review: (s, caller, id, body) => s.review(caller, id, body),
+};
+
+const descriptions: Record<Action, string> = {
+  approve: 'Approve a pending request (or a pending extension). Never your own; never twice.',
+  deny: 'Deny a pending request (or a pending extension) with a comment.',
+  cancel: 'The requester withdraws a request that has not started.',
+  revoke: 'End an approved or active grant early: the requester, approvers of the role or admins.',
+  extend: 'The requester asks for more time on an active grant; it needs the same approvals.',
+  review: 'Record the mandatory post-review of an emergency grant.',
+};
+
+export function registerDecisionRoutes(app: App): void {
+  for (const action of Object.keys(bodies) as Action[]) {
+    const route = createRoute({
+      method: 'post',
+      path: `/v1/requests/{id}/${action}`,
+      tags: ['decisions'],
+      description: descriptions[action],
+      request: {
+        params: RequestIdParam,
+        body:
+          action === 'cancel' || action === 'approve'
+            ? { ...jsonBody(bodies[action]), required: false }
+            : jsonBody(bodies[action]),
+      },
+      responses: { 200: jsonResponse(RequestSchema, 'The request after the change'), ...problemResponses },
+    });
+    app.openapi(route, async (c) => {
+      const { requests, publicUrl } = c.get('deps');
+      const body = (c.req.valid('json') ?? {}) as never;
+      const handler = handlers[action] as Handler<Action>;
+      const request = await handler(requests, c.get('caller'), c.req.valid('param').id, body);
+      return c.json(presentRequest(request, publicUrl), 200);
+    });
+  }
+}

@@ -1,0 +1,131 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { REQUEST_STATUSES } from '../../domain/types.js';
+import type { App } from '../env.js';
+import { presentRequest } from '../present.js';
+import { jsonBody, jsonResponse, problemResponses, RequestIdParam, RequestSchema } from '../schemas.js';
+
+export const MAX_DURATION_MINUTES = 7 * 24 * 60;
+
+const CreateRequestBody = z
+  .strictObject({
+    roleId: z.string().min(1).max(64),
+    durationMinutes: z
+      .number()
+      .int('must be a whole number of minutes')
+      .min(1, 'must be at least 1')
+      .max(MAX_DURATION_MINUTES),
+    reason: z.string().trim().min(3, 'must say why access is needed').max(1000),
+    ticket: z.string().trim().min(1).max(128).optional(),
+    startAt: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-11-22T10:00:00Z' })
+      .optional(),
+    emergency: z.boolean().optional(),
+  })
+  .openapi('CreateRequest');
+
+const IdempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\w-]{8,128}$/, 'must be 8-128 letters, digits, dashes or underscores')
+    .optional()
+    .openapi({
+      description: 'Retrying with the same key returns the first result instead of a second request',
+    }),
+});
+
+const createRequestRoute = createRoute({
+  method: 'post',
+  path: '/v1/requests',
+  tags: ['requests'],
+  request: { body: jsonBody(CreateRequestBody), headers: IdempotencyHeader },
+  responses: {
+    201: jsonResponse(RequestSchema, 'Created'),
+    200: jsonResponse(RequestSchema, 'Replayed: the request created earlier with this Idempotency-Key'),
+    ...problemResponses,
+  },
+});
+
+const booleanQuery = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1')
+  .optional();
+
+const ListQuery = z.object({
+  status: z.enum(REQUEST_STATUSES).optional(),
+  role: z.string().max(64).optional(),
+  mine: booleanQuery,
+  approvable: booleanQuery,
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(2048).optional(),
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/requests',
+  tags: ['requests'],
+  request: { query: ListQuery },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(RequestSchema), nextCursor: z.string().nullable() }),
+      'Requests the caller may see',
+    ),
+    ...problemResponses,
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/requests/{id}',
+  tags: ['requests'],
+  request: { params: RequestIdParam },
+  responses: { 200: jsonResponse(RequestSchema, 'The request'), ...problemResponses },
+});
+
+export function registerRequestRoutes(app: App): void {
+  app.openapi(createRequestRoute, async (c) => {
+    const { requests, publicUrl } = c.get('deps');
+    const body = c.req.valid('json');
+    const key = c.req.valid('header')['idempotency-key'];
+    const { request, replayed } = await requests.create(
+      c.get('caller'),
+      {
+        roleId: body.roleId,
+        durationMinutes: body.durationMinutes,
+        reason: body.reason,
+        ticket: body.ticket ?? null,
+        startAt: body.startAt ?? null,
+        emergency: body.emergency ?? false,
+      },
+      key,
+    );
+    c.header('location', `/v1/requests/${request.id}`);
+    if (replayed) {
+      c.header('idempotent-replayed', 'true');
+      return c.json(presentRequest(request, publicUrl), 200);
+    }
+    return c.json(presentRequest(request, publicUrl), 201);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const { requests, publicUrl } = c.get('deps');
+    const query = c.req.valid('query');
+    const page = await requests.list(c.get('caller'), {
+      limit: query.limit,
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.role ? { roleId: query.role } : {}),
+      ...(query.mine ? { mine: true } : {}),
+      ...(query.approvable ? { approvable: true } : {}),
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+    return c.json(
+      { items: page.items.map((item) => presentRequest(item, publicUrl)), nextCursor: page.nextCursor },
+      200,
+    );
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { requests, publicUrl } = c.get('deps');
+    const request = await requests.get(c.get('caller'), c.req.valid('param').id);
+    return c.json(presentRequest(request, publicUrl), 200);
+  });
+}

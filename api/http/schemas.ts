@@ -1,0 +1,110 @@
+import { z } from '@hono/zod-openapi';
+import { REQUEST_STATUSES } from '../domain/types.js';
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string(),
+  })
+  .openapi('Problem');
+
+const problemContent = { 'application/problem+json': { schema: ProblemSchema } };
+
+/** The error responses every authenticated route can give. */
+export const problemResponses = {
+  400: { description: 'Invalid input', content: problemContent },
+  401: { description: 'Missing or invalid token', content: problemContent },
+  403: { description: 'Not allowed', content: problemContent },
+  404: { description: 'Not found', content: problemContent },
+  409: { description: 'Conflicting state', content: problemContent },
+  422: { description: 'Refused by policy', content: problemContent },
+} as const;
+
+const IdentitySchema = z.object({ subject: z.string(), email: z.string() });
+const DecisionSchema = z.object({
+  by: IdentitySchema,
+  at: z.string(),
+  comment: z.string().nullable(),
+  via: z.string(),
+});
+const ApprovalSchema = z.object({
+  approver: IdentitySchema,
+  at: z.string(),
+  comment: z.string().nullable(),
+  via: z.string(),
+});
+
+export const RequestSchema = z
+  .object({
+    id: z.string(),
+    roleId: z.string(),
+    accountId: z.string(),
+    roleArn: z.string(),
+    requester: IdentitySchema,
+    reason: z.string(),
+    ticket: z.string().nullable(),
+    emergency: z.boolean(),
+    durationMinutes: z.number().int(),
+    startAt: z.string().nullable(),
+    endAt: z.string().nullable(),
+    scheduled: z.boolean(),
+    status: z.enum(REQUEST_STATUSES),
+    approvalsRequired: z.number().int(),
+    approvals: z.array(ApprovalSchema),
+    denial: DecisionSchema.nullable(),
+    cancellation: DecisionSchema.nullable(),
+    revocation: z.object({ by: IdentitySchema, at: z.string(), reason: z.string() }).nullable(),
+    postReview: z
+      .object({
+        dueAt: z.string(),
+        outcome: z.enum(['acknowledged', 'flagged']).nullable(),
+        by: IdentitySchema.nullable(),
+        at: z.string().nullable(),
+        comment: z.string().nullable(),
+        overdue: z.boolean(),
+      })
+      .nullable(),
+    extension: z
+      .object({
+        durationMinutes: z.number(),
+        reason: z.string(),
+        requestedAt: z.string(),
+        approvals: z.array(ApprovalSchema),
+      })
+      .nullable(),
+    extensions: z.array(
+      z.object({
+        durationMinutes: z.number(),
+        reason: z.string(),
+        approvedAt: z.string(),
+        previousEndAt: z.string(),
+      }),
+    ),
+    pendingUntil: z.string(),
+    endReason: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    url: z.string().openapi({ description: 'Web page of the request' }),
+  })
+  .openapi('AccessRequest');
+
+export const RequestIdParam = z.object({
+  id: z
+    .string()
+    .regex(/^req_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a request id such as req_01J…')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D' }),
+});
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});

@@ -1,0 +1,180 @@
+/**
+ * The local stack's identity provider: a real OpenID Connect provider (`oidc-provider`) with the demo users,
+ * discovery, JWKS, device flow, authorization code + PKCE, and signed JWT access tokens for the broker's
+ * audience. Never part of a production deployment.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { DEMO_USERS, findDemoUser } from './demo-users.js';
+
+/** Development-only grant: a real signed token for a named demo user, for `breakglass login --dev-user`. */
+export const DEV_USER_GRANT = 'urn:breakglass:params:oauth:grant-type:dev-user';
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+export interface DevOidcOptions {
+  issuer: string;
+  audience: string;
+  cliClientId: string;
+  webClientId: string;
+  webClientSecret: string;
+  /** Where the web app's callback lives, e.g. http://127.0.0.1:8787/auth/callback */
+  webRedirectUri: string;
+  /** Signing keys are kept here so tokens survive a restart. */
+  keyFile: string;
+}
+
+async function signingKeys(keyFile: string) {
+  if (existsSync(keyFile)) return JSON.parse(readFileSync(keyFile, 'utf8')) as { keys: object[] };
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = {
+    ...(await exportJWK(privateKey)),
+    kid: `dev-${randomBytes(4).toString('hex')}`,
+    use: 'sig',
+    alg: 'RS256',
+  };
+  const keys = { keys: [jwk] };
+  mkdirSync(dirname(keyFile), { recursive: true });
+  writeFileSync(keyFile, JSON.stringify(keys), { mode: 0o600 });
+  return keys;
+}
+
+function claimsFor(accountId: string, mfa = true) {
+  const user = findDemoUser(accountId);
+  if (!user) return undefined;
+  return { email: user.email, groups: user.groups, amr: mfa ? ['pwd', 'otp'] : ['pwd'] };
+}
+
+export async function createDevOidcProvider(options: DevOidcOptions): Promise<Provider> {
+  const resourceServer = {
+    audience: options.audience,
+    accessTokenFormat: 'jwt' as const,
+    accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+    scope: 'openid email profile groups offline_access',
+    jwt: { sign: { alg: 'RS256' as const } },
+  };
+  const configuration: Configuration = {
+    clients: [
+      {
+        client_id: options.cliClientId,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: [DEVICE_CODE_GRANT, 'refresh_token', 'authorization_code', DEV_USER_GRANT],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/callback'],
+      },
+      {
+        client_id: options.webClientId,
+        client_secret: options.webClientSecret,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: [options.webRedirectUri],
+        post_logout_redirect_uris: [new URL('/', options.webRedirectUri).toString()],
+      },
+    ],
+    jwks: await signingKeys(options.keyFile),
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    pkce: { required: () => true },
+    scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => options.audience,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => resourceServer,
+      },
+    },
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL_SECONDS,
+      DeviceCode: 600,
+      RefreshToken: 14 * 24 * 3600,
+      Session: 8 * 3600,
+    },
+    // Demo users have no consent screen: their grant is created on first use.
+    loadExistingGrant: async (ctx) => {
+      const grantId =
+        ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client!.clientId,
+        accountId: ctx.oidc.session!.accountId!,
+      });
+      grant.addOIDCScope('openid email profile groups offline_access');
+      grant.addResourceScope(options.audience, resourceServer.scope);
+      await grant.save();
+      return grant;
+    },
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    findAccount: async (_ctx, sub) => {
+      const user = findDemoUser(sub);
+      if (!user) return undefined;
+      return {
+        accountId: user.name,
+        claims: async () => ({
+          sub: user.name,
+          email: user.email,
+          email_verified: true,
+          name: user.name,
+          groups: user.groups,
+        }),
+      };
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      if (!('accountId' in token) || typeof token.accountId !== 'string') return undefined;
+      const requested = (token as { extra?: { mfa?: boolean } }).extra?.mfa;
+      return claimsFor(token.accountId, requested ?? true);
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = `<!doctype html><title>Login error</title><h1>${escapeHtml(String(out.error))}</h1><p>${escapeHtml(String(out.error_description ?? ''))}</p>`;
+    },
+  };
+
+  const provider = new Provider(options.issuer, configuration);
+  provider.proxy = true;
+
+  provider.registerGrantType(
+    DEV_USER_GRANT,
+    async (ctx: KoaContextWithOIDC) => {
+      const params = ctx.oidc.params as { username?: string; mfa?: string };
+      const user = params.username ? findDemoUser(params.username) : undefined;
+      if (!user) {
+        throw new errors.InvalidGrant(
+          `unknown demo user; try one of ${DEMO_USERS.map((u) => u.name).join(', ')}`,
+        );
+      }
+      const client = ctx.oidc.client!;
+      const { AccessToken, ResourceServer } = ctx.oidc.provider;
+      const token = new AccessToken({
+        accountId: user.name,
+        client,
+        scope: 'openid email profile groups',
+        gty: 'dev_user',
+        grantId: `dev-${user.name}`,
+      });
+      token.resourceServer = new ResourceServer(options.audience, resourceServer);
+      (token as unknown as { extra: object }).extra = { mfa: params.mfa !== 'false' };
+      const value = await token.save();
+      ctx.body = {
+        access_token: value,
+        token_type: 'Bearer',
+        expires_in: token.expiration,
+        scope: token.scope,
+      };
+    },
+    ['username', 'mfa'],
+  );
+  return provider;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}

@@ -1,0 +1,164 @@
+/** The whole broker on one machine: DynamoDB Local, the development OIDC provider, the API and the sweeper. */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import { ensureTable } from '../adapters/dynamodb/table.js';
+import { type Broker, buildBroker } from '../compose.js';
+import { ConfigError, exampleConfigPath, loadConfigFile } from '../config/load.js';
+import type { BreakglassConfig } from '../config/schema.js';
+import { createLogger, type Logger } from '../services/logger.js';
+import type { Clock } from '../services/ports.js';
+import { Sweeper } from '../services/sweeper.js';
+import { createDevOidcProvider } from './dev-oidc.js';
+import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.js';
+
+export const OIDC_PATH = '/oidc';
+
+export interface LocalStackOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  /** Path of the config file; the example config when omitted. */
+  configPath?: string;
+  /** An already-parsed config (tests); wins over configPath. */
+  config?: BreakglassConfig;
+  /** Use a DynamoDB (Local) that is already running instead of starting one. */
+  dynamodbEndpoint?: string;
+  /** Keep DynamoDB Local in memory instead of under dataDir. */
+  inMemory?: boolean;
+  tableName?: string;
+  sweepIntervalSeconds?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface LocalStack {
+  url: string;
+  issuer: string;
+  port: number;
+  config: BreakglassConfig;
+  broker: Broker;
+  sweeper: Sweeper;
+  dynamodbEndpoint: string;
+  stop(): Promise<void>;
+}
+
+/** The local stack points the broker at its own development provider and never talks to real AWS. */
+export function localConfig(config: BreakglassConfig, url: string): BreakglassConfig {
+  if (config.aws.mode === 'live') {
+    throw new ConfigError('local stack', [
+      'aws.mode: the local stack only runs with `simulated`; its development logins must never reach real AWS',
+    ]);
+  }
+  return {
+    ...config,
+    oidc: {
+      ...config.oidc,
+      issuer: `${url}${OIDC_PATH}`,
+      webClientId: config.oidc.webClientId ?? 'breakglass-web',
+    },
+    web: { ...config.web, publicUrl: url },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolvePort(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = resolve(options.dataDir ?? '.breakglass');
+  const logger = options.logger ?? createLogger();
+  const baseConfig = options.config ?? loadConfigFile(options.configPath ?? exampleConfigPath);
+
+  // Listen first (port 0 picks a free one) so the issuer URL is known before the provider is built.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.end('starting');
+  };
+  const server = createServer((req, res) => handler(req, res));
+  const port = await listen(server, options.port ?? 8787, host);
+  const url = `http://${host}:${port}`;
+  const config = localConfig(baseConfig, url);
+
+  let dynamo: RunningDynamoDb | null = null;
+  try {
+    if (!options.dynamodbEndpoint) {
+      dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dataDir: join(dataDir, 'dynamodb') });
+    }
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? dynamo!.endpoint;
+    const tableName = options.tableName ?? 'breakglass';
+    const webClientSecret =
+      process.env.BREAKGLASS_DEV_WEB_CLIENT_SECRET ?? randomBytes(24).toString('base64url');
+    const provider = await createDevOidcProvider({
+      issuer: config.oidc.issuer,
+      audience: config.oidc.audience,
+      cliClientId: config.oidc.clientId,
+      webClientId: config.oidc.webClientId ?? 'breakglass-web',
+      webClientSecret,
+      webRedirectUri: `${url}/auth/callback`,
+      keyFile: join(dataDir, 'dev-oidc-keys.json'),
+    });
+    const broker = buildBroker({
+      config,
+      logger,
+      tableName,
+      dynamodbEndpoint,
+      devMode: true,
+      publicUrl: url,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    await ensureTable(broker.dynamodb, tableName);
+
+    const oidcCallback = provider.callback();
+    const apiListener = getRequestListener(broker.app.fetch);
+    handler = (req, res) => {
+      if (
+        req.url === OIDC_PATH ||
+        req.url?.startsWith(`${OIDC_PATH}/`) ||
+        req.url?.startsWith(`${OIDC_PATH}?`)
+      ) {
+        // Mounted like Express would: oidc-provider derives its mount path from originalUrl.
+        (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
+        req.url = req.url.slice(OIDC_PATH.length) || '/';
+        oidcCallback(req, res);
+        return;
+      }
+      void apiListener(req, res);
+    };
+
+    const interval = options.sweepIntervalSeconds ?? Number(process.env.BREAKGLASS_SWEEP_INTERVAL ?? 30);
+    const sweeper = new Sweeper(broker.requests, logger, Math.max(1, interval) * 1000);
+    sweeper.start();
+
+    return {
+      url,
+      issuer: config.oidc.issuer,
+      port,
+      config,
+      broker,
+      sweeper,
+      dynamodbEndpoint,
+      stop: async () => {
+        await sweeper.stop();
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        });
+        broker.dynamodb.destroy();
+        await dynamo?.stop();
+      },
+    };
+  } catch (error) {
+    server.close();
+    await dynamo?.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import { ulid } from 'ulid';
+import type { BreakglassConfig, RoleConfig } from '../config/schema.js';
+import {
+  canView,
+  isAdmin,
+  isApproverFor,
+  isAuditor,
+  isOwnRequest,
+  isRequesterFor,
+} from '../domain/access.js';
+import { DomainError } from '../domain/errors.js';
+import * as lifecycle from '../domain/lifecycle.js';
+import {
+  type AccessRequest,
+  type AuditEvent,
+  type AuditEventDraft,
+  actorOf,
+  type Caller,
+  type RequestStatus,
+  type Transition,
+} from '../domain/types.js';
+import type { Logger } from './logger.js';
+import { type BrokerStore, type Clock, ConcurrentUpdateError, type Page } from './ports.js';
+
+/** Told about every committed change, after the commit; failures are logged, never undo the change. */
+export interface LifecycleListener {
+  name: string;
+  afterChange(request: AccessRequest, events: AuditEvent[]): Promise<void>;
+}
+
+export interface ListFilter {
+  status?: RequestStatus;
+  roleId?: string;
+  mine?: boolean;
+  approvable?: boolean;
+  limit: number;
+  cursor?: string;
+}
+
+const MAX_DECISION_ATTEMPTS = 25;
+
+/** The request use cases: authorisation, the lifecycle rules and atomic persistence with audit events. */
+export class RequestService {
+  private readonly listeners: LifecycleListener[] = [];
+
+  constructor(
+    private readonly deps: { config: BreakglassConfig; store: BrokerStore; clock: Clock; logger: Logger },
+  ) {}
+
+  get config() {
+    return this.deps.config;
+  }
+
+  addListener(listener: LifecycleListener): void {
+    this.listeners.push(listener);
+  }
+
+  role(roleId: string): RoleConfig | undefined {
+    return lifecycle.findRole(this.deps.config, roleId);
+  }
+
+  /** Roles the caller may request. */
+  requestableRoles(caller: Caller): RoleConfig[] {
+    return this.deps.config.roles.filter((role) => isRequesterFor(role, caller));
+  }
+
+  async create(
+    caller: Caller,
+    input: Omit<lifecycle.CreateInput, 'id'>,
+    idempotencyKey?: string,
+  ): Promise<{ request: AccessRequest; replayed: boolean }> {
+    return this.guard(caller, 'request.create', { roleId: input.roleId }, async () => {
+      const outcome = lifecycle.createRequest(
+        this.deps.config,
+        caller,
+        { ...input, id: `req_${ulid()}` },
+        this.now(),
+      );
+      const claim = idempotencyKey
+        ? { subject: caller.subject, key: idempotencyKey, fingerprint: fingerprint(input) }
+        : undefined;
+      const { request, replayed, events } = await this.deps.store.createRequest(outcome, claim);
+      if (!replayed) this.notify(request, events);
+      return { request, replayed };
+    });
+  }
+
+  async get(caller: Caller, id: string): Promise<AccessRequest> {
+    const request = await this.deps.store.getRequest(id);
+    if (!request) throw new DomainError('not_found', `no request ${id}`);
+    return this.guard(caller, 'request.read', { requestId: id, roleId: request.roleId }, async () => {
+      if (!canView(this.deps.config, this.role(request.roleId), request, caller)) {
+        throw new DomainError('forbidden', 'you may not view this request');
+      }
+      return request;
+    });
+  }
+
+  async list(caller: Caller, filter: ListFilter): Promise<Page<AccessRequest>> {
+    const config = this.deps.config;
+    const seesAll = isAuditor(config, caller) || isAdmin(config, caller);
+    const approvableRoles = new Set(
+      config.roles.filter((role) => isApproverFor(role, caller)).map((role) => role.id),
+    );
+    const visible = (request: AccessRequest) =>
+      seesAll || isOwnRequest(request, caller) || approvableRoles.has(request.roleId);
+    const matches = (request: AccessRequest) =>
+      visible(request) &&
+      (!filter.roleId || request.roleId === filter.roleId) &&
+      (!filter.status || request.status === filter.status) &&
+      (!filter.mine || isOwnRequest(request, caller)) &&
+      (!filter.approvable || this.awaitsApprovalFrom(request, caller));
+    if (filter.approvable) {
+      // Requests waiting for a decision: pending ones, and active grants with an extension to approve.
+      const [pending, active] = await Promise.all(
+        (['pending', 'active'] as const).map((status) =>
+          this.deps.store.listRequests({ index: 'byStatus', key: status, where: matches, limit: 200 }),
+        ),
+      );
+      const items = [...(pending?.items ?? []), ...(active?.items ?? [])].slice(0, filter.limit);
+      return { items, nextCursor: null };
+    }
+    const base = { where: matches, limit: filter.limit, ...(filter.cursor ? { cursor: filter.cursor } : {}) };
+    if (filter.mine)
+      return this.deps.store.listRequests({ ...base, index: 'byRequester', key: caller.subject });
+    if (filter.status)
+      return this.deps.store.listRequests({ ...base, index: 'byStatus', key: filter.status });
+    return this.deps.store.listRequests({ ...base, index: 'byCreated' });
+  }
+
+  /** True when the caller may cast an approval on this request now. */
+  awaitsApprovalFrom(request: AccessRequest, caller: Caller): boolean {
+    const role = this.role(request.roleId);
+    if (!role || isOwnRequest(request, caller) || !isApproverFor(role, caller)) return false;
+    const approvals =
+      request.status === 'pending'
+        ? request.approvals
+        : request.status === 'active'
+          ? request.extension?.approvals
+          : null;
+    return (
+      approvals !== null &&
+      approvals !== undefined &&
+      !approvals.some((a) => a.approver.subject === caller.subject)
+    );
+  }
+
+  approve(caller: Caller, id: string, comment: string | null) {
+    return this.decide(caller, id, 'request.approve', (request, now) =>
+      lifecycle.approve(this.deps.config, request, caller, comment, now),
+    );
+  }
+
+  deny(caller: Caller, id: string, comment: string) {
+    return this.decide(caller, id, 'request.deny', (request, now) =>
+      lifecycle.deny(this.deps.config, request, caller, comment, now),
+    );
+  }
+
+  cancel(caller: Caller, id: string) {
+    return this.decide(caller, id, 'request.cancel', (request, now) =>
+      lifecycle.cancel(request, caller, now),
+    );
+  }
+
+  revoke(caller: Caller, id: string, reason: string) {
+    return this.decide(caller, id, 'grant.revoke', (request, now) =>
+      lifecycle.revoke(this.deps.config, request, caller, reason, now),
+    );
+  }
+
+  extend(caller: Caller, id: string, input: { durationMinutes: number; reason: string }) {
+    return this.decide(caller, id, 'grant.extend', (request, now) =>
+      lifecycle.requestExtension(this.deps.config, request, caller, input, now),
+    );
+  }
+
+  review(caller: Caller, id: string, input: { outcome: 'acknowledged' | 'flagged'; comment: string }) {
+    return this.decide(caller, id, 'grant.review', (request, now) =>
+      lifecycle.review(this.deps.config, request, caller, input, now),
+    );
+  }
+
+  /**
+   * Applies one time-driven transition if it is due. Safe to call any number of times, from the scheduler and
+   * the sweeper at once: the conditional write lets exactly one of them win.
+   */
+  async applyTransition(id: string, transition: Transition): Promise<AccessRequest | null> {
+    for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
+      const request = await this.deps.store.getRequest(id);
+      if (!request) return null;
+      const outcome = lifecycle.applyTransition(this.deps.config, request, transition, this.now());
+      if (!outcome) return null;
+      try {
+        const events = await this.deps.store.updateRequest(request.version, outcome);
+        this.notify(outcome.request, events);
+        return outcome.request;
+      } catch (error) {
+        if (!(error instanceof ConcurrentUpdateError)) throw error;
+      }
+    }
+    throw new DomainError('concurrent_update', 'the request kept changing; try again');
+  }
+
+  /** Applies every overdue transition; returns how many were applied. */
+  async sweep(limit = 100): Promise<number> {
+    const due = await this.deps.store.listDue(this.now(), limit);
+    let applied = 0;
+    for (const candidate of due) {
+      const next = lifecycle.nextDue(candidate);
+      if (!next) continue;
+      try {
+        if (await this.applyTransition(candidate.id, next.transition)) applied += 1;
+      } catch (error) {
+        this.deps.logger.error({ err: error, requestId: candidate.id }, 'sweeper transition failed');
+      }
+    }
+    return applied;
+  }
+
+  /** Records an audit event that changes no request, such as `credentials.issued`. */
+  record(events: AuditEventDraft[]): Promise<AuditEvent[]> {
+    return this.deps.store.appendEvents(events);
+  }
+
+  /** Re-reads, decides and writes conditionally until the write lands on the version it was decided on. */
+  private async decide(
+    caller: Caller,
+    id: string,
+    action: string,
+    step: (request: AccessRequest, now: Date) => lifecycle.Outcome,
+  ): Promise<AccessRequest> {
+    for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
+      const request = await this.deps.store.getRequest(id);
+      if (!request) throw new DomainError('not_found', `no request ${id}`);
+      const outcome = await this.guard(caller, action, { requestId: id, roleId: request.roleId }, async () =>
+        step(request, this.now()),
+      );
+      try {
+        const events = await this.deps.store.updateRequest(request.version, outcome);
+        this.notify(outcome.request, events);
+        return outcome.request;
+      } catch (error) {
+        if (!(error instanceof ConcurrentUpdateError)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+      }
+    }
+    throw new DomainError('concurrent_update', 'the request kept changing; try again');
+  }
+
+  /** Runs `work`; when it is refused with a 403, records `access.forbidden` before passing the refusal on. */
+  async guard<T>(
+    caller: Caller,
+    action: string,
+    target: { requestId?: string; roleId?: string },
+    work: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DomainError && error.isForbidden) {
+        await this.recordForbidden(caller, action, error, target);
+      }
+      throw error;
+    }
+  }
+
+  async recordForbidden(
+    caller: Caller,
+    action: string,
+    error: DomainError,
+    target: { requestId?: string; roleId?: string } = {},
+  ): Promise<void> {
+    const role = target.roleId ? this.role(target.roleId) : undefined;
+    await this.deps.store.appendEvents([
+      {
+        type: 'access.forbidden',
+        actor: actorOf(caller),
+        ...(target.requestId ? { requestId: target.requestId } : {}),
+        ...(target.roleId ? { roleId: target.roleId } : {}),
+        ...(role ? { accountId: role.accountId } : {}),
+        data: { action, code: error.code, detail: error.message },
+      },
+    ]);
+  }
+
+  private notify(request: AccessRequest, events: AuditEvent[]): void {
+    for (const listener of this.listeners) {
+      listener.afterChange(request, events).catch((error: unknown) => {
+        this.deps.logger.error(
+          { err: error, listener: listener.name, requestId: request.id },
+          'listener failed',
+        );
+      });
+    }
+  }
+
+  private now(): Date {
+    return this.deps.clock.now();
+  }
+}
+
+function fingerprint(input: unknown): string {
+  return createHash('sha256').update(JSON.stringify(input)).digest('hex');
+}

@@ -1,0 +1,44 @@
+import type { Logger } from './logger.js';
+import type { RequestService } from './request-service.js';
+
+/**
+ * Applies overdue transitions on an interval. In AWS the scheduler fires each transition on time and this is
+ * the fallback; in the local stack it is the only clock.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly requests: RequestService,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
+    this.timer.unref();
+    void this.runOnce();
+  }
+
+  /** One sweep; overlapping calls share the sweep in progress. */
+  runOnce(): Promise<void> {
+    this.running ??= this.requests
+      .sweep()
+      .then((applied) => {
+        if (applied > 0) this.logger.info({ applied }, 'sweeper applied due transitions');
+      })
+      .catch((error: unknown) => this.logger.error({ err: error }, 'sweep failed'))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

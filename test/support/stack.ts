@@ -1,0 +1,83 @@
+/** Starts a real local stack (DynamoDB Local + oidc-provider + API) for integration tests. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { exampleConfigPath, parseConfigText } from '../../api/config/load.js';
+import type { BreakglassConfig } from '../../api/config/schema.js';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../api/local/stack.js';
+import { silentLogger } from '../../api/services/logger.js';
+
+let tableCounter = 0;
+
+export function exampleConfig(): BreakglassConfig {
+  return parseConfigText(readFileSync(exampleConfigPath, 'utf8'), 'example');
+}
+
+export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
+  tableCounter += 1;
+  return startLocalStack({
+    port: 0,
+    dataDir: mkdtempSync(join(tmpdir(), 'bg-test-')),
+    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    tableName: `t${Date.now().toString(36)}${process.pid}${tableCounter}`,
+    sweepIntervalSeconds: 3600,
+    logger: silentLogger,
+    ...options,
+  });
+}
+
+/** A real signed access token for a demo user, from the stack's development provider. */
+export async function tokenFor(
+  stack: LocalStack,
+  username: string,
+  options: { mfa?: boolean } = {},
+): Promise<string> {
+  const response = await fetch(`${stack.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:breakglass:params:oauth:grant-type:dev-user',
+      username,
+      client_id: stack.config.oidc.clientId,
+      ...(options.mfa === false ? { mfa: 'false' } : {}),
+    }),
+  });
+  const body = (await response.json()) as { access_token?: string; error?: string };
+  if (!body.access_token) throw new Error(`no token for ${username}: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A small JSON client for the broker API. */
+export function apiClient(stack: LocalStack, token?: string) {
+  return async function call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
+    const response = await fetch(`${stack.url}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // leave as text (JSONL, HTML)
+    }
+    return { status: response.status, body: parsed as T, headers: response.headers };
+  };
+}

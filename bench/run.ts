@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: runs every benchmark suite in turn and prints its numbers. Each suite lives in
+ * bench/suites/, exports `name` and `run()`, and prints plain lines (metric, value, unit, target).
+ */
+import '../api/local/quiet-warnings.js';
+
+interface Suite {
+  name: string;
+  run(): Promise<void>;
+}
+
+const SUITES: Array<() => Promise<Suite>> = [
+  // Each capability adds its suite here.
+];
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  for (const load of SUITES) {
+    const suite = await load();
+    if (only && suite.name !== only) continue;
+    console.log(`\n== ${suite.name} ==`);
+    await suite.run();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { type BreakglassConfig, configSchema } from './schema.js';
@@ -36,12 +36,16 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return `${formatPath(issue.path)}: is required`;
   }
+  if (issue.code === 'invalid_type' && issue.path.length === 0) {
+    return '(root): must be a mapping of settings';
+  }
   return `${formatPath(issue.path)}: ${issue.message}`;
 }
 
 /** Validates an already-parsed config object. Throws ConfigError listing every problem. */
 export function parseConfig(raw: unknown, source = 'config'): BreakglassConfig {
-  const result = configSchema.safeParse(raw);
+  // reportInput tells a missing field (input undefined) apart from one of the wrong type.
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
       source,
@@ -53,13 +57,14 @@ export function parseConfig(raw: unknown, source = 'config'): BreakglassConfig {
 
 /** Parses YAML text and validates it. Throws ConfigError with YAML syntax errors (line:column) or schema problems. */
 export function parseConfigText(text: string, source = 'config'): BreakglassConfig {
-  const document = parseDocument(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, lineCounter });
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,
       document.errors.map((error) => {
-        const position = error.linePos?.[0];
-        return `${position ? `line ${position.line}, column ${position.col}` : 'yaml'}: ${error.message.split('\n')[0]}`;
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        return `line ${line}, column ${col}: ${error.message.split('\n')[0]}`;
       }),
     );
   }

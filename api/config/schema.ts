@@ -167,62 +167,86 @@ export const configSchema = z
       .default({ pendingTimeout: 120 }),
     roles: z.array(roleSchema).min(1, 'must define at least one role'),
   })
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, number>();
-    config.roles.forEach((role, index) => {
-      const path = ['roles', index];
-      const first = seen.get(role.id);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [...path, 'id'],
-          message: `duplicates roles[${first}].id "${role.id}"`,
-        });
-      } else {
-        seen.set(role.id, index);
-      }
-      const arnAccount = /^arn:[^:]+:iam::(\d{12}):/.exec(role.roleArn)?.[1];
-      if (arnAccount && arnAccount !== role.accountId) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [...path, 'roleArn'],
-          message: `account ${arnAccount} does not match accountId ${role.accountId}`,
-        });
-      }
-      if (role.defaultDuration !== undefined && role.defaultDuration > role.maxDuration) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [...path, 'defaultDuration'],
-          message: 'must be ≤ maxDuration',
-        });
-      }
-      if (role.approvalsRequired > 0 && role.approvers.length === 0 && role.approverUsers.length === 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [...path, 'approvers'],
-          message: `must list at least one group when approvalsRequired is ${role.approvalsRequired}`,
-        });
-      }
-      if (role.ticket.pattern !== undefined) {
-        try {
-          new RegExp(role.ticket.pattern);
-        } catch {
+  .superRefine(
+    (config, ctx) => {
+      // This also runs when other fields failed (see `when` below), so that one bad value does not hide the
+      // cross-field problems: each check looks only at fields that parsed to the expected type.
+      const seen = new Map<string, number>();
+      config.roles.forEach((parsed, index) => {
+        if (typeof parsed !== 'object' || parsed === null) return;
+        const role = parsed as Partial<Record<keyof RoleConfig, unknown>>;
+        const path = ['roles', index];
+        if (typeof role.id === 'string') {
+          const first = seen.get(role.id);
+          if (first !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, 'id'],
+              message: `duplicates roles[${first}].id "${role.id}"`,
+            });
+          } else {
+            seen.set(role.id, index);
+          }
+        }
+        const arnAccount =
+          typeof role.roleArn === 'string' ? /^arn:[^:]+:iam::(\d{12}):/.exec(role.roleArn)?.[1] : undefined;
+        if (arnAccount && typeof role.accountId === 'string' && arnAccount !== role.accountId) {
           ctx.addIssue({
             code: 'custom',
-            path: [...path, 'ticket', 'pattern'],
-            message: 'must be a valid regular expression',
+            path: [...path, 'roleArn'],
+            message: `account ${arnAccount} does not match accountId ${role.accountId}`,
           });
         }
-      }
-      if (role.emergency.allowed && role.approvers.length === 0 && role.approverUsers.length === 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [...path, 'emergency', 'allowed'],
-          message: 'needs approvers to carry out the mandatory post-review',
-        });
-      }
-    });
-  });
+        if (
+          typeof role.defaultDuration === 'number' &&
+          typeof role.maxDuration === 'number' &&
+          role.defaultDuration > role.maxDuration
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'defaultDuration'],
+            message: 'must be ≤ maxDuration',
+          });
+        }
+        const hasApprovers =
+          (Array.isArray(role.approvers) && role.approvers.length > 0) ||
+          (Array.isArray(role.approverUsers) && role.approverUsers.length > 0);
+        if (typeof role.approvalsRequired === 'number' && role.approvalsRequired > 0 && !hasApprovers) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'approvers'],
+            message: `must list at least one group when approvalsRequired is ${role.approvalsRequired}`,
+          });
+        }
+        const ticket = role.ticket as { pattern?: unknown } | undefined;
+        if (typeof ticket?.pattern === 'string') {
+          try {
+            new RegExp(ticket.pattern);
+          } catch {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, 'ticket', 'pattern'],
+              message: 'must be a valid regular expression',
+            });
+          }
+        }
+        const emergency = role.emergency as { allowed?: unknown } | undefined;
+        if (emergency?.allowed === true && !hasApprovers) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'emergency', 'allowed'],
+            message: 'needs approvers to carry out the mandatory post-review',
+          });
+        }
+      });
+    },
+    {
+      when: (payload) => {
+        const value = payload.value as { roles?: unknown } | null;
+        return typeof value === 'object' && value !== null && Array.isArray(value.roles);
+      },
+    },
+  );
 
 export type BreakglassConfig = z.infer<typeof configSchema>;
 export type RoleConfig = BreakglassConfig['roles'][number];

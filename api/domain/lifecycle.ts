@@ -64,8 +64,9 @@ function evolve(request: AccessRequest, now: Date, patch: Partial<AccessRequest>
 
 function requireStatus(request: AccessRequest, allowed: RequestStatus[], action: string): void {
   if (!allowed.includes(request.status)) {
+    // Not `status`: that member of a problem document is the HTTP status.
     throw new DomainError('invalid_state', `cannot ${action} a request that is ${request.status}`, {
-      status: request.status,
+      requestStatus: request.status,
     });
   }
 }
@@ -253,7 +254,8 @@ function requireApprover(
   action: string,
 ): RoleConfig {
   const role = findRole(config, request.roleId);
-  if (isOwnRequest(request, caller)) {
+  // The same person can arrive with different subjects (OIDC vs Slack), so the email counts too.
+  if (isOwnRequest(request, caller) || sameEmail(request.requester.email, caller.email)) {
     throw new DomainError('self_approval', `you cannot ${action} your own request`);
   }
   if (!role || !isApproverFor(role, caller)) {
@@ -264,8 +266,15 @@ function requireApprover(
   return role;
 }
 
+const sameEmail = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
 function addApproval(approvals: Approval[], caller: Caller, now: Date, comment: string | null): Approval[] {
-  if (approvals.some((approval) => approval.approver.subject === caller.subject)) {
+  if (
+    approvals.some(
+      (approval) =>
+        approval.approver.subject === caller.subject || sameEmail(approval.approver.email, caller.email),
+    )
+  ) {
     throw new DomainError('already_approved', 'you have already approved this request');
   }
   return [...approvals, { approver: identityOf(caller), at: iso(now), comment, via: caller.via }];
@@ -283,6 +292,7 @@ export function approve(
   requireMfa(config, caller, 'approving');
   const actor = actorOf(caller);
   if (request.status === 'active' && request.extension) {
+    requireNotEnded(request, now, 'approve an extension of');
     const approvals = addApproval(request.extension.approvals, caller, now, comment);
     const extension = { ...request.extension, approvals };
     const recorded = evolve(request, now, { extension });
@@ -291,14 +301,24 @@ export function approve(
         extension: true,
         comment,
         count: approvals.length,
-        required: request.approvalsRequired,
+        required: extension.approvalsRequired,
       }),
     ];
-    if (approvals.length < request.approvalsRequired) return { request: recorded, events };
+    if (approvals.length < extension.approvalsRequired) return { request: recorded, events };
     const extended = applyExtension(recorded, now, actor);
-    return { request: extended.request, events: [...events, ...extended.events] };
+    // One stored change, one version step, however many events it carries.
+    return {
+      request: { ...extended.request, version: recorded.version },
+      events: [...events, ...extended.events],
+    };
   }
   requireStatus(request, ['pending'], 'approve');
+  // The sweeper may not have timed the request out yet; a late approval must not grant access.
+  if (new Date(request.pendingUntil) <= now) {
+    throw new DomainError('invalid_state', 'cannot approve a request that has timed out', {
+      requestStatus: 'timed_out',
+    });
+  }
   const approvals = addApproval(request.approvals, caller, now, comment);
   const recorded = evolve(request, now, { approvals });
   const events = [
@@ -339,6 +359,18 @@ export function deny(
   requireStatus(request, ['pending'], 'deny');
   const next = evolve(request, now, { status: 'denied', denial: decision, endReason: 'denied' });
   return { request: next, events: [eventFor(next, 'request.denied', actor, { comment })] };
+}
+
+/**
+ * An active grant whose end has passed is over even before the sweeper records `grant.expired`: extending it
+ * then would bring back access that has already ended.
+ */
+function requireNotEnded(request: AccessRequest, now: Date, action: string): void {
+  if (request.endAt !== null && new Date(request.endAt) <= now) {
+    throw new DomainError('invalid_state', `cannot ${action} a grant that has ended`, {
+      requestStatus: 'expired',
+    });
+  }
 }
 
 /** The requester withdraws a request that has not started. */
@@ -394,6 +426,7 @@ export function requestExtension(
   if (!isOwnRequest(request, caller))
     throw new DomainError('forbidden', 'only the requester can extend a grant');
   requireStatus(request, ['active'], 'extend');
+  requireNotEnded(request, now, 'extend');
   if (request.extension)
     throw new DomainError('extension_pending', 'an extension is already waiting for approval');
   const role = findRole(config, request.roleId);
@@ -417,6 +450,7 @@ export function requestExtension(
     durationMinutes: input.durationMinutes,
     reason: input.reason,
     requestedAt: iso(now),
+    approvalsRequired: role.approvalsRequired,
     approvals: [],
   };
   const next = evolve(request, now, { extension });
@@ -426,7 +460,7 @@ export function requestExtension(
       reason: input.reason,
     }),
   ];
-  if (request.approvalsRequired > 0) return { request: next, events };
+  if (extension.approvalsRequired > 0) return { request: next, events };
   const extended = applyExtension(next, now, actor);
   return { request: { ...extended.request, version: next.version }, events: [...events, ...extended.events] };
 }

@@ -72,6 +72,8 @@ export interface Extension {
   durationMinutes: number;
   reason: string;
   requestedAt: string;
+  /** The role's approvals, even for an emergency grant: more time is never self-approved. */
+  approvalsRequired: number;
   approvals: Approval[];
 }
 

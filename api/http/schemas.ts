@@ -73,6 +73,7 @@ export const RequestSchema = z
         durationMinutes: z.number(),
         reason: z.string(),
         requestedAt: z.string(),
+        approvalsRequired: z.number().int(),
         approvals: z.array(ApprovalSchema),
       })
       .nullable(),

@@ -1,23 +1,45 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
-import type { App } from '../env.js';
+import { ChainVerifier } from '../../domain/audit-chain.js';
+import { DomainError } from '../../domain/errors.js';
+import { ReportBuilder } from '../../domain/exports/report.js';
+import type { AuditEvent } from '../../domain/types.js';
+import { eventsInRange, exportCsv, exportJsonl, exportOcsf } from '../../services/audit-export.js';
+import { verifyStore } from '../../services/audit-verify.js';
+import { auditJwks, DigestChecker } from '../../services/digests.js';
+import type { App, AppEnv } from '../env.js';
+import { AUDIT_REPORT_CSS, type RangeVerification, renderAuditReport } from '../pages/audit-report.js';
 import { jsonResponse, problemResponses } from '../schemas.js';
 
-const EventsQuery = z.object({
-  format: z.enum(['jsonl']).default('jsonl'),
+const RangeQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
-  fromSeq: z.coerce.number().int().min(1).optional(),
+});
+
+const EventsQuery = RangeQuery.extend({
+  format: z.enum(['jsonl', 'csv', 'ocsf']).default('jsonl'),
+  /** JSONL only: sign the end-line manifest with the audit key (default true). */
+  signed: z.enum(['true', 'false']).default('true'),
 });
 
 const eventsRoute = createRoute({
   method: 'get',
   path: '/v1/audit/events',
   tags: ['audit'],
-  description: 'The audit events as stored, one JSON object per line, in seq order. Auditors only.',
+  description:
+    'Streams the audit trail of a time range. `jsonl`: a boundary line, the events as stored, an end line with ' +
+    'the SHA-256 of the preceding bytes and an ES256 manifest signature. `csv`: one row per request. `ocsf`: ' +
+    'OCSF 1.3 records, one per line. Auditors only.',
   request: { query: EventsQuery },
   responses: {
-    200: { description: 'JSON Lines', content: { 'application/x-ndjson': { schema: z.string() } } },
+    200: {
+      description: 'The export',
+      content: {
+        'application/x-ndjson': { schema: z.string() },
+        'text/csv': { schema: z.string() },
+      },
+    },
     ...problemResponses,
   },
 });
@@ -26,13 +48,19 @@ const VerifySchema = z
   .union([
     z.object({
       ok: z.literal(true),
+      kind: z.string(),
       events: z.number(),
       firstSeq: z.number().nullable(),
       lastSeq: z.number(),
       lastHash: z.string(),
+      digests: z.number().nullable(),
+      unsealed: z.number().nullable(),
+      signature: z.string(),
+      keySource: z.string().nullable(),
     }),
     z.object({
       ok: z.literal(false),
+      kind: z.string(),
       events: z.number(),
       firstBadSeq: z.number(),
       reason: z.string(),
@@ -45,35 +73,193 @@ const verifyRoute = createRoute({
   method: 'get',
   path: '/v1/audit/verify',
   tags: ['audit'],
-  description: 'Walks the stored hash chain and reports the first broken seq, if any. Auditors only.',
+  description:
+    'Walks the stored hash chain up to its head and checks every signed digest in the bunker against it; ' +
+    'reports the first bad seq and why. Auditors only.',
   responses: { 200: jsonResponse(VerifySchema, 'Verification result'), ...problemResponses },
 });
+
+const reportRoute = createRoute({
+  method: 'get',
+  path: '/v1/audit/report',
+  tags: ['audit'],
+  description: 'A printable HTML review report for a time range, with inline SVG charts. Auditors only.',
+  request: { query: RangeQuery },
+  responses: {
+    200: { description: 'HTML report', content: { 'text/html': { schema: z.string() } } },
+    ...problemResponses,
+  },
+});
+
+const JwkSchema = z.object({
+  kty: z.string(),
+  crv: z.string(),
+  x: z.string(),
+  y: z.string(),
+  kid: z.string(),
+  alg: z.string(),
+  use: z.string(),
+});
+
+const keysRoute = createRoute({
+  method: 'get',
+  path: '/.well-known/breakglass-audit-keys.json',
+  tags: ['audit'],
+  security: [],
+  description: 'Public keys (JWKS) that verify the signed audit digests and export manifests.',
+  responses: { 200: jsonResponse(z.object({ keys: z.array(JwkSchema) }), 'JWKS') },
+});
+
+function bunkerOf(c: Context<AppEnv>) {
+  const bunker = c.get('deps').bunker;
+  if (!bunker) throw new DomainError('not_ready', 'the audit bunker is not configured on this server');
+  return bunker;
+}
+
+function rangeOf(query: { since?: string | undefined; until?: string | undefined }) {
+  const since = query.since ? new Date(query.since).toISOString() : undefined;
+  const until = query.until ? new Date(query.until).toISOString() : undefined;
+  if (since && until && since >= until) {
+    throw new DomainError('validation_failed', 'since must be before until');
+  }
+  return { ...(since ? { since } : {}), ...(until ? { until } : {}) };
+}
+
+const FILENAMES = {
+  jsonl: 'breakglass-audit.jsonl',
+  csv: 'breakglass-audit.csv',
+  ocsf: 'breakglass-audit.ocsf.jsonl',
+};
 
 export function registerAuditRoutes(app: App): void {
   app.openapi(eventsRoute, async (c) => {
     const query = c.req.valid('query');
-    const events = await c.get('deps').audit.events(c.get('caller'), {
-      ...(query.since ? { since: new Date(query.since).toISOString() } : {}),
-      ...(query.until ? { until: new Date(query.until).toISOString() } : {}),
-      ...(query.fromSeq ? { fromSeq: query.fromSeq } : {}),
-    });
-    c.header('content-type', 'application/x-ndjson; charset=utf-8');
-    c.header('content-disposition', 'attachment; filename="breakglass-audit.jsonl"');
+    const range = rangeOf(query);
+    const deps = c.get('deps');
+    await deps.audit.authorize(c.get('caller'), 'audit.export');
+    const bunker = bunkerOf(c);
+    const events = eventsInRange(bunker.store, range);
+    const body =
+      query.format === 'csv'
+        ? exportCsv(events)
+        : query.format === 'ocsf'
+          ? exportOcsf(events, deps.version)
+          : exportJsonl(events, {
+              ...range,
+              signer: query.signed === 'true' ? bunker.signer : null,
+              now: () => new Date(),
+            });
+    c.header(
+      'content-type',
+      query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    );
+    c.header('content-disposition', `attachment; filename="${FILENAMES[query.format]}"`);
+    c.header('cache-control', 'no-store');
     return stream(c, async (out) => {
-      let buffer = '';
-      for await (const event of events) {
-        buffer += `${JSON.stringify(event)}\n`;
-        if (buffer.length > 64 * 1024) {
-          await out.write(buffer);
-          buffer = '';
-        }
+      for await (const chunk of body) {
+        if (out.aborted) break;
+        await out.write(chunk);
       }
-      if (buffer) await out.write(buffer);
     }) as never;
   });
 
   app.openapi(verifyRoute, async (c) => {
-    const result = await c.get('deps').audit.verify(c.get('caller'));
+    const deps = c.get('deps');
+    await deps.audit.authorize(c.get('caller'), 'audit.verify');
+    const bunker = bunkerOf(c);
+    const result = await verifyStore(bunker.store, {
+      reader: bunker.sink,
+      keys: await auditJwks(bunker.signer),
+    });
+    c.header('cache-control', 'no-store');
     return c.json(result, 200);
   });
+
+  app.openapi(reportRoute, async (c) => {
+    const deps = c.get('deps');
+    const range = rangeOf(c.req.valid('query'));
+    await deps.audit.authorize(c.get('caller'), 'audit.report');
+    const bunker = bunkerOf(c);
+    const builder = new ReportBuilder();
+    const verification = await verifyRange(eventsInRange(bunker.store, range), builder, bunker);
+    const model = builder.build({ since: range.since ?? null, until: range.until ?? null }, new Date());
+    c.header('cache-control', 'no-store');
+    return c.html(
+      renderAuditReport(model, verification, {
+        version: deps.version,
+        generatedAt: new Date().toISOString(),
+      }),
+      200,
+    ) as never;
+  });
+
+  app.openapi(keysRoute, async (c) => {
+    const bunker = bunkerOf(c);
+    c.header('cache-control', 'public, max-age=300');
+    return c.json(await auditJwks(bunker.signer), 200);
+  });
+
+  // Public and static: the report page's only stylesheet (the CSP allows styles from 'self' only).
+  app.get('/assets/audit-report.css', (c) => {
+    c.header('content-type', 'text/css; charset=utf-8');
+    c.header('cache-control', 'public, max-age=3600');
+    return c.body(AUDIT_REPORT_CSS);
+  });
+}
+
+/** Feeds the report and checks the range: contiguous chain from its first event, and digests inside it. */
+async function verifyRange(
+  events: AsyncIterable<AuditEvent>,
+  builder: ReportBuilder,
+  bunker: NonNullable<AppEnv['Variables']['deps']['bunker']>,
+): Promise<RangeVerification> {
+  const digests = new DigestChecker();
+  const digestList: Array<{ key: string; jws: string }> = [];
+  for await (const key of bunker.sink.list('digests/'))
+    digestList.push({ key, jws: (await bunker.sink.get(key)) ?? '' });
+  const digestProblem = await digests.load(digestList, await auditJwks(bunker.signer));
+  let chain: ChainVerifier | null = null;
+  let broken: RangeVerification | null = digestProblem
+    ? {
+        ok: false,
+        firstBadSeq: digestProblem.firstBadSeq,
+        reason: digestProblem.reason,
+        detail: digestProblem.detail,
+        events: 0,
+        digests: 0,
+      }
+    : null;
+  for await (const event of events) {
+    builder.push(event);
+    if (broken) continue;
+    chain ??= new ChainVerifier({ seq: event.seq - 1, hash: event.prevHash });
+    if (!chain.push(event)) {
+      const failure = chain.result();
+      if (!failure.ok)
+        broken = {
+          ok: false,
+          firstBadSeq: failure.firstBadSeq,
+          reason: failure.reason,
+          detail: failure.detail,
+          events: failure.events,
+          digests: 0,
+        };
+      continue;
+    }
+    if (!digests.push(event)) {
+      const failure = digests.finish({ allowUnsealedTail: true });
+      if (failure) broken = { ok: false, ...failure, events: chain.result().events, digests: 0 };
+    }
+  }
+  if (broken) return broken;
+  const result = chain?.result();
+  return {
+    ok: true,
+    events: result?.events ?? 0,
+    firstSeq: result?.ok ? result.firstSeq : null,
+    lastSeq: result?.ok ? result.lastSeq : null,
+    lastHash: result?.ok ? result.lastHash : null,
+    digests: digests.count,
+    lastDigestSeq: digests.lastDigestSeq,
+  };
 }

@@ -1,0 +1,158 @@
+/**
+ * OCSF 1.3 mapping of audit events. Grants and their ends are "User Access Management" (class 3005: Assign /
+ * Revoke Privileges); everything else is "API Activity" (class 6003). The original event rides along under
+ * `unmapped.breakglass` so nothing is lost and the chain hash stays checkable. See docs/audit.md.
+ */
+import type { AuditEvent } from '../types.js';
+
+export const OCSF_VERSION = '1.3.0';
+
+const ASSIGN = new Set(['grant.activated', 'emergency.activated', 'grant.extended']);
+const REVOKE = new Set(['grant.revoked', 'grant.expired']);
+const API_CREATE = new Set(['request.created', 'credentials.issued', 'console.issued']);
+const API_UPDATE = new Set([
+  'approval.recorded',
+  'request.approved',
+  'request.denied',
+  'request.cancelled',
+  'grant.extension_requested',
+  'grant.extension_denied',
+  'review.recorded',
+]);
+const FAILURE = new Set([
+  'access.forbidden',
+  'credentials.refused',
+  'grant.failed',
+  'schedule.failed',
+  'revocation.failed',
+  'notification.failed',
+  'bunker.conflict',
+]);
+
+/** Severity: informational by default, louder for emergencies, refusals, failed reviews and tampering. */
+function severity(event: AuditEvent): { id: number; name: string } {
+  if (event.type === 'bunker.conflict') return { id: 5, name: 'Critical' };
+  if (event.type === 'emergency.activated' || event.type === 'review.overdue') return { id: 4, name: 'High' };
+  if (event.type === 'review.recorded' && (event.data as { outcome?: string }).outcome === 'flagged') {
+    return { id: 4, name: 'High' };
+  }
+  if (FAILURE.has(event.type)) return { id: 3, name: 'Medium' };
+  return { id: 1, name: 'Informational' };
+}
+
+export interface OcsfUser {
+  uid: string;
+  email_addr?: string;
+  type_id?: number;
+}
+
+/** Remembers who requested what, so privilege events (whose actor is the scheduler) can name the user. */
+export class RequesterDirectory {
+  private readonly known = new Map<string, OcsfUser>();
+
+  constructor(private readonly limit = 50_000) {}
+
+  learn(event: AuditEvent): void {
+    if (event.type !== 'request.created' || !event.requestId || event.actor.type !== 'user') return;
+    if (this.known.size >= this.limit) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+    this.known.set(event.requestId, { uid: event.actor.subject, email_addr: event.actor.email, type_id: 1 });
+  }
+
+  get(requestId: string | undefined): OcsfUser | undefined {
+    return requestId ? this.known.get(requestId) : undefined;
+  }
+}
+
+function actorOf(event: AuditEvent) {
+  if (event.actor.type === 'user') {
+    return {
+      user: { uid: event.actor.subject, email_addr: event.actor.email, type_id: 1, type: 'User' },
+      app_name: `breakglass-${event.actor.via}`,
+    };
+  }
+  return { app_name: 'breakglass', process: { name: event.actor.subject } };
+}
+
+export function toOcsf(event: AuditEvent, requesters: RequesterDirectory, productVersion: string) {
+  requesters.learn(event);
+  const status = FAILURE.has(event.type)
+    ? { status_id: 2, status: 'Failure' }
+    : { status_id: 1, status: 'Success' };
+  const sev = severity(event);
+  const data = event.data as Record<string, unknown>;
+  const common = {
+    time: Date.parse(event.time),
+    severity_id: sev.id,
+    severity: sev.name,
+    ...status,
+    ...(event.type === 'access.forbidden' || event.type === 'credentials.refused'
+      ? { status_code: String(data.code ?? ''), status_detail: String(data.detail ?? data.reason ?? '') }
+      : {}),
+    message: event.type,
+    metadata: {
+      version: OCSF_VERSION,
+      product: { name: 'Breakglass', vendor_name: 'Breakglass', version: productVersion },
+      uid: event.id,
+      sequence: event.seq,
+      log_name: 'breakglass-audit',
+      ...(event.requestId ? { correlation_uid: event.requestId } : {}),
+      ...(event.simulated ? { labels: ['simulated'] } : {}),
+    },
+    actor: actorOf(event),
+    ...(event.actor.type === 'user' && event.actor.ip ? { src_endpoint: { ip: event.actor.ip } } : {}),
+    ...(event.accountId
+      ? { cloud: { provider: 'AWS', account: { uid: event.accountId, type: 'AWS Account' } } }
+      : {}),
+    unmapped: { breakglass: event },
+  };
+  const role = event.roleId
+    ? {
+        uid: event.roleId,
+        name: event.roleId,
+        type: 'AWS IAM Role',
+        ...(event.accountId ? { owner: { account: { uid: event.accountId } } } : {}),
+      }
+    : undefined;
+
+  if (ASSIGN.has(event.type) || REVOKE.has(event.type)) {
+    const assign = ASSIGN.has(event.type);
+    const activityId = assign ? 1 : 2;
+    return {
+      category_uid: 3,
+      category_name: 'Identity & Access Management',
+      class_uid: 3005,
+      class_name: 'User Access Management',
+      activity_id: activityId,
+      activity_name: assign ? 'Assign Privileges' : 'Revoke Privileges',
+      type_uid: 300500 + activityId,
+      type_name: `User Access Management: ${assign ? 'Assign Privileges' : 'Revoke Privileges'}`,
+      ...common,
+      user: requesters.get(event.requestId) ?? { uid: event.requestId ?? 'unknown' },
+      privileges: event.roleId ? [event.roleId] : [],
+      ...(role ? { resource: role } : {}),
+    };
+  }
+
+  const activityId = API_CREATE.has(event.type) ? 1 : API_UPDATE.has(event.type) ? 3 : 99;
+  const activityName = activityId === 1 ? 'Create' : activityId === 3 ? 'Update' : 'Other';
+  return {
+    category_uid: 6,
+    category_name: 'Application Activity',
+    class_uid: 6003,
+    class_name: 'API Activity',
+    activity_id: activityId,
+    activity_name: activityName,
+    type_uid: 600300 + activityId,
+    type_name: `API Activity: ${activityName}`,
+    ...common,
+    api: {
+      operation: event.type,
+      service: { name: 'breakglass' },
+      ...(event.requestId ? { request: { uid: event.requestId } } : {}),
+    },
+    ...(role ? { resources: [role] } : {}),
+  };
+}

@@ -1,0 +1,148 @@
+/** Streaming exports of the audit chain: JSONL (verifiable), CSV (one row per request) and OCSF. */
+import { createHash } from 'node:crypto';
+import { GENESIS_HASH, serializeEvent } from '../domain/audit-chain.js';
+import { csvHeader, csvRowLine, RequestRows } from '../domain/exports/csv.js';
+import {
+  EXPORT_FORMAT,
+  type ExportBoundary,
+  type ExportEnd,
+  type ExportManifest,
+} from '../domain/exports/jsonl.js';
+import { RequesterDirectory, toOcsf } from '../domain/exports/ocsf.js';
+import type { AuditEvent } from '../domain/types.js';
+import { type AuditSigner, MANIFEST_JWS_TYP, signCompact } from './digests.js';
+import type { BrokerStore } from './ports.js';
+
+export interface TimeRange {
+  since?: string;
+  until?: string;
+}
+
+/**
+ * The events of a time range as one contiguous run of seq numbers: from the first event at or after `since`,
+ * up to (not including) the first event at or after `until`. Filtering by time alone could leave holes when
+ * two writers' clocks disagree; a contiguous run always verifies against its boundary.
+ */
+export async function* eventsInRange(store: BrokerStore, range: TimeRange): AsyncIterable<AuditEvent> {
+  let fromSeq = 1;
+  if (range.since) {
+    let found: number | null = null;
+    for await (const event of store.readEvents({ since: range.since })) {
+      found = event.seq;
+      break;
+    }
+    if (found === null) return;
+    fromSeq = found;
+  }
+  const until = range.until ? Date.parse(range.until) : null;
+  for await (const event of store.readEvents({ fromSeq })) {
+    if (until !== null && Date.parse(event.time) >= until) return;
+    yield event;
+  }
+}
+
+/** Groups small writes into ~64 KiB chunks so a stream of 100k lines is not 100k socket writes. */
+async function* chunked(lines: AsyncIterable<string>, size = 64 * 1024): AsyncIterable<string> {
+  let buffer = '';
+  for await (const line of lines) {
+    buffer += line;
+    if (buffer.length >= size) {
+      yield buffer;
+      buffer = '';
+    }
+  }
+  if (buffer) yield buffer;
+}
+
+export interface JsonlOptions extends TimeRange {
+  signer?: AuditSigner | null;
+  now: () => Date;
+}
+
+async function* jsonlLines(events: AsyncIterable<AuditEvent>, options: JsonlOptions): AsyncIterable<string> {
+  const hash = createHash('sha256');
+  const emit = (line: string) => {
+    hash.update(line);
+    return line;
+  };
+  const range = { since: options.since ?? null, until: options.until ?? null };
+  let boundary: ExportBoundary | null = null;
+  let count = 0;
+  let firstSeq: number | null = null;
+  let last = { seq: 0, hash: GENESIS_HASH };
+  for await (const event of events) {
+    if (!boundary) {
+      boundary = {
+        type: 'export.boundary',
+        format: EXPORT_FORMAT,
+        prevSeq: event.seq - 1,
+        prevHash: event.prevHash,
+        ...range,
+      };
+      yield emit(`${JSON.stringify(boundary)}\n`);
+      firstSeq = event.seq;
+    }
+    yield emit(`${serializeEvent(event)}\n`);
+    count += 1;
+    last = { seq: event.seq, hash: event.hash };
+  }
+  if (!boundary) {
+    // An empty range: nothing to chain onto, so it starts and ends at the same (unknown) point.
+    boundary = {
+      type: 'export.boundary',
+      format: EXPORT_FORMAT,
+      prevSeq: 0,
+      prevHash: GENESIS_HASH,
+      ...range,
+    };
+    yield emit(`${JSON.stringify(boundary)}\n`);
+  }
+  const manifest: ExportManifest = {
+    type: 'breakglass.export-manifest',
+    format: EXPORT_FORMAT,
+    sha256: hash.digest('hex'),
+    count,
+    prevSeq: boundary.prevSeq,
+    prevHash: boundary.prevHash,
+    firstSeq,
+    lastSeq: count ? last.seq : boundary.prevSeq,
+    lastHash: count ? last.hash : boundary.prevHash,
+    ...range,
+    exportedAt: options.now().toISOString(),
+  };
+  const end: ExportEnd = {
+    ...manifest,
+    type: 'export.end',
+    ...(options.signer ? { signature: await signCompact(options.signer, manifest, MANIFEST_JWS_TYP) } : {}),
+  };
+  yield `${JSON.stringify(end)}\n`;
+}
+
+/** JSONL: boundary line, the events as stored, end line with the SHA-256 of the preceding bytes (and signature). */
+export function exportJsonl(events: AsyncIterable<AuditEvent>, options: JsonlOptions): AsyncIterable<string> {
+  return chunked(jsonlLines(events, options));
+}
+
+async function* csvLines(events: AsyncIterable<AuditEvent>): AsyncIterable<string> {
+  yield csvHeader();
+  const rows = new RequestRows();
+  for await (const event of events) {
+    for (const row of rows.push(event)) yield csvRowLine(row);
+  }
+  for (const row of rows.flush()) yield csvRowLine(row);
+}
+
+/** CSV for reviewers: one row per request, in the order requests finished. */
+export function exportCsv(events: AsyncIterable<AuditEvent>): AsyncIterable<string> {
+  return chunked(csvLines(events));
+}
+
+async function* ocsfLines(events: AsyncIterable<AuditEvent>, version: string): AsyncIterable<string> {
+  const requesters = new RequesterDirectory();
+  for await (const event of events) yield `${JSON.stringify(toOcsf(event, requesters, version))}\n`;
+}
+
+/** OCSF 1.3 records, one JSON object per line. */
+export function exportOcsf(events: AsyncIterable<AuditEvent>, productVersion: string): AsyncIterable<string> {
+  return chunked(ocsfLines(events, productVersion));
+}

@@ -1,0 +1,407 @@
+/**
+ * Ships the audit chain to the data bunker: in seq order, at least once, one write-once object per event, with
+ * a signed digest every N events or T minutes. A cursor item records how far shipping got; objects are written
+ * before the cursor moves, so a crash replays a few events (the bunker answers "identical") and never skips one.
+ */
+import { BunkerConflict, type BunkerSink } from '../adapters/bunker/sink.js';
+import { GENESIS_HASH } from '../domain/audit-chain.js';
+import { digestKey, eventBody, eventKey, publicKeyKey } from '../domain/exports/bunker-layout.js';
+import type { AuditEvent } from '../domain/types.js';
+import type { ReadinessCheck } from '../http/env.js';
+import {
+  type AuditSigner,
+  auditJwks,
+  buildDigest,
+  DIGEST_JWS_TYP,
+  type DigestPayload,
+  type DigestPolicy,
+  sha256HexSync,
+  signCompact,
+  verifyCompact,
+} from './digests.js';
+import type { Logger } from './logger.js';
+import type { BrokerStore, Clock } from './ports.js';
+
+/** The newest digest, kept in the cursor until its object is known to be in the bunker. */
+export interface DigestState {
+  fromSeq: number;
+  toSeq: number;
+  lastHash: string;
+  time: string;
+  key: string;
+  jws: string;
+  sha256: string;
+  written: boolean;
+}
+
+export interface ShipperCursor {
+  /** Incremented by every write; the store only accepts `version = stored + 1`. */
+  version: number;
+  shippedSeq: number;
+  shippedHash: string;
+  shippedAt: string | null;
+  /** Time of the first shipped event not yet covered by a digest. */
+  undigestedSince: string | null;
+  lastDigest: DigestState | null;
+  /** Set when the bunker held different bytes at one of our keys; shipping stays stopped until cleared. */
+  halted: { key: string; seq: number; at: string; expectedSha256: string; foundSha256: string | null } | null;
+}
+
+export const INITIAL_CURSOR: ShipperCursor = {
+  version: 0,
+  shippedSeq: 0,
+  shippedHash: GENESIS_HASH,
+  shippedAt: null,
+  undigestedSince: null,
+  lastDigest: null,
+  halted: null,
+};
+
+/** Where the cursor lives (one DynamoDB item in production). */
+export interface ShipperCursorStore {
+  read(): Promise<ShipperCursor>;
+  /** Conditional on `next.version - 1` being stored; throws ConcurrentUpdateError otherwise. */
+  write(next: ShipperCursor): Promise<void>;
+}
+
+export interface ShippingLag {
+  headSeq: number;
+  shippedSeq: number;
+  lagEvents: number;
+  /** Age of the oldest event not yet shipped; null when nothing is waiting. */
+  oldestUnshippedAgeSeconds: number | null;
+  lastDigestSeq: number;
+  halted: boolean;
+}
+
+export interface ShipResult {
+  shipped: number;
+  lastSeq: number;
+  /** True when shipping is stopped by a bunker conflict. */
+  halted?: boolean;
+}
+
+export interface AuditShipperDeps {
+  store: BrokerStore;
+  sink: BunkerSink;
+  cursor: ShipperCursorStore;
+  /** Null disables digests (not recommended outside tests). */
+  signer: AuditSigner | null;
+  policy: DigestPolicy;
+  clock: Clock;
+  logger: Logger;
+  /** Events shipped between cursor saves; a crash replays at most this many. */
+  checkpointEvery?: number;
+  /** Upper bound per call, so one Lambda invocation stays well inside its timeout. */
+  maxPerRun?: number;
+  /** `/readyz` turns red when the oldest unshipped event is older than this. */
+  maxLagSeconds?: number;
+}
+
+const SHIPPER_ACTOR = { type: 'system' as const, subject: 'bunker-shipper' };
+
+export class AuditShipper {
+  private inflight: Promise<ShipResult> | null = null;
+  private keysPublished = false;
+
+  constructor(private readonly deps: AuditShipperDeps) {}
+
+  /** Ships every event after the cursor. Concurrent calls in one process share the run in progress. */
+  shipPending(): Promise<ShipResult> {
+    this.inflight ??= this.run().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  private async run(): Promise<ShipResult> {
+    const { store, sink, policy, signer, logger } = this.deps;
+    const checkpointEvery = this.deps.checkpointEvery ?? 25;
+    const maxPerRun = this.deps.maxPerRun ?? 5000;
+    let cursor = await this.deps.cursor.read();
+    if (cursor.halted) {
+      logger.error({ halted: cursor.halted }, 'bunker shipping is halted by a conflict; see docs/audit.md');
+      return { shipped: 0, lastSeq: cursor.shippedSeq, halted: true };
+    }
+    await this.publishKeys();
+    cursor = await this.completeDigest(cursor);
+    let shipped = 0;
+    let unsaved = 0;
+    try {
+      for await (const event of store.readEvents({ fromSeq: cursor.shippedSeq + 1 })) {
+        if (event.seq !== cursor.shippedSeq + 1 || event.prevHash !== cursor.shippedHash) {
+          // Never ship past a hole or a fork: the bunker must hold one unbroken chain.
+          logger.error(
+            { expectedSeq: cursor.shippedSeq + 1, foundSeq: event.seq },
+            'audit chain in the store does not continue the shipped chain; shipping paused',
+          );
+          break;
+        }
+        await sink.put(eventKey(event), eventBody(event));
+        cursor = {
+          ...cursor,
+          shippedSeq: event.seq,
+          shippedHash: event.hash,
+          shippedAt: this.now().toISOString(),
+          undigestedSince: cursor.undigestedSince ?? event.time,
+        };
+        shipped += 1;
+        unsaved += 1;
+        const digestedTo = cursor.lastDigest?.toSeq ?? 0;
+        if (signer && event.seq - digestedTo >= policy.everyEvents) {
+          cursor = await this.sealDigest(cursor, event);
+          unsaved = 0;
+        } else if (unsaved >= checkpointEvery) {
+          cursor = await this.save(cursor);
+          unsaved = 0;
+        }
+        if (shipped >= maxPerRun) break;
+      }
+    } catch (error) {
+      if (unsaved > 0) cursor = await this.save(cursor);
+      if (error instanceof BunkerConflict) {
+        await this.halt(cursor, error);
+        return { shipped, lastSeq: cursor.shippedSeq, halted: true };
+      }
+      throw error;
+    }
+    if (unsaved > 0) cursor = await this.save(cursor);
+    const digestedTo = cursor.lastDigest?.toSeq ?? 0;
+    const since = cursor.undigestedSince ? new Date(cursor.undigestedSince).getTime() : null;
+    if (
+      signer &&
+      cursor.shippedSeq > digestedTo &&
+      since !== null &&
+      this.now().getTime() - since >= policy.everyMinutes * 60_000
+    ) {
+      cursor = await this.sealDigest(cursor, { seq: cursor.shippedSeq, hash: cursor.shippedHash });
+    }
+    if (shipped > 0) await this.emitMetric(shipped);
+    return { shipped, lastSeq: cursor.shippedSeq };
+  }
+
+  /** Lag for `/readyz` and metrics: events in the chain not yet in the bunker, and how old the oldest is. */
+  async lag(): Promise<ShippingLag> {
+    const [head, cursor] = await Promise.all([this.deps.store.chainHead(), this.deps.cursor.read()]);
+    let oldestUnshippedAgeSeconds: number | null = null;
+    if (head.seq > cursor.shippedSeq) {
+      for await (const event of this.deps.store.readEvents({ fromSeq: cursor.shippedSeq + 1 })) {
+        oldestUnshippedAgeSeconds = Math.max(
+          0,
+          Math.round((this.now().getTime() - new Date(event.time).getTime()) / 1000),
+        );
+        break;
+      }
+    }
+    return {
+      headSeq: head.seq,
+      shippedSeq: cursor.shippedSeq,
+      lagEvents: Math.max(0, head.seq - cursor.shippedSeq),
+      oldestUnshippedAgeSeconds,
+      lastDigestSeq: cursor.lastDigest?.toSeq ?? 0,
+      halted: cursor.halted !== null,
+    };
+  }
+
+  /** The `bunker` entry of `/readyz`. */
+  readiness(): ReadinessCheck {
+    const maxLag = this.deps.maxLagSeconds ?? 900;
+    return {
+      name: 'bunker',
+      check: async () => {
+        const lag = await this.lag();
+        const stale = (lag.oldestUnshippedAgeSeconds ?? 0) > maxLag;
+        return {
+          ok: !lag.halted && !stale,
+          ...(lag.halted ? { detail: 'shipping halted by a bunker conflict' } : {}),
+          ...(stale ? { detail: `oldest unshipped event is older than ${maxLag}s` } : {}),
+          location: this.deps.sink.location,
+          ...lag,
+        };
+      },
+    };
+  }
+
+  private async sealDigest(
+    cursor: ShipperCursor,
+    last: Pick<AuditEvent, 'seq' | 'hash'>,
+  ): Promise<ShipperCursor> {
+    const previous = cursor.lastDigest;
+    const payload = buildDigest({
+      first: { seq: (previous?.toSeq ?? 0) + 1, prevHash: previous?.lastHash ?? GENESIS_HASH },
+      last,
+      time: this.now().toISOString(),
+      prevDigest: previous?.sha256 ?? null,
+      policy: this.deps.policy,
+    });
+    const jws = await signCompact(this.deps.signer!, payload, DIGEST_JWS_TYP);
+    const state: DigestState = {
+      fromSeq: payload.fromSeq,
+      toSeq: payload.toSeq,
+      lastHash: payload.lastHash,
+      time: payload.time,
+      key: digestKey(payload),
+      jws,
+      sha256: sha256HexSync(jws),
+      written: false,
+    };
+    // The digest is fixed in the cursor before it is written, so a crash re-writes the same bytes.
+    const saved = await this.save({ ...cursor, lastDigest: state, undigestedSince: null });
+    return this.completeDigest(saved);
+  }
+
+  private async completeDigest(cursor: ShipperCursor): Promise<ShipperCursor> {
+    const digest = cursor.lastDigest;
+    if (!digest || digest.written) return cursor;
+    try {
+      await this.deps.sink.put(digest.key, `${digest.jws}\n`, 'application/jose');
+      return this.save({ ...cursor, lastDigest: { ...digest, written: true } });
+    } catch (error) {
+      if (!(error instanceof BunkerConflict)) throw error;
+      // ECDSA signatures differ on every signing: after a lost cursor, a valid digest of the same range may
+      // already be there. Adopt it; anything else is a real conflict.
+      const existing = (await this.deps.sink.get(digest.key))?.trim() ?? '';
+      const check = await verifyCompact<DigestPayload>(
+        existing,
+        await auditJwks(this.deps.signer!),
+        DIGEST_JWS_TYP,
+      );
+      const ours = JSON.parse(
+        Buffer.from(digest.jws.split('.')[1] ?? '', 'base64url').toString(),
+      ) as DigestPayload;
+      const same =
+        check.ok &&
+        check.payload.fromSeq === ours.fromSeq &&
+        check.payload.toSeq === ours.toSeq &&
+        check.payload.lastHash === ours.lastHash &&
+        check.payload.firstPrevHash === ours.firstPrevHash &&
+        check.payload.prevDigest === ours.prevDigest;
+      if (!same) throw error;
+      return this.save({
+        ...cursor,
+        lastDigest: {
+          ...digest,
+          jws: existing,
+          sha256: sha256HexSync(existing),
+          time: check.payload.time,
+          written: true,
+        },
+      });
+    }
+  }
+
+  private async save(cursor: ShipperCursor): Promise<ShipperCursor> {
+    const next = { ...cursor, version: cursor.version + 1 };
+    await this.deps.cursor.write(next);
+    return next;
+  }
+
+  private async halt(cursor: ShipperCursor, conflict: BunkerConflict): Promise<void> {
+    const seq = cursor.shippedSeq + 1;
+    await this.deps.store.appendEvents([
+      {
+        type: 'bunker.conflict',
+        actor: SHIPPER_ACTOR,
+        data: {
+          key: conflict.key,
+          seq,
+          expectedSha256: conflict.expectedSha256,
+          foundSha256: conflict.foundSha256,
+          location: this.deps.sink.location,
+        },
+      },
+    ]);
+    await this.save({
+      ...cursor,
+      halted: {
+        key: conflict.key,
+        seq,
+        at: this.now().toISOString(),
+        expectedSha256: conflict.expectedSha256,
+        foundSha256: conflict.foundSha256,
+      },
+    });
+    this.deps.logger.error(
+      { key: conflict.key, seq },
+      'bunker holds different bytes at our key; shipping halted',
+    );
+  }
+
+  /** Writes the public keys into the bunker once per process, so a copy of the bunker verifies on its own. */
+  private async publishKeys(): Promise<void> {
+    if (this.keysPublished || !this.deps.signer) return;
+    for (const key of await this.deps.signer.publicKeys()) {
+      await this.deps.sink.put(publicKeyKey(key.kid), `${JSON.stringify(key)}\n`);
+    }
+    this.keysPublished = true;
+  }
+
+  /** One log line per run that shipped something, in CloudWatch embedded-metric format. */
+  private async emitMetric(shipped: number): Promise<void> {
+    const lag = await this.lag();
+    this.deps.logger.info(
+      {
+        metric: 'bunker.shipping',
+        shipped,
+        ...lag,
+        _aws: {
+          Timestamp: this.now().getTime(),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'Breakglass',
+              Dimensions: [[]],
+              Metrics: [
+                { Name: 'BunkerShipped', Unit: 'Count' },
+                { Name: 'BunkerLagEvents', Unit: 'Count' },
+                { Name: 'BunkerLagSeconds', Unit: 'Seconds' },
+              ],
+            },
+          ],
+        },
+        BunkerShipped: shipped,
+        BunkerLagEvents: lag.lagEvents,
+        BunkerLagSeconds: lag.oldestUnshippedAgeSeconds ?? 0,
+      },
+      'bunker shipping',
+    );
+  }
+
+  private now(): Date {
+    return this.deps.clock.now();
+  }
+}
+
+/** Runs the shipper on an interval (the local stack; in AWS the table's stream drives it). */
+export class ShipperLoop {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly shipper: AuditShipper,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  tick(): Promise<unknown> {
+    this.running ??= this.shipper
+      .shipPending()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'bunker shipping failed; will retry'))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

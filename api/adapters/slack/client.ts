@@ -1,0 +1,111 @@
+/** The few Slack Web API calls the broker makes, behind a small interface with a log-only twin. */
+import type { Logger } from '../../services/logger.js';
+import type { SlackMessage } from './blocks.js';
+
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+export interface SlackUser {
+  /** The email on the Slack account (users.info profile.email); null when hidden or absent. */
+  email: string | null;
+  deleted: boolean;
+  isBot: boolean;
+}
+
+export interface SlackApi {
+  /** True when messages really reach Slack (false for the log-only twin). */
+  readonly delivers: boolean;
+  postMessage(channel: string, message: SlackMessage): Promise<SlackMessageRef>;
+  updateMessage(ref: SlackMessageRef, message: SlackMessage): Promise<void>;
+  userInfo(userId: string): Promise<SlackUser>;
+}
+
+/** The subset of `@slack/web-api`'s WebClient used here, so tests can hand in mocks. */
+export interface SlackWebClient {
+  chat: {
+    postMessage(args: {
+      channel: string;
+      text: string;
+      blocks: unknown[];
+      unfurl_links?: boolean;
+    }): Promise<{ ok?: boolean; channel?: string; ts?: string; error?: string }>;
+    update(args: {
+      channel: string;
+      ts: string;
+      text: string;
+      blocks: unknown[];
+    }): Promise<{ ok?: boolean; error?: string }>;
+  };
+  users: {
+    info(args: { user: string }): Promise<{
+      ok?: boolean;
+      user?: { deleted?: boolean; is_bot?: boolean; profile?: { email?: string } };
+    }>;
+  };
+}
+
+/** SlackApi over an injected WebClient (chat.postMessage, chat.update, users.info). */
+export class WebApiSlack implements SlackApi {
+  readonly delivers = true;
+
+  constructor(private readonly client: SlackWebClient) {}
+
+  /** Posts a message; returns where it landed so it can be updated later. */
+  async postMessage(channel: string, message: SlackMessage): Promise<SlackMessageRef> {
+    const result = await this.client.chat.postMessage({
+      channel,
+      text: message.text,
+      blocks: message.blocks,
+      unfurl_links: false,
+    });
+    if (!result.ok || !result.channel || !result.ts) {
+      throw new Error(`chat.postMessage failed: ${result.error ?? 'no ts in the response'}`);
+    }
+    return { channel: result.channel, ts: result.ts };
+  }
+
+  /** Replaces an earlier message's content. */
+  async updateMessage(ref: SlackMessageRef, message: SlackMessage): Promise<void> {
+    const result = await this.client.chat.update({ ...ref, text: message.text, blocks: message.blocks });
+    if (!result.ok) throw new Error(`chat.update failed: ${result.error ?? 'unknown error'}`);
+  }
+
+  /** Looks a user up; the email comes from Slack, never from the interaction payload. */
+  async userInfo(userId: string): Promise<SlackUser> {
+    const result = await this.client.users.info({ user: userId });
+    const user = result.user;
+    return {
+      email: typeof user?.profile?.email === 'string' ? user.profile.email.toLowerCase() : null,
+      deleted: user?.deleted === true,
+      isBot: user?.is_bot === true,
+    };
+  }
+}
+
+/** Without a bot token (the local stack) messages go to the log, clearly marked as not sent. */
+export class LogOnlySlack implements SlackApi {
+  readonly delivers = false;
+  private counter = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  async postMessage(channel: string, message: SlackMessage): Promise<SlackMessageRef> {
+    this.counter += 1;
+    const ts = `local.${this.counter}`;
+    this.logger.info({ slack: 'NOT SENT (no Slack token)', channel, text: message.text }, 'slack message');
+    return { channel, ts };
+  }
+
+  async updateMessage(ref: SlackMessageRef, message: SlackMessage): Promise<void> {
+    this.logger.info(
+      { slack: 'NOT SENT (no Slack token)', channel: ref.channel, ts: ref.ts, text: message.text },
+      'slack message update',
+    );
+  }
+
+  async userInfo(): Promise<SlackUser> {
+    return { email: null, deleted: false, isBot: false };
+  }
+}

@@ -1,0 +1,442 @@
+/**
+ * API overhead over storage: `POST /v1/requests` and `POST /v1/requests/{id}/approve` over real HTTP with real
+ * tokens from the development provider, against the same storage work done directly through DynamoStore on
+ * the same DynamoDB Local. Samples alternate (one API call, one direct call) so drift in DynamoDB Local and the
+ * JIT hits both sides alike. Target: the API adds at most 50% on top of its storage round trips.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { JoseTokenVerifier } from '../../api/adapters/oidc/token-verifier.js';
+import * as lifecycle from '../../api/domain/lifecycle.js';
+import type { Caller } from '../../api/domain/types.js';
+import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
+import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
+import { silentLogger } from '../../api/services/logger.js';
+import type { LifecycleListener } from '../../api/services/request-service.js';
+
+export const name = 'api';
+
+const SAMPLES = positiveInt(process.env.BENCH_API_SAMPLES, 300);
+const WARMUP = positiveInt(process.env.BENCH_API_WARMUP, 30);
+const TARGET_RATIO = 1.5;
+const ROLE = 'prod-readonly';
+
+function positiveInt(text: string | undefined, fallback: number): number {
+  const value = Number(text);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+/** Per-command DynamoDB round-trip times, measured inside the SDK client the broker itself uses. */
+class DynamoTimer {
+  private calls: Call[] = [];
+  private inFlight = 0;
+  private lastActivity = performance.now();
+
+  constructor(client: DynamoDBClient) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const started = performance.now();
+        this.inFlight += 1;
+        try {
+          return await next(args);
+        } finally {
+          this.inFlight -= 1;
+          this.lastActivity = performance.now();
+          this.calls.push({
+            command: String(context.commandName).replace(/Command$/, ''),
+            ms: this.lastActivity - started,
+          });
+        }
+      },
+      { step: 'initialize', name: 'benchTimer' },
+    );
+  }
+
+  /** Runs `work` and returns its wall time plus the DynamoDB calls made while it ran. */
+  async measure(work: () => Promise<unknown>): Promise<Sample> {
+    this.calls = [];
+    const started = performance.now();
+    await work();
+    const total = performance.now() - started;
+    const calls = this.calls;
+    this.calls = [];
+    return {
+      total,
+      storage: calls.reduce((sum, call) => sum + call.ms, 0),
+      transaction: sumOf(calls, 'TransactWriteItems'),
+      getItem: sumOf(calls, 'GetItem'),
+      commands: calls.map((call) => call.command),
+      background: [],
+    };
+  }
+
+  /**
+   * Waits until the broker's post-commit work (lifecycle listeners such as notifications, which append their
+   * own audit events) has finished, so that the next sample starts on a quiet table; returns the calls it made.
+   */
+  async settle(quietMs = 15): Promise<string[]> {
+    while (this.inFlight > 0 || performance.now() - this.lastActivity < quietMs) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const calls = this.calls.map((call) => call.command);
+    this.calls = [];
+    return calls;
+  }
+}
+
+interface Call {
+  command: string;
+  ms: number;
+}
+
+interface Sample {
+  /** Wall time of the whole operation (HTTP round trip for the API, the store calls for direct). */
+  total: number;
+  /** Sum of the DynamoDB round trips made during it. */
+  storage: number;
+  /** The TransactWriteItems alone. */
+  transaction: number;
+  /** The GetItem calls (chain head, and the request itself for decisions). */
+  getItem: number;
+  commands: string[];
+  /** Calls made after the operation returned (post-commit listeners), until the table was quiet again. */
+  background: string[];
+}
+
+const sumOf = (calls: Call[], command: string) =>
+  calls.filter((call) => call.command === command).reduce((sum, call) => sum + call.ms, 0);
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
+const median = (samples: Sample[], pick: (sample: Sample) => number) => percentile(samples.map(pick), 50);
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+async function devToken(stack: LocalStack, username: string): Promise<string> {
+  const response = await fetch(`${stack.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:breakglass:params:oauth:grant-type:dev-user',
+      username,
+      client_id: stack.config.oidc.clientId,
+    }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`the development provider gave no token for ${username}`);
+  return body.access_token;
+}
+
+/**
+ * The HTTP client runs in a worker thread, like a real client in its own process: on one event loop the
+ * server's post-commit work (lifecycle listeners) would delay the client reading its response and inflate the
+ * numbers. The worker times each call itself, so the message passing is not counted.
+ */
+const CLIENT_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', async ({ id, url, method, headers, body }) => {
+  try {
+    const started = performance.now();
+    const response = await fetch(url, { method, headers, body });
+    const text = await response.text();
+    parentPort.postMessage({ id, ms: performance.now() - started, status: response.status, text });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error) });
+  }
+});`;
+
+interface HttpResult {
+  ms: number;
+  status: number;
+  json: { id?: string; status?: string; code?: string };
+}
+
+class HttpClient {
+  private readonly worker = new Worker(CLIENT_SOURCE, { eval: true });
+  private readonly pending = new Map<number, (reply: Record<string, unknown>) => void>();
+  private next = 0;
+
+  constructor(private readonly baseUrl: string) {
+    this.worker.on('message', (reply: Record<string, unknown>) => {
+      this.pending.get(reply.id as number)?.(reply);
+      this.pending.delete(reply.id as number);
+    });
+  }
+
+  async send(method: string, path: string, token?: string, body?: unknown): Promise<HttpResult> {
+    const id = this.next++;
+    const reply = await new Promise<Record<string, unknown>>((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker.postMessage({
+        id,
+        url: `${this.baseUrl}${path}`,
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    });
+    if (typeof reply.error === 'string') throw new Error(`${method} ${path}: ${reply.error}`);
+    const text = String(reply.text);
+    let json: HttpResult['json'] = {};
+    try {
+      json = JSON.parse(text) as HttpResult['json'];
+    } catch {
+      // not JSON; callers check the status
+    }
+    return { ms: reply.ms as number, status: reply.status as number, json };
+  }
+
+  /** A POST that must answer `expect`; returns the client-side latency and the body. */
+  async post(path: string, token: string, body: unknown, expect: number): Promise<HttpResult> {
+    const result = await this.send('POST', path, token, body);
+    if (result.status !== expect) {
+      throw new Error(`${path}: HTTP ${result.status} ${result.json.code ?? ''}, expected ${expect}`);
+    }
+    return result;
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+const person = (name: string, groups: string[]): Caller => ({
+  subject: name,
+  email: `${name}@example.com`,
+  groups,
+  mfa: true,
+  via: 'api',
+});
+
+export async function run(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bg-bench-'));
+  const dynamo = await startDynamoDbLocal();
+  let stack: LocalStack | null = null;
+  let closeClient = async (): Promise<unknown> => undefined;
+  try {
+    stack = await startLocalStack({
+      port: 0,
+      dataDir,
+      dynamodbEndpoint: dynamo.endpoint,
+      tableName: 'bench',
+      // Periodic batch work (sweeps, bunker shipping) would land on random samples; it has its own suites.
+      sweepIntervalSeconds: 24 * 3600,
+      shipIntervalSeconds: 24 * 3600,
+      logger: silentLogger,
+    });
+    const { store } = stack.broker;
+    const config = stack.config;
+    const timer = new DynamoTimer(stack.broker.dynamodb);
+    const [alice, bob] = await Promise.all([devToken(stack, 'alice'), devToken(stack, 'bob')]);
+    const requester = person('alice', ['sre']);
+    const approver = person('bob', ['sre-leads']);
+    const body = { roleId: ROLE, durationMinutes: 60, reason: 'benchmark: investigate latency' };
+
+    const http = new HttpClient(stack.url);
+    closeClient = () => http.close();
+    let clientMs = 0;
+    const apiCreate = async () => {
+      const result = await http.post('/v1/requests', alice, body, 201);
+      clientMs = result.ms;
+      return result.json.id!;
+    };
+    // The same storage work POST /v1/requests does: the domain decision, then DynamoStore.createRequest
+    // (chain head read + one TransactWriteItems with the request, the head and the event).
+    const directCreate = async () => {
+      const outcome = lifecycle.createRequest(
+        config,
+        requester,
+        { ...body, id: `req_bench${performance.now().toString(36).replace('.', '')}` },
+        new Date(),
+      );
+      return (await store.createRequest(outcome)).request.id;
+    };
+    const apiApprove = async (id: string) => {
+      const result = await http.post(`/v1/requests/${id}/approve`, bob, {}, 200);
+      clientMs = result.ms;
+      if (result.json.status !== 'active') throw new Error(`approval left ${id} ${result.json.status}`);
+    };
+    // The same storage work an approval does: read the request, decide, DynamoStore.updateRequest
+    // (chain head read + one TransactWriteItems with the request and its three events).
+    const directApprove = async (id: string) => {
+      const request = await store.getRequest(id);
+      if (!request) throw new Error(`lost ${id}`);
+      const outcome = lifecycle.approve(config, request, approver, null, new Date());
+      await store.updateRequest(request.version, outcome);
+      if (outcome.request.status !== 'active')
+        throw new Error(`approval left ${id} ${outcome.request.status}`);
+    };
+
+    const samples = {
+      apiCreate: [] as Sample[],
+      directCreate: [] as Sample[],
+      apiApprove: [] as Sample[],
+      directApprove: [] as Sample[],
+    };
+    const apiIds: string[] = [];
+    const directIds: string[] = [];
+    const sample = async (work: () => Promise<unknown>) => {
+      const measured = await timer.measure(work);
+      measured.background = await timer.settle();
+      return measured;
+    };
+    await timer.settle();
+    for (let i = 0; i < WARMUP + SAMPLES; i++) {
+      let apiId = '';
+      let directId = '';
+      const a = await sample(async () => {
+        apiId = await apiCreate();
+      });
+      a.total = clientMs;
+      const d = await sample(async () => {
+        directId = await directCreate();
+      });
+      apiIds.push(apiId);
+      directIds.push(directId);
+      if (i >= WARMUP) {
+        samples.apiCreate.push(a);
+        samples.directCreate.push(d);
+      }
+    }
+    for (let i = 0; i < apiIds.length; i++) {
+      const a = await sample(() => apiApprove(apiIds[i]!));
+      a.total = clientMs;
+      const d = await sample(() => directApprove(directIds[i]!));
+      if (i >= WARMUP) {
+        samples.apiApprove.push(a);
+        samples.directApprove.push(d);
+      }
+    }
+
+    // What the API does on top of storage, measured in isolation: bearer token verification (jose, RS256,
+    // key set cached after the first call).
+    const verifier = new JoseTokenVerifier(config.oidc);
+    await verifier.verify(alice, { via: 'api' });
+    const verifyTimes: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const started = performance.now();
+      await verifier.verify(alice, { via: 'api' });
+      verifyTimes.push(performance.now() - started);
+    }
+
+    // The HTTP floor: a loopback round trip to a route without storage, then one that also verifies the token.
+    const floor = async (path: string, token?: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < WARMUP + SAMPLES; i++) {
+        const result = await http.send('GET', path, token);
+        if (result.status !== 200) throw new Error(`${path}: HTTP ${result.status}`);
+        if (i >= WARMUP) times.push(result.ms);
+      }
+      return times;
+    };
+    // What the post-commit lifecycle listeners cost the create path: the same calls with the listeners
+    // detached (reaching into RequestService's private list: bench only), alternating with them attached.
+    const listeners = (stack.broker.requests as unknown as { listeners?: LifecycleListener[] }).listeners;
+    const listenerCost = { attached: [] as number[], detached: [] as number[], direct: [] as number[] };
+    if (Array.isArray(listeners) && listeners.length > 0) {
+      const attached = [...listeners];
+      const rounds = Math.min(SAMPLES, 150);
+      try {
+        for (let i = 0; i < WARMUP + rounds; i++) {
+          for (const mode of ['attached', 'detached'] as const) {
+            listeners.splice(0, listeners.length, ...(mode === 'attached' ? attached : []));
+            await sample(apiCreate);
+            if (i >= WARMUP) listenerCost[mode].push(clientMs);
+          }
+          const d = await sample(directCreate);
+          if (i >= WARMUP) listenerCost.direct.push(d.total);
+        }
+      } finally {
+        listeners.splice(0, listeners.length, ...attached);
+      }
+    }
+    const healthTimes = await floor('/healthz');
+    const meTimes = await floor('/v1/me', alice);
+
+    const verdict = await stack.broker.audit.verifyStored();
+    console.log(
+      `${SAMPLES} samples per operation after ${WARMUP} warm-up calls, sequential, API and direct calls alternating;` +
+        ` DynamoDB Local in memory; chain after the run: ${verdict.ok ? `intact, ${verdict.events} events` : `BROKEN at seq ${verdict.firstBadSeq}`}`,
+    );
+    report('POST /v1/requests', samples.apiCreate, samples.directCreate);
+    report('POST /v1/requests/{id}/approve', samples.apiApprove, samples.directApprove);
+    if (listenerCost.attached.length > 0) {
+      const attached = percentile(listenerCost.attached, 50);
+      const detached = percentile(listenerCost.detached, 50);
+      const direct = percentile(listenerCost.direct, 50);
+      console.log(
+        `\npost-commit listeners (${listeners?.map((l) => l.name).join(', ')}), ${listenerCost.attached.length} creates each way:` +
+          ` attached median ${ms(attached)}, detached median ${ms(detached)} (Δ ${ms(attached - detached)});` +
+          ` api/storage without them = ${(detached / direct).toFixed(2)}x (target ≤ ${TARGET_RATIO}x)`,
+      );
+    }
+    console.log(
+      `token verification (jose jwtVerify RS256, cached JWKS), in process: median ${ms(percentile(verifyTimes, 50))}, p99 ${ms(percentile(verifyTimes, 99))}`,
+    );
+    console.log(
+      `HTTP floor over loopback (fetch client in a worker thread): GET /healthz median ${ms(percentile(healthTimes, 50))}, GET /v1/me (token verified) median ${ms(percentile(meTimes, 50))}`,
+    );
+    console.log(
+      'the API adds per call: HTTP parsing and a JSON response over loopback, request id + security headers,' +
+        ' body limit, bearer token verification, zod validation, the domain decision and the presentation of' +
+        ' the request; its own DynamoDB round trips are the same as the direct path. Post-commit lifecycle' +
+        ' listeners (notifications, AWS revocation and scheduling) start right after the commit and share the' +
+        ' process and DynamoDB Local with it.',
+    );
+    if (!verdict.ok) process.exitCode = 1;
+  } finally {
+    await closeClient();
+    await stack?.stop();
+    await dynamo.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function report(label: string, api: Sample[], direct: Sample[]): void {
+  const apiTotals = api.map((s) => s.total);
+  const directTotals = direct.map((s) => s.total);
+  const apiMedian = percentile(apiTotals, 50);
+  const storageMedian = percentile(directTotals, 50);
+  const transactionMedian = median(direct, (s) => s.transaction);
+  const ratio = apiMedian / storageMedian;
+  console.log(`\n${label}`);
+  console.log(`  api over HTTP               median ${ms(apiMedian)}  p99 ${ms(percentile(apiTotals, 99))}`);
+  console.log(
+    `  same storage work, direct   median ${ms(storageMedian)}  p99 ${ms(percentile(directTotals, 99))}  (${describe(direct)})`,
+  );
+  console.log(
+    `  bare TransactWriteItems     median ${ms(transactionMedian)}  (its GetItems: median ${ms(median(direct, (s) => s.getItem))} together)`,
+  );
+  console.log(
+    `  direct time outside DynamoDB median ${ms(median(direct, (s) => s.total - s.storage))} (domain decision, sealing, SDK marshalling)`,
+  );
+  console.log(
+    `  api DynamoDB calls until the response (own + post-commit listeners): ${describe(api, (s) => s.commands)}`,
+  );
+  console.log(
+    `  listener calls after the response: ${describe(api, (s) => s.background)} (not in the latency)`,
+  );
+  console.log(
+    `  api/storage = ${ratio.toFixed(2)}x (target ≤ ${TARGET_RATIO}x) ${ratio <= TARGET_RATIO ? 'ok' : 'MISSED'}`,
+  );
+  console.log(`  api/bare transaction = ${(apiMedian / transactionMedian).toFixed(2)}x`);
+}
+
+/** The DynamoDB calls of a typical sample, e.g. `GetItem + TransactWriteItems`. */
+function describe(samples: Sample[], pick: (sample: Sample) => string[] = (s) => s.commands): string {
+  const counts = new Map<string, number>();
+  for (const sample of samples) {
+    const key = pick(sample).join(' + ') || 'none';
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const [typical] = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  if (!typical) return 'none';
+  return typical[1] === samples.length ? typical[0] : `${typical[0]} (in ${typical[1]} of ${samples.length})`;
+}

@@ -1,0 +1,40 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { BreakglassConfig } from '../../config/schema.js';
+import type { Clock } from '../../services/ports.js';
+import { HttpsConsoleFederation } from './federation.js';
+import { IamRolePolicies } from './iam.js';
+import type { AwsAdapters } from './ports.js';
+import { EventBridgeTransitionScheduler } from './scheduler.js';
+import { simulatedAws } from './simulated.js';
+import { StsCredentialIssuer } from './sts.js';
+
+export interface AwsClients {
+  sts?: STSClient;
+  iam?: IAMClient;
+  scheduler?: SchedulerClient;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Live adapters on SDK v3 clients: region from config, credentials from the default provider chain, and
+ * `AWS_ENDPOINT_URL*` honoured by the SDK itself (so LocalStack works). Tests pass mocked clients.
+ */
+export function liveAws(config: BreakglassConfig, clients: AwsClients = {}): AwsAdapters {
+  const region = config.aws.region;
+  return {
+    mode: 'live',
+    sts: new StsCredentialIssuer(clients.sts ?? new STSClient({ region })),
+    iam: new IamRolePolicies(clients.iam ?? new IAMClient({ region })),
+    scheduler: new EventBridgeTransitionScheduler(clients.scheduler ?? new SchedulerClient({ region })),
+    federation: new HttpsConsoleFederation(clients.fetch ?? globalThis.fetch),
+  };
+}
+
+/** The adapters for `aws.mode`. */
+export function awsAdaptersFor(config: BreakglassConfig, clock: Clock, clients?: AwsClients): AwsAdapters {
+  return config.aws.mode === 'live' ? liveAws(config, clients) : simulatedAws(clock);
+}
+
+export type * from './ports.js';

@@ -1,0 +1,57 @@
+/**
+ * Which revoked grants must still be denied on which role. The ledger, not the IAM policy, is the source of
+ * truth: every writer recomputes the whole `breakglass-revocations` policy from it and re-checks it after
+ * writing, so concurrent revocations on one role cannot lose each other's entries (no lock needed).
+ */
+export interface LedgerEntry {
+  roleArn: string;
+  requestId: string;
+  revokedAt: string;
+  /** When the grant's last possible session ends; the entry is irrelevant afterwards. */
+  aliveUntil: string;
+  /** The sweeper leaves the entry to the revoking process until then. */
+  retryAfter: string;
+}
+
+export interface RevocationLedger {
+  /** Adds the entry and marks it as waiting to be applied. */
+  record(entry: LedgerEntry): Promise<void>;
+  /** Entries of the role that are still alive at `now`. */
+  alive(roleArn: string, now: Date): Promise<LedgerEntry[]>;
+  /** Entries (of any role) not yet confirmed as applied whose `retryAfter` has passed. */
+  pending(limit: number, now: Date): Promise<LedgerEntry[]>;
+  /**
+   * Marks entries as applied; returns the ones this call settled (each entry is settled exactly once, so
+   * concurrent writers do not both record it as applied).
+   */
+  settle<T extends Pick<LedgerEntry, 'roleArn' | 'requestId'>>(entries: T[]): Promise<T[]>;
+}
+
+/** In-memory twin for unit tests. */
+export class MemoryRevocationLedger implements RevocationLedger {
+  readonly entries = new Map<string, LedgerEntry>();
+  readonly waiting = new Set<string>();
+
+  async record(entry: LedgerEntry): Promise<void> {
+    const key = `${entry.roleArn}#${entry.requestId}`;
+    this.entries.set(key, entry);
+    this.waiting.add(key);
+  }
+
+  async alive(roleArn: string, now: Date): Promise<LedgerEntry[]> {
+    return [...this.entries.values()].filter(
+      (entry) => entry.roleArn === roleArn && new Date(entry.aliveUntil) > now,
+    );
+  }
+
+  async pending(limit: number, now: Date): Promise<LedgerEntry[]> {
+    return [...this.waiting]
+      .map((key) => this.entries.get(key)!)
+      .filter((entry) => new Date(entry.retryAfter) <= now)
+      .slice(0, limit);
+  }
+
+  async settle<T extends Pick<LedgerEntry, 'roleArn' | 'requestId'>>(entries: T[]): Promise<T[]> {
+    return entries.filter((entry) => this.waiting.delete(`${entry.roleArn}#${entry.requestId}`));
+  }
+}

@@ -1,0 +1,198 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromProcess } from '@aws-sdk/credential-provider-process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionPolicy } from '../../api/domain/policies.js';
+import type { AuditEvent } from '../../api/domain/types.js';
+import { MutableClock } from '../support/clock.js';
+import { type Api, auditEvents } from '../support/fixtures.js';
+import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
+
+interface Grant {
+  id: string;
+  status: string;
+  endAt: string;
+}
+
+/** Exactly the five keys of a credential_process document. */
+const CREDENTIAL_KEYS = ['AccessKeyId', 'Expiration', 'SecretAccessKey', 'SessionToken', 'Version'];
+
+describe('AWS grants in simulated mode, against the local stack', () => {
+  let stack: TestStack;
+  let alice: Api;
+  let bob: Api;
+  let carol: Api;
+  const clock = new MutableClock();
+
+  beforeAll(async () => {
+    stack = await startTestStack({ clock });
+    alice = apiClient(stack, await tokenFor(stack, 'alice'));
+    bob = apiClient(stack, await tokenFor(stack, 'bob'));
+    carol = apiClient(stack, await tokenFor(stack, 'carol'));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function activeGrant(durationMinutes = 60): Promise<Grant> {
+    const created = await alice<Grant>('POST', '/v1/requests', {
+      roleId: 'prod-readonly',
+      durationMinutes,
+      reason: 'investigate the outage',
+    });
+    expect(created.status).toBe(201);
+    const approved = await bob<Grant>('POST', `/v1/requests/${created.body.id}/approve`, {});
+    expect(approved.body.status).toBe('active');
+    return approved.body;
+  }
+
+  const eventsFor = async (id: string): Promise<AuditEvent[]> =>
+    (await auditEvents(carol)).filter((event) => event.requestId === id);
+
+  it('after approval the requester gets credential_process JSON that the SDK process provider accepts', async () => {
+    const grant = await activeGrant();
+    const response = await alice<Record<string, unknown>>('POST', `/v1/requests/${grant.id}/credentials`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-breakglass-simulated')).toBe('true');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(Object.keys(response.body).sort()).toEqual(CREDENTIAL_KEYS);
+    expect(response.body.Version).toBe(1);
+    expect(String(response.body.AccessKeyId)).toMatch(/^ASIASIMULATED[A-Z2-7]{7}$/);
+    expect(new Date(String(response.body.Expiration)).getTime()).toBeLessThanOrEqual(
+      new Date(grant.endAt).getTime(),
+    );
+
+    // The AWS SDK's own credential_process provider reads it.
+    const dir = mkdtempSync(join(tmpdir(), 'bg-process-'));
+    writeFileSync(join(dir, 'credentials.json'), JSON.stringify(response.body));
+    writeFileSync(
+      join(dir, 'config'),
+      `[profile bg]\ncredential_process = cat ${join(dir, 'credentials.json')}\n`,
+    );
+    const provided = await fromProcess({
+      profile: 'bg',
+      configFilepath: join(dir, 'config'),
+      filepath: join(dir, 'none'),
+    })();
+    expect(provided.accessKeyId).toBe(response.body.AccessKeyId);
+    expect(provided.sessionToken).toBe(response.body.SessionToken);
+    expect(provided.expiration?.toISOString()).toBe(response.body.Expiration);
+
+    const events = await eventsFor(grant.id);
+    const issued = events.find((event) => event.type === 'credentials.issued')!;
+    expect(issued.simulated).toBe(true);
+    expect(issued.actor).toMatchObject({ type: 'user', email: 'alice@example.com' });
+    expect(issued.data).toMatchObject({
+      accessKeyId: response.body.AccessKeyId,
+      expiration: response.body.Expiration,
+      sessionPolicy: sessionPolicy(grant.endAt),
+      sourceIdentity: 'alice@example.com',
+    });
+    expect(String(issued.data.stsRequestId)).toMatch(/^simulated-/);
+    const log = JSON.stringify(await auditEvents(carol));
+    expect(log).not.toContain(String(response.body.SecretAccessKey));
+    expect(log).not.toContain(String(response.body.SessionToken));
+  });
+
+  it('bob is refused alice’s grant: 403, credentials.refused and access.forbidden', async () => {
+    const grant = await activeGrant();
+    const refused = await bob<{ code: string }>('POST', `/v1/requests/${grant.id}/credentials`);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body.code).toBe('forbidden');
+    const events = await eventsFor(grant.id);
+    const forbidden = events.find((event) => event.type === 'access.forbidden')!;
+    expect(forbidden.actor).toMatchObject({ email: 'bob@example.com' });
+    expect(forbidden.data).toMatchObject({ action: 'credentials.issue', code: 'forbidden' });
+    const refusal = events.find((event) => event.type === 'credentials.refused')!;
+    expect(refusal.actor).toMatchObject({ email: 'bob@example.com' });
+    expect(refusal.data).toMatchObject({ purpose: 'credentials', reason: 'forbidden' });
+    expect(events.some((event) => event.type === 'credentials.issued')).toBe(false);
+  });
+
+  it('documents both routes in the OpenAPI document', async () => {
+    const doc = await alice<{ paths: Record<string, unknown> }>('GET', '/openapi.json');
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/requests/{id}/credentials', '/v1/requests/{id}/console']),
+    );
+  });
+
+  it('refuses a request that does not exist with 404 and records the refusal', async () => {
+    const missing = 'req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D';
+    const response = await alice<{ code: string }>('POST', `/v1/requests/${missing}/credentials`);
+    expect(response.status).toBe(404);
+    expect(response.body.code).toBe('not_found');
+    const refusal = (await auditEvents(carol)).find(
+      (event) => event.type === 'credentials.refused' && event.data.requestedId === missing,
+    );
+    expect(refusal?.data.reason).toBe('not_found');
+  });
+
+  it('gives a console sign-in URL and records console.issued without the sign-in token', async () => {
+    const grant = await activeGrant(10);
+    const response = await alice<{ url: string; expiresAt: string; simulated: boolean }>(
+      'POST',
+      `/v1/requests/${grant.id}/console`,
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.simulated).toBe(true);
+    const url = new URL(response.body.url);
+    expect(`${url.origin}${url.pathname}`).toBe('https://signin.aws.amazon.com/federation');
+    expect(url.searchParams.get('Action')).toBe('login');
+    expect(url.searchParams.get('Issuer')).toBe(stack.url);
+    const token = url.searchParams.get('SigninToken')!;
+    expect(token).toMatch(/^SIMULATED-SIGNIN-/);
+    // A 10-minute grant: the console session (900 s minimum) is reported as ending with the grant.
+    expect(response.body.expiresAt).toBe(new Date(grant.endAt).toISOString().replace(/\.\d{3}Z$/, '.000Z'));
+    const events = await eventsFor(grant.id);
+    const issued = events.find((event) => event.type === 'console.issued')!;
+    expect(issued.data).toMatchObject({ sessionDurationSeconds: 900, expiresAt: response.body.expiresAt });
+    expect(JSON.stringify(await auditEvents(carol))).not.toContain(token);
+  });
+
+  it('after revoke, credentials are refused and the revocation policy is recorded', async () => {
+    const grant = await activeGrant();
+    expect((await alice('POST', `/v1/requests/${grant.id}/credentials`)).status).toBe(200);
+    const revoked = await bob<Grant>('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'done early' });
+    expect(revoked.body.status).toBe('revoked');
+    const refused = await alice<{ code: string }>('POST', `/v1/requests/${grant.id}/credentials`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('grant_not_active');
+
+    // The revocation listener runs after the commit; wait for its audit event.
+    let applied: AuditEvent | undefined;
+    for (let attempt = 0; attempt < 50 && !applied; attempt++) {
+      applied = (await eventsFor(grant.id)).find((event) => event.type === 'revocation.applied');
+      if (!applied) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(applied).toBeDefined();
+    expect(applied!.simulated).toBe(true);
+    expect(applied!.data).toMatchObject({ policyName: 'breakglass-revocations', fallback: false });
+    expect(applied!.data.denied).toContain(grant.id);
+    const policy = JSON.parse(String(applied!.data.policy));
+    expect(policy.Statement[0].Condition.StringEquals['aws:PrincipalTag/breakglass:request']).toContain(
+      grant.id,
+    );
+    const types = (await eventsFor(grant.id)).map((event) => event.type);
+    expect(types.filter((type) => type === 'credentials.refused')).toHaveLength(1);
+  });
+
+  it('a grant of a few minutes is expired by the sweeper after its end, with grant.expired', async () => {
+    const grant = await activeGrant(3);
+    expect((await alice('POST', `/v1/requests/${grant.id}/credentials`)).status).toBe(200);
+    clock.advanceMinutes(4);
+    try {
+      await stack.sweeper.runOnce();
+      const after = await alice<Grant>('GET', `/v1/requests/${grant.id}`);
+      expect(after.body.status).toBe('expired');
+      const types = (await eventsFor(grant.id)).map((event) => event.type);
+      expect(types).toContain('grant.expired');
+      const refused = await alice<{ code: string }>('POST', `/v1/requests/${grant.id}/credentials`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe('grant_not_active');
+    } finally {
+      clock.reset();
+    }
+  });
+});

@@ -1,0 +1,619 @@
+import {
+  DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
+  LimitExceededException,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { CreateScheduleCommand, DeleteScheduleCommand, ThrottlingException } from '@aws-sdk/client-scheduler';
+import {
+  AssumeRoleCommand,
+  MalformedPolicyDocumentException,
+  PackedPolicyTooLargeException,
+  RegionDisabledException,
+  STSServiceException,
+} from '@aws-sdk/client-sts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DomainError, ERROR_STATUS } from '../../api/domain/errors.js';
+import { sessionPolicy } from '../../api/domain/policies.js';
+import type { Caller } from '../../api/domain/types.js';
+import { handleTransition } from '../../api/services/transitions.js';
+import { harness, settle } from './aws-support.js';
+import { alice, bob, configWith, isoAt, NOW, person } from './support.js';
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/breakglass-prod-readonly';
+const TARGET = 'arn:aws:lambda:us-east-1:111122223333:function:breakglass-transitions';
+const SCHEDULER_ROLE = 'arn:aws:iam::111122223333:role/breakglass-scheduler';
+const DLQ = 'arn:aws:sqs:us-east-1:111122223333:breakglass-dlq';
+const sam = person('sam', ['sre']);
+
+const config = (requireMfa = false) =>
+  configWith((raw) => {
+    raw.oidc.requireMfa = requireMfa;
+    raw.aws = {
+      mode: 'live',
+      region: 'us-east-1',
+      externalId: 'bg-prod',
+      scheduler: { group: 'breakglass', targetArn: TARGET, roleArn: SCHEDULER_ROLE, deadLetterArn: DLQ },
+    };
+    raw.roles[1].sessionPolicyArns = ['arn:aws:iam::aws:policy/ReadOnlyAccess'];
+  });
+
+type Harness = ReturnType<typeof harness>;
+
+function stsAnswers(h: Harness, expiresInSeconds = 3600) {
+  let counter = 0;
+  h.sts.on(AssumeRoleCommand).callsFake(() => {
+    counter += 1;
+    return {
+      Credentials: {
+        AccessKeyId: `ASIAEXAMPLE${counter}`,
+        SecretAccessKey: `secret-${counter}`,
+        SessionToken: `token-${counter}`,
+        Expiration: new Date(h.clock.now().getTime() + expiresInSeconds * 1000),
+      },
+      AssumedRoleUser: { Arn: `${ROLE_ARN}/alice`, AssumedRoleId: 'AROAEXAMPLE:alice' },
+      PackedPolicySize: 12,
+      $metadata: { requestId: `sts-request-${counter}` },
+    };
+  });
+}
+
+/** IAM that remembers the policy it was given, like the real role would. */
+function statefulIam(h: Harness) {
+  const policies = new Map<string, string>();
+  h.iam.on(GetRolePolicyCommand).callsFake((input) => {
+    const document = policies.get(`${input.RoleName}/${input.PolicyName}`);
+    if (!document) {
+      throw Object.assign(new Error('no such policy'), { name: 'NoSuchEntityException' });
+    }
+    return { PolicyDocument: encodeURIComponent(document) };
+  });
+  h.iam.on(PutRolePolicyCommand).callsFake((input) => {
+    policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
+    return {};
+  });
+  return policies;
+}
+
+async function activeGrant(h: Harness, durationMinutes: number, requester: Caller = alice) {
+  const { request } = await h.requests.create(requester, {
+    roleId: 'prod-readonly',
+    durationMinutes,
+    reason: 'investigate the outage',
+  });
+  const active = await h.requests.approve(bob, request.id, null);
+  expect(active.status).toBe('active');
+  await settle();
+  return active;
+}
+
+const eventsOf = (h: Harness, type: string, requestId?: string) =>
+  h.store.events.filter((event) => event.type === type && (!requestId || event.requestId === requestId));
+
+describe('credentials', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = harness(config());
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    h.scheduler.on(DeleteScheduleCommand).resolves({});
+  });
+
+  it('an ordinary grant: exact AssumeRole input, Expiration = STS expiry, credentials.issued', async () => {
+    stsAnswers(h);
+    const grant = await activeGrant(h, 120);
+    const credentials = await h.grants.issueCredentials(alice, grant.id);
+
+    const calls = h.sts.commandCalls(AssumeRoleCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input).toEqual({
+      RoleArn: ROLE_ARN,
+      RoleSessionName: `alice.${grant.id}`,
+      SourceIdentity: 'alice@example.com',
+      Tags: [
+        { Key: 'breakglass:request', Value: grant.id },
+        { Key: 'breakglass:requester', Value: 'alice@example.com' },
+      ],
+      ExternalId: 'bg-prod',
+      Policy:
+        '{"Version":"2012-10-17","Statement":[{"Sid":"BreakglassUntilGrantEnd","Effect":"Allow","Action":"*",' +
+        '"Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2026-11-22T12:00:00Z"}}}]}',
+      PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
+      DurationSeconds: 3600,
+    });
+    expect(credentials).toEqual({
+      Version: 1,
+      AccessKeyId: 'ASIAEXAMPLE1',
+      SecretAccessKey: 'secret-1',
+      SessionToken: 'token-1',
+      Expiration: isoAt(60),
+    });
+    const [issued] = eventsOf(h, 'credentials.issued', grant.id);
+    expect(issued!.data).toEqual({
+      accessKeyId: 'ASIAEXAMPLE1',
+      expiration: isoAt(60),
+      stsExpiration: isoAt(60),
+      stsRequestId: 'sts-request-1',
+      sessionPolicy: sessionPolicy(isoAt(120)),
+      policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+      durationSeconds: 3600,
+      roleSessionName: `alice.${grant.id}`,
+      sourceIdentity: 'alice@example.com',
+      assumedRoleArn: `${ROLE_ARN}/alice`,
+      packedPolicySize: 12,
+    });
+    expect(JSON.stringify(h.store.events)).not.toMatch(/secret-1|token-1/);
+  });
+
+  it('a grant ending in under 15 minutes: DurationSeconds 900 and Expiration = grant end', async () => {
+    stsAnswers(h, 900);
+    const grant = await activeGrant(h, 10);
+    h.clock.advanceMinutes(4);
+    const credentials = await h.grants.issueCredentials(alice, grant.id);
+    const input = h.sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input;
+    expect(input.DurationSeconds).toBe(900);
+    expect(input.Policy).toContain('"aws:CurrentTime":"2026-11-22T10:10:00Z"');
+    expect(credentials.Expiration).toBe(isoAt(10));
+  });
+
+  it('after an extension the session policy ends at the new end; schedules move with it', async () => {
+    stsAnswers(h);
+    const grant = await activeGrant(h, 30);
+    h.clock.advanceMinutes(10);
+    await h.requests.extend(alice, grant.id, { durationMinutes: 30, reason: 'still on it' });
+    const extended = await h.requests.approve(bob, grant.id, null);
+    expect(extended.endAt).toBe(isoAt(60));
+    await settle();
+    await h.grants.issueCredentials(alice, grant.id);
+    const input = h.sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input;
+    expect(input.Policy).toBe(sessionPolicy(isoAt(60)));
+    expect(input.DurationSeconds).toBe(3000);
+
+    const created = h.scheduler.commandCalls(CreateScheduleCommand).map((call) => call.args[0].input.Name);
+    const deleted = h.scheduler.commandCalls(DeleteScheduleCommand).map((call) => call.args[0].input);
+    expect(created).toContain(`bg-${grant.id}-exp-202611221100`);
+    expect(deleted).toContainEqual({ Name: `bg-${grant.id}-exp-202611221030`, GroupName: 'breakglass' });
+  });
+
+  it('checks eligibility on every call: a token without the requester group is refused before AWS', async () => {
+    stsAnswers(h);
+    const grant = await activeGrant(h, 60);
+    const leftTeam = { ...alice, groups: [] };
+    await expect(h.grants.issueCredentials(leftTeam, grant.id)).rejects.toMatchObject({
+      code: 'not_requester',
+    });
+    await expect(h.grants.issueCredentials(bob, grant.id)).rejects.toMatchObject({ code: 'forbidden' });
+    expect(h.sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    expect(eventsOf(h, 'credentials.refused', grant.id).map((event) => event.data.reason)).toEqual([
+      'not_requester',
+      'forbidden',
+    ]);
+    expect(eventsOf(h, 'access.forbidden', grant.id)).toHaveLength(2);
+  });
+
+  it('requires MFA when oidc.requireMfa is set', async () => {
+    h = harness(config(true));
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    stsAnswers(h);
+    const grant = await activeGrant(h, 60);
+    await expect(h.grants.issueCredentials({ ...alice, mfa: false }, grant.id)).rejects.toMatchObject({
+      code: 'mfa_required',
+    });
+    await expect(h.grants.issueCredentials(alice, grant.id)).resolves.toMatchObject({ Version: 1 });
+  });
+
+  it('refuses outside [start, end): at the end, before the sweeper has expired it', async () => {
+    stsAnswers(h);
+    const grant = await activeGrant(h, 30);
+    h.clock.advanceMinutes(30);
+    await expect(h.grants.issueCredentials(alice, grant.id)).rejects.toMatchObject({
+      code: 'grant_not_active',
+    });
+    expect(h.sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
+  it('a revocation that commits while AssumeRole is in flight wins: the credentials are not handed out', async () => {
+    const grant = await activeGrant(h, 60);
+    statefulIam(h);
+    h.sts.on(AssumeRoleCommand).callsFake(async () => {
+      await h.requests.revoke(bob, grant.id, 'incident over');
+      return {
+        Credentials: {
+          AccessKeyId: 'ASIARACE',
+          SecretAccessKey: 's',
+          SessionToken: 't',
+          Expiration: new Date(NOW.getTime() + 3600_000),
+        },
+        $metadata: {},
+      };
+    });
+    await expect(h.grants.issueCredentials(alice, grant.id)).rejects.toMatchObject({
+      code: 'grant_not_active',
+    });
+    expect(eventsOf(h, 'credentials.issued', grant.id)).toHaveLength(0);
+  });
+
+  const stsError = (name: string) =>
+    new STSServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message: name });
+
+  it.each([
+    ['AccessDenied', 'aws_access_denied', 502, stsError('AccessDenied')],
+    [
+      'MalformedPolicyDocument',
+      'aws_policy_rejected',
+      502,
+      new MalformedPolicyDocumentException({ $metadata: {}, message: 'bad' }),
+    ],
+    [
+      'PackedPolicyTooLarge',
+      'aws_policy_too_large',
+      502,
+      new PackedPolicyTooLargeException({ $metadata: {}, message: 'big' }),
+    ],
+    [
+      'RegionDisabled',
+      'aws_region_disabled',
+      502,
+      new RegionDisabledException({ $metadata: {}, message: 'off' }),
+    ],
+    ['Throttling', 'aws_throttled', 503, stsError('Throttling')],
+    ['ConflictException', 'aws_conflict', 502, stsError('ConflictException')],
+  ] as const)(
+    '%s from STS → %s (%i), credentials.refused, nothing issued, grant unchanged',
+    async (_name, code, status, error) => {
+      h.sts.on(AssumeRoleCommand).rejects(error);
+      const grant = await activeGrant(h, 60);
+      const before = await h.store.getRequest(grant.id);
+      const failure = await h.grants.issueCredentials(alice, grant.id).catch((caught: unknown) => caught);
+      expect(failure).toBeInstanceOf(DomainError);
+      expect((failure as DomainError).code).toBe(code);
+      expect(ERROR_STATUS[code as keyof typeof ERROR_STATUS]).toBe(status);
+      expect((failure as DomainError).extra.awsError).toBe(error.name);
+      const [refusal] = eventsOf(h, 'credentials.refused', grant.id);
+      expect(refusal!.data).toMatchObject({ purpose: 'credentials', reason: code, awsError: error.name });
+      expect(eventsOf(h, 'credentials.issued')).toHaveLength(0);
+      expect(await h.store.getRequest(grant.id)).toEqual(before);
+    },
+  );
+});
+
+describe('console', () => {
+  it('exact federation call and URL; SessionDuration is the rest of the grant within [900, 3600]', async () => {
+    const h = harness(config());
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    stsAnswers(h);
+    const grant = await activeGrant(h, 20);
+    h.clock.advanceMinutes(2);
+    const session = await h.grants.openConsole(alice, grant.id);
+
+    const call = new URL(h.fetchCalls[0]!);
+    expect(`${call.origin}${call.pathname}`).toBe('https://signin.aws.amazon.com/federation');
+    expect(call.searchParams.get('Action')).toBe('getSigninToken');
+    expect(call.searchParams.get('SessionDuration')).toBe('1080');
+    expect(JSON.parse(call.searchParams.get('Session')!)).toEqual({
+      sessionId: 'ASIAEXAMPLE1',
+      sessionKey: 'secret-1',
+      sessionToken: 'token-1',
+    });
+    const url = new URL(session.url);
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      Action: 'login',
+      Issuer: 'https://breakglass.example.com',
+      Destination: 'https://us-east-1.console.aws.amazon.com/console/home?region=us-east-1',
+      SigninToken: 'SECRET-SIGNIN-TOKEN',
+    });
+    expect(session.expiresAt).toBe(isoAt(20));
+    expect(session.simulated).toBe(false);
+    const [issued] = eventsOf(h, 'console.issued', grant.id);
+    expect(issued!.data).toMatchObject({ sessionDurationSeconds: 1080, expiresAt: isoAt(20) });
+    expect(JSON.stringify(h.store.events)).not.toMatch(/SECRET-SIGNIN-TOKEN|secret-1|token-1/);
+  });
+
+  it('a federation failure is a 502 aws_federation_failed and a recorded refusal', async () => {
+    const h = harness(config());
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    stsAnswers(h);
+    const grant = await activeGrant(h, 60);
+    // Swap in a federation endpoint that answers 400.
+    (
+      h.grants as unknown as { deps: { aws: { federation: { fetchImpl: typeof fetch } } } }
+    ).deps.aws.federation.fetchImpl = (async () =>
+      new Response('Bad Request', { status: 400 })) as unknown as typeof fetch;
+    await expect(h.grants.openConsole(alice, grant.id)).rejects.toMatchObject({
+      code: 'aws_federation_failed',
+    });
+    const [refusal] = eventsOf(h, 'credentials.refused', grant.id);
+    expect(refusal!.data).toMatchObject({ purpose: 'console', reason: 'aws_federation_failed' });
+    expect(eventsOf(h, 'console.issued')).toHaveLength(0);
+  });
+});
+
+describe('early revocation', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = harness(config());
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    h.scheduler.on(DeleteScheduleCommand).resolves({});
+  });
+
+  const lastPolicy = () => {
+    const puts = h.iam.commandCalls(PutRolePolicyCommand);
+    return puts.at(-1)!.args[0].input;
+  };
+
+  it('several live grants: denies exactly the revoked ones, keeps the others working', async () => {
+    statefulIam(h);
+    const a = await activeGrant(h, 60);
+    const b = await activeGrant(h, 120, sam);
+    const c = await activeGrant(h, 60);
+    await h.requests.revoke(bob, a.id, 'done');
+    await settle();
+    h.clock.advanceMinutes(5);
+    await h.requests.revoke(bob, b.id, 'done');
+    await settle();
+
+    const input = lastPolicy();
+    expect(input.RoleName).toBe('breakglass-prod-readonly');
+    expect(input.PolicyName).toBe('breakglass-revocations');
+    // a: planned end 11:00 (+5 min skew) → bucket 11:15; b: revoked 10:05 + 80 min = 11:25 → bucket 11:30.
+    expect(JSON.parse(input.PolicyDocument!)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'RevokedUntil20261122T1115Z',
+          Effect: 'Deny',
+          Action: '*',
+          Resource: '*',
+          Condition: {
+            StringEquals: { 'aws:PrincipalTag/breakglass:request': [a.id] },
+            DateLessThan: { 'aws:CurrentTime': '2026-11-22T11:15:00Z' },
+          },
+        },
+        {
+          Sid: 'RevokedUntil20261122T1130Z',
+          Effect: 'Deny',
+          Action: '*',
+          Resource: '*',
+          Condition: {
+            StringEquals: { 'aws:PrincipalTag/breakglass:request': [b.id] },
+            DateLessThan: { 'aws:CurrentTime': '2026-11-22T11:30:00Z' },
+          },
+        },
+      ],
+    });
+    expect(input.PolicyDocument).not.toContain(c.id);
+    const applied = eventsOf(h, 'revocation.applied', b.id)[0]!;
+    expect(applied.data).toMatchObject({
+      fallback: false,
+      policy: input.PolicyDocument,
+      denied: [a.id, b.id],
+    });
+    expect(h.ledger.waiting.size).toBe(0);
+  });
+
+  it('concurrent revocations on one role never lose an entry', async () => {
+    statefulIam(h);
+    const grants = await Promise.all([activeGrant(h, 60), activeGrant(h, 60, sam), activeGrant(h, 60)]);
+    await Promise.all(grants.map((grant) => h.requests.revoke(bob, grant.id, 'cleanup')));
+    await settle();
+    await settle();
+    const document = lastPolicy().PolicyDocument!;
+    for (const grant of grants) expect(document).toContain(grant.id);
+    expect(eventsOf(h, 'revocation.applied')).toHaveLength(3);
+  });
+
+  it('budget overflow: falls back to a role-wide aws:TokenIssueTime cut-off and says so', async () => {
+    statefulIam(h);
+    for (let i = 0; i < 300; i++) {
+      await h.ledger.record({
+        roleArn: ROLE_ARN,
+        requestId: `req_01JD3Y7S5Q7W8X9Y0Z1A2B${String(i).padStart(4, '0')}`,
+        revokedAt: NOW.toISOString(),
+        aliveUntil: isoAt(45),
+        retryAfter: isoAt(1),
+      });
+    }
+    await h.ledger.settle([...h.ledger.entries.values()]);
+    const grant = await activeGrant(h, 60);
+    h.clock.advanceMinutes(1);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await settle();
+    expect(JSON.parse(lastPolicy().PolicyDocument!)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'RevokeOlderSessions',
+          Effect: 'Deny',
+          Action: '*',
+          Resource: '*',
+          Condition: {
+            DateLessThan: {
+              'aws:TokenIssueTime': '2026-11-22T10:01:01Z',
+              'aws:CurrentTime': '2026-11-22T11:05:00Z',
+            },
+          },
+        },
+      ],
+    });
+    expect(eventsOf(h, 'revocation.applied', grant.id)[0]!.data).toMatchObject({
+      fallback: true,
+      cutoff: { issuedBefore: '2026-11-22T10:01:01Z' },
+    });
+  });
+
+  it('IAM refusing the size (other inline policies) also falls back to the cut-off', async () => {
+    const policies = statefulIam(h);
+    let first = true;
+    h.iam.on(PutRolePolicyCommand).callsFake((input) => {
+      if (first) {
+        first = false;
+        throw new LimitExceededException({ $metadata: {}, message: 'too big' });
+      }
+      policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
+      return {};
+    });
+    const grant = await activeGrant(h, 60);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await settle();
+    const puts = h.iam.commandCalls(PutRolePolicyCommand);
+    expect(puts).toHaveLength(2);
+    expect(puts[1]!.args[0].input.PolicyDocument).toContain('aws:TokenIssueTime');
+    expect(eventsOf(h, 'revocation.applied', grant.id)[0]!.data.fallback).toBe(true);
+  });
+
+  it('a failed write is recorded, left pending and applied by the sweeper’s retry', async () => {
+    statefulIam(h);
+    h.iam
+      .on(PutRolePolicyCommand)
+      .rejectsOnce(
+        new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: {}, message: 'no' }),
+      );
+    const grant = await activeGrant(h, 60);
+    const revoked = await h.requests.revoke(bob, grant.id, 'done');
+    await settle();
+    expect(revoked.status).toBe('revoked');
+    expect(eventsOf(h, 'revocation.failed', grant.id)[0]!.data).toMatchObject({
+      reason: 'aws_access_denied',
+      awsError: 'AccessDenied',
+      attempt: 1,
+    });
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(0);
+    expect(h.ledger.waiting.size).toBe(1);
+
+    // The revoking process gets a minute of grace before the sweeper steps in.
+    expect(await h.grants.retryRevocations()).toBe(0);
+    h.clock.advanceMinutes(2);
+    expect(await h.grants.retryRevocations()).toBe(1);
+    expect(eventsOf(h, 'revocation.applied', grant.id)[0]!.data).toMatchObject({
+      attempt: 2,
+      denied: [grant.id],
+    });
+    expect(h.ledger.waiting.size).toBe(0);
+    expect(await h.grants.retryRevocations()).toBe(0);
+  });
+
+  it('a retry after the grant’s sessions lapsed removes the policy and says the entry lapsed', async () => {
+    statefulIam(h);
+    h.iam.on(DeleteRolePolicyCommand).resolves({});
+    h.iam
+      .on(PutRolePolicyCommand)
+      .rejects(
+        new STSServiceException({ name: 'Throttling', $fault: 'client', $metadata: {}, message: 'slow' }),
+      );
+    const grant = await activeGrant(h, 30);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await settle();
+    expect(eventsOf(h, 'revocation.failed', grant.id)[0]!.data.reason).toBe('aws_throttled');
+    h.clock.advanceMinutes(40);
+    expect(await h.grants.retryRevocations()).toBe(1);
+    expect(h.iam.commandCalls(DeleteRolePolicyCommand)[0]!.args[0].input).toEqual({
+      RoleName: 'breakglass-prod-readonly',
+      PolicyName: 'breakglass-revocations',
+    });
+    expect(eventsOf(h, 'revocation.applied', grant.id)[0]!.data).toMatchObject({
+      lapsed: true,
+      policy: null,
+    });
+  });
+
+  it('revoking an approved grant that never started writes no policy', async () => {
+    statefulIam(h);
+    const { request } = await h.requests.create(alice, {
+      roleId: 'prod-readonly',
+      durationMinutes: 30,
+      reason: 'later today',
+      startAt: isoAt(120),
+    });
+    await h.requests.approve(bob, request.id, null);
+    await h.requests.revoke(alice, request.id, 'not needed');
+    await settle();
+    expect(h.iam.commandCalls(PutRolePolicyCommand)).toHaveLength(0);
+  });
+});
+
+describe('EventBridge Scheduler', () => {
+  it('exact CreateSchedule input for the pending timeout and, after approval, the expiry', async () => {
+    const h = harness(config());
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    h.scheduler.on(DeleteScheduleCommand).resolves({});
+    const { request } = await h.requests.create(alice, {
+      roleId: 'prod-readonly',
+      durationMinutes: 45,
+      reason: 'investigate',
+    });
+    await settle();
+    const timeoutName = `bg-${request.id}-tmo-202611221200`;
+    expect(h.scheduler.commandCalls(CreateScheduleCommand)[0]!.args[0].input).toEqual({
+      Name: timeoutName,
+      GroupName: 'breakglass',
+      Description: `breakglass timeout ${request.id}`,
+      ScheduleExpression: 'at(2026-11-22T12:00:00)',
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      ActionAfterCompletion: 'DELETE',
+      State: 'ENABLED',
+      ClientToken: timeoutName,
+      Target: {
+        Arn: TARGET,
+        RoleArn: SCHEDULER_ROLE,
+        Input: JSON.stringify({ requestId: request.id, transition: 'timeout' }),
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: { Arn: DLQ },
+      },
+    });
+    await h.requests.approve(bob, request.id, null);
+    await settle();
+    const created = h.scheduler.commandCalls(CreateScheduleCommand).map((call) => call.args[0].input);
+    expect(created[1]).toMatchObject({
+      Name: `bg-${request.id}-exp-202611221045`,
+      ScheduleExpression: 'at(2026-11-22T10:45:00)',
+      Target: { Input: JSON.stringify({ requestId: request.id, transition: 'expire' }) },
+    });
+    expect(h.scheduler.commandCalls(DeleteScheduleCommand).map((call) => call.args[0].input)).toEqual([
+      { Name: timeoutName, GroupName: 'breakglass' },
+    ]);
+    expect(eventsOf(h, 'schedule.created', request.id).map((event) => event.data.transition)).toEqual([
+      'timeout',
+      'expire',
+    ]);
+  });
+
+  it('a failing Scheduler never blocks the transition: schedule.failed, and the handler still applies it', async () => {
+    const h = harness(config());
+    h.scheduler
+      .on(CreateScheduleCommand)
+      .rejects(new ThrottlingException({ $metadata: {}, message: 'slow down', Message: 'slow down' }));
+    const grant = await activeGrant(h, 30);
+    expect(grant.status).toBe('active');
+    const failed = eventsOf(h, 'schedule.failed', grant.id).map((event) => event.data);
+    expect(failed).toContainEqual(
+      expect.objectContaining({ transition: 'expire', reason: 'aws_throttled', fallback: 'sweeper' }),
+    );
+
+    // The schedule target: idempotent, only applies what is due.
+    const early = await handleTransition(h.requests, { requestId: grant.id, transition: 'expire' });
+    expect(early).toMatchObject({ applied: false, status: null });
+    h.clock.advanceMinutes(30);
+    const due = await handleTransition(
+      h.requests,
+      JSON.stringify({ requestId: grant.id, transition: 'expire' }),
+    );
+    expect(due).toMatchObject({ applied: true, status: 'expired' });
+    const again = await handleTransition(h.requests, { requestId: grant.id, transition: 'expire' });
+    expect(again.applied).toBe(false);
+    expect(eventsOf(h, 'grant.expired', grant.id)).toHaveLength(1);
+    await expect(
+      handleTransition(h.requests, { requestId: 'nope', transition: 'expire' }),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+  });
+
+  it('is skipped in simulated mode or without a target', async () => {
+    const simulated = harness(configWith((raw) => (raw.aws.mode = 'simulated')));
+    expect(simulated.grants.schedulingEnabled).toBe(false);
+    const noTarget = harness(configWith((raw) => (raw.aws = { mode: 'live', region: 'us-east-1' })));
+    expect(noTarget.grants.schedulingEnabled).toBe(false);
+    await activeGrant(noTarget as Harness, 30);
+    expect(noTarget.scheduler.commandCalls(CreateScheduleCommand)).toHaveLength(0);
+  });
+});

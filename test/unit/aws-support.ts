@@ -1,0 +1,115 @@
+/** Unit-test harness for the AWS grant use cases: an in-memory store, a frozen clock and live adapters on mocked SDK clients. */
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { liveAws } from '../../api/adapters/aws/index.js';
+import type { BreakglassConfig } from '../../api/config/schema.js';
+import { type ChainHead, EMPTY_HEAD, sealEvent } from '../../api/domain/audit-chain.js';
+import type { Outcome } from '../../api/domain/lifecycle.js';
+import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
+import { GrantService } from '../../api/services/grant-service.js';
+import { silentLogger } from '../../api/services/logger.js';
+import { type BrokerStore, ConcurrentUpdateError, type Page } from '../../api/services/ports.js';
+import { RequestService } from '../../api/services/request-service.js';
+import { MemoryRevocationLedger } from '../../api/services/revocation-ledger.js';
+import { NOW } from './support.js';
+
+/** BrokerStore in memory with the same version check and chain sealing as DynamoStore. */
+export class MemoryStore implements BrokerStore {
+  readonly requests = new Map<string, AccessRequest>();
+  readonly events: AuditEvent[] = [];
+  private head: ChainHead = EMPTY_HEAD;
+
+  async getRequest(id: string) {
+    const request = this.requests.get(id);
+    return request ? structuredClone(request) : null;
+  }
+  async createRequest(outcome: Outcome) {
+    this.requests.set(outcome.request.id, structuredClone(outcome.request));
+    return { request: outcome.request, replayed: false, events: this.seal(outcome.events) };
+  }
+  async updateRequest(expectedVersion: number, outcome: Outcome) {
+    if (this.requests.get(outcome.request.id)?.version !== expectedVersion) {
+      throw new ConcurrentUpdateError('request');
+    }
+    this.requests.set(outcome.request.id, structuredClone(outcome.request));
+    return this.seal(outcome.events);
+  }
+  async appendEvents(events: AuditEventDraft[]) {
+    return this.seal(events);
+  }
+  async listRequests(): Promise<Page<AccessRequest>> {
+    return { items: [...this.requests.values()], nextCursor: null };
+  }
+  async listDue() {
+    return [];
+  }
+  async chainHead() {
+    return this.head;
+  }
+  async *readEvents() {
+    yield* this.events;
+  }
+  async ping() {}
+
+  private seal(drafts: AuditEventDraft[]): AuditEvent[] {
+    return drafts.map((draft) => {
+      const event = sealEvent(draft, this.head, {
+        id: `evt_${this.events.length + 1}`,
+        time: new Date().toISOString(),
+        simulated: false,
+      });
+      this.head = { seq: event.seq, hash: event.hash };
+      this.events.push(event);
+      return event;
+    });
+  }
+}
+
+export class FrozenClock {
+  constructor(public current: Date = NOW) {}
+  now() {
+    return new Date(this.current);
+  }
+  advanceMinutes(minutes: number) {
+    this.current = new Date(this.current.getTime() + minutes * 60_000);
+  }
+}
+
+/** Waits for the listeners the request service started after a commit. */
+export const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+export function harness(config: BreakglassConfig) {
+  const clock = new FrozenClock();
+  const store = new MemoryStore();
+  const requests = new RequestService({ config, store, clock, logger: silentLogger });
+  const clients = {
+    sts: new STSClient({ region: 'us-east-1' }),
+    iam: new IAMClient({ region: 'us-east-1' }),
+    scheduler: new SchedulerClient({ region: 'us-east-1' }),
+  };
+  const sts = mockClient(clients.sts);
+  const iam = mockClient(clients.iam);
+  const scheduler = mockClient(clients.scheduler);
+  const fetchCalls: string[] = [];
+  const fetchImpl = (async (url: string) => {
+    fetchCalls.push(url);
+    return new Response(JSON.stringify({ SigninToken: 'SECRET-SIGNIN-TOKEN' }), { status: 200 });
+  }) as unknown as typeof fetch;
+  const aws = liveAws(config, { ...clients, fetch: fetchImpl });
+  const ledger = new MemoryRevocationLedger();
+  const grants = new GrantService({
+    config,
+    requests,
+    store,
+    aws,
+    ledger,
+    clock,
+    logger: silentLogger,
+    publicUrl: 'https://breakglass.example.com',
+  });
+  requests.addListener(grants.revocationListener);
+  requests.addListener(grants.schedulingListener);
+  return { clock, store, requests, sts, iam, scheduler, grants, ledger, fetchCalls };
+}

@@ -1,0 +1,159 @@
+/** The broker's HTTP API as the CLI sees it: one JSON call, login handling and problem+json → CliError. */
+import type { CliContext } from './context.js';
+import { CliError, EXIT, notLoggedIn, type Problem, problemError } from './errors.js';
+import { jwtExpiry, normaliseServer, readSession, type Session, saveSession } from './state.js';
+
+/** `GET /v1/info`: what a client needs to log in. */
+export interface ServerInfo {
+  version: string;
+  issuer: string;
+  audience: string;
+  clientId: string;
+  scopes: string[];
+  devMode: boolean;
+  simulated?: boolean;
+}
+
+/** Sessions are refreshed this long before the access token expires. */
+const REFRESH_MARGIN_MS = 60_000;
+
+/** Calls fetch and turns network failures into one readable line. */
+export async function send(
+  ctx: CliContext,
+  server: string,
+  path: string,
+  init: RequestInit,
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('x-breakglass-client', 'cli');
+  headers.set('accept', headers.get('accept') ?? 'application/json');
+  try {
+    return await ctx.fetch(`${server}${path}`, { ...init, headers, signal: init.signal ?? ctx.signal });
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw new CliError('interrupted', EXIT.interrupted);
+    const { cause } = error as { cause?: { code?: string; message?: string } };
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new CliError(
+      `cannot reach ${server} (${reason})`,
+      EXIT.error,
+      'is the server running? set --server or BREAKGLASS_URL',
+      'unreachable',
+    );
+  }
+}
+
+/** Reads a failed response as a problem document, whatever the server sent. */
+export async function failure(response: Response): Promise<CliError> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as Partial<Problem>;
+    if (body && typeof body === 'object') return problemError({ ...body, status: response.status });
+  } catch {
+    // not JSON: fall through
+  }
+  return problemError({ status: response.status, detail: `HTTP ${response.status} ${response.statusText}` });
+}
+
+export async function getInfo(ctx: CliContext, server: string): Promise<ServerInfo> {
+  const response = await send(ctx, server, '/v1/info', { method: 'GET' });
+  if (!response.ok) throw await failure(response);
+  const info = (await response.json()) as ServerInfo;
+  if (typeof info.issuer !== 'string' || typeof info.clientId !== 'string') {
+    throw new CliError(`${server} does not look like a breakglass server`, EXIT.error);
+  }
+  return info;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** An authenticated client bound to one server and the saved login for it. */
+export class ApiClient {
+  private constructor(
+    private readonly ctx: CliContext,
+    readonly server: string,
+    private session: Session,
+  ) {}
+
+  /** Loads the saved login for `server`, refreshing it silently when it is about to expire. */
+  static async connect(ctx: CliContext, server: string): Promise<ApiClient> {
+    const session = readSession(ctx);
+    if (!session) throw notLoggedIn();
+    if (normaliseServer(session.server) !== server) {
+      // A token is only ever sent to the server it was obtained for.
+      throw new CliError(
+        `logged in to ${session.server}, not ${server}`,
+        EXIT.unauthenticated,
+        `run \`breakglass login --server ${server}\``,
+        'not_logged_in',
+      );
+    }
+    const client = new ApiClient(ctx, server, session);
+    if (session.expiresAt - REFRESH_MARGIN_MS <= ctx.now()) await client.refresh('your login has expired');
+    return client;
+  }
+
+  get accessToken(): string {
+    return this.session.accessToken;
+  }
+
+  get identity(): Session {
+    return this.session;
+  }
+
+  /** Uses the refresh token, or explains that a new login is needed. */
+  private async refresh(reason: string): Promise<void> {
+    if (!this.session.refreshToken) throw notLoggedIn(reason);
+    const { refreshTokens } = await import('./oidc.js');
+    let tokens: Awaited<ReturnType<typeof refreshTokens>>;
+    try {
+      tokens = await refreshTokens(this.ctx, this.session);
+    } catch (error) {
+      if (error instanceof CliError && error.exitCode === EXIT.interrupted) throw error;
+      throw notLoggedIn(`${reason} and could not be refreshed`);
+    }
+    this.session = {
+      ...this.session,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken ?? this.session.refreshToken,
+      expiresAt: tokens.expiresAt,
+    };
+    saveSession(this.ctx, this.session);
+  }
+
+  /** Sends one authenticated request; a 401 triggers one silent refresh and retry. */
+  async raw(method: string, path: string, options: CallOptions = {}, retried = false): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.session.accessToken}`,
+      ...options.headers,
+    };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await send(this.ctx, this.server, path, {
+      method,
+      headers,
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    if (response.status === 401) {
+      await response.body?.cancel();
+      if (!retried && this.session.refreshToken) {
+        await this.refresh('the server refused your login');
+        return this.raw(method, path, options, true);
+      }
+      throw notLoggedIn('the server refused your login (expired or revoked)');
+    }
+    if (!response.ok) throw await failure(response);
+    return response;
+  }
+
+  async json<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const response = await this.raw(method, path, options);
+    return (await response.json()) as T;
+  }
+}
+
+/** Token lifetime from the JWT itself when possible, else from `expires_in`. */
+export function expiryOf(ctx: CliContext, accessToken: string, expiresIn?: number): number {
+  return jwtExpiry(accessToken) ?? ctx.now() + (expiresIn ?? 300) * 1000;
+}

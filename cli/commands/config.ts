@@ -1,0 +1,45 @@
+/** `config validate [FILE]`: the server's own schema, every problem by path. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CliContext } from '../context.js';
+import { CliError, EXIT, usage } from '../errors.js';
+import { writeJson } from '../output.js';
+import type { GlobalOptions } from './common.js';
+
+export async function configValidate(
+  ctx: CliContext,
+  fileArg: string | undefined,
+  options: GlobalOptions,
+): Promise<void> {
+  const candidate = fileArg ?? ctx.env.BREAKGLASS_CONFIG ?? 'breakglass.yaml';
+  const file = resolve(ctx.cwd, candidate);
+  if (!fileArg && !ctx.env.BREAKGLASS_CONFIG && !existsSync(file)) {
+    throw usage(
+      'no config file given and ./breakglass.yaml does not exist',
+      'run `breakglass config validate FILE` or set BREAKGLASS_CONFIG',
+    );
+  }
+  const { ConfigError, loadConfigFile } = await import('../../api/config/load.js');
+  try {
+    const config = loadConfigFile(file);
+    const roleIds = config.roles.map((role) => role.id);
+    if (options.json) {
+      writeJson(ctx, { valid: true, file, roles: roleIds, problems: [] });
+      return;
+    }
+    ctx.stdout.write(
+      `${candidate} is valid: ${roleIds.length} role(s) (${roleIds.join(', ')}), aws mode ${config.aws.mode}\n`,
+    );
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    if (options.json) writeJson(ctx, { valid: false, file, problems: error.problems });
+    else for (const problem of error.problems) ctx.stderr.write(`${candidate}: ${problem}\n`);
+    const count = error.problems.length;
+    throw new CliError(
+      `${candidate} is invalid (${count} problem${count === 1 ? '' : 's'})`,
+      EXIT.error,
+      undefined,
+      'invalid_config',
+    );
+  }
+}

@@ -1,0 +1,93 @@
+/** CLI failures: one line for people, one exit code for scripts. */
+
+/** Exit codes, documented in docs/cli.md. */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  unauthenticated: 3,
+  forbidden: 4,
+  notFound: 5,
+  conflict: 6,
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An expected failure: rendered as `breakglass: <message> — <hint>` and mapped to an exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = EXIT.error,
+    readonly hint?: string,
+    /** The API problem `code` when the failure came from the broker. */
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export const usage = (message: string, hint?: string) => new CliError(message, EXIT.usage, hint, 'usage');
+
+export const notLoggedIn = (detail = 'not logged in') =>
+  new CliError(detail, EXIT.unauthenticated, 'run `breakglass login`', 'not_logged_in');
+
+/** The API's problem+json body. */
+export interface Problem {
+  status: number;
+  code?: string;
+  title?: string;
+  detail?: string;
+  requestId?: string;
+}
+
+const HINTS: Record<string, string> = {
+  invalid_token: 'run `breakglass login`',
+  self_approval: 'another approver of the role has to approve it',
+  not_requester: 'run `breakglass roles` to see the roles you may request',
+  unknown_role: 'run `breakglass roles` to see the roles you may request',
+  not_approver: 'only the role’s approver groups may do this',
+  mfa_required: 'log in again with multi-factor authentication: `breakglass login`',
+  ticket_required: 'add --ticket with the incident ticket',
+  ticket_invalid: 'check the ticket format with `breakglass roles`',
+  duration_out_of_range: 'run `breakglass roles` to see each role’s maximum duration',
+  dev_mode_only: 'this only works against a development server (`npm start`)',
+  not_found: 'check the id with `breakglass list`',
+  invalid_state: 'run `breakglass status <id>` to see where it stands',
+  already_approved: 'each approver counts once',
+};
+
+/** Maps a problem to the documented exit code. */
+export function exitCodeForProblem(problem: Problem): ExitCode {
+  if (problem.code === 'unknown_role') return EXIT.notFound;
+  switch (problem.status) {
+    case 400:
+    case 413:
+    case 415:
+    case 422:
+      return EXIT.usage;
+    case 401:
+      return EXIT.unauthenticated;
+    case 403:
+      return EXIT.forbidden;
+    case 404:
+      return EXIT.notFound;
+    case 409:
+      return EXIT.conflict;
+    default:
+      return EXIT.error;
+  }
+}
+
+export function problemError(problem: Problem): CliError {
+  const detail = (problem.detail || problem.title || `HTTP ${problem.status}`).replace(/\s+/g, ' ').trim();
+  const code = problem.code ?? `http_${problem.status}`;
+  return new CliError(`${detail} (${code})`, exitCodeForProblem(problem), HINTS[code], code);
+}
+
+/** The single stderr line for a failure. Never includes a stack trace. */
+export function renderError(error: CliError): string {
+  const message = error.message.replace(/\s+/g, ' ').trim();
+  return `breakglass: ${message}${error.hint ? ` — ${error.hint}` : ''}\n`;
+}

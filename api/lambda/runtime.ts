@@ -1,0 +1,363 @@
+/**
+ * What every Lambda entry point shares: config from a bundled file or SSM Parameter Store, secrets from
+ * Secrets Manager or SSM SecureString, JSON logs that carry the Lambda request id, and one broker per
+ * execution environment, built on the first invocation and reused by the next ones.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import pino from 'pino';
+import { parseDocument } from 'yaml';
+import { type Broker, buildBroker } from '../compose.js';
+import { ConfigError, parseConfig } from '../config/load.js';
+import type { BreakglassConfig } from '../config/schema.js';
+import type { AuditEvent } from '../domain/types.js';
+import { type Logger, REDACTED_PATHS } from '../services/logger.js';
+import type { LifecycleListener, RequestService } from '../services/request-service.js';
+
+export type LambdaEnv = Record<string, string | undefined>;
+
+/** A string parameter or secret store, as far as the runtime needs one (SSM or Secrets Manager). */
+export interface ValueSource {
+  /** Returns the values found, by name; names that do not exist are left out. */
+  read(names: string[]): Promise<Map<string, string>>;
+}
+
+export interface LambdaRuntimeOptions {
+  env?: LambdaEnv;
+  /** Where `BREAKGLASS_CONFIG_PARAMETER` is read from; SSM Parameter Store when omitted. */
+  parameters?: ValueSource;
+  /** Where secrets are read from; chosen by `BREAKGLASS_SECRETS_SOURCE` when omitted. */
+  secrets?: ValueSource;
+  /** Receives log lines; stdout (where Lambda collects them) when omitted. */
+  logDestination?: pino.DestinationStream;
+}
+
+export interface LambdaBroker extends Broker {
+  config: BreakglassConfig;
+  logger: Logger;
+  /** Waits for the after-commit work (schedules, revocations, notifications) started by this invocation. */
+  settle(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * RequestService runs its listeners after the commit without awaiting them, which suits a long-lived server.
+ * Lambda freezes the process as soon as the handler returns, so an unawaited revocation or schedule could sit
+ * frozen until the next invocation. Each listener is wrapped so the handler can wait for that work first.
+ */
+export function trackListeners(requests: RequestService): (timeoutMs?: number) => Promise<void> {
+  const holder = requests as unknown as { listeners?: LifecycleListener[] };
+  if (!Array.isArray(holder.listeners)) {
+    throw new Error('RequestService no longer exposes its listeners; Lambda cannot wait for revocations');
+  }
+  const inflight = new Set<Promise<void>>();
+  const track = (work: Promise<void>): Promise<void> => {
+    const tracked = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    inflight.add(tracked);
+    void tracked.finally(() => inflight.delete(tracked));
+    return work;
+  };
+  const wrapped = holder.listeners.map((listener): LifecycleListener => {
+    const afterRecord = listener.afterRecord?.bind(listener);
+    return {
+      name: listener.name,
+      afterChange: (request, events) => track(listener.afterChange(request, events)),
+      ...(afterRecord ? { afterRecord: (events: AuditEvent[]) => track(afterRecord(events)) } : {}),
+    };
+  });
+  holder.listeners.splice(0, holder.listeners.length, ...wrapped);
+  return async (timeoutMs = 20_000) => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    // New work can start while waiting (a listener recording an event), so drain until nothing is left.
+    while (inflight.size > 0) {
+      const done = await Promise.race([
+        Promise.all([...inflight]).then(() => false),
+        deadline.then(() => true),
+      ]);
+      if (done) break;
+    }
+    clearTimeout(timer);
+  };
+}
+
+/** Environment variables that fill in deployment facts the config file cannot know before the stack exists. */
+const AWS_OVERLAYS: Array<[env: string, path: string[]]> = [
+  ['BREAKGLASS_ISSUER_ROLE_ARN', ['aws', 'issuerRoleArn']],
+  ['BREAKGLASS_SCHEDULER_GROUP', ['aws', 'scheduler', 'group']],
+  ['BREAKGLASS_SCHEDULER_TARGET_ARN', ['aws', 'scheduler', 'targetArn']],
+  ['BREAKGLASS_SCHEDULER_ROLE_ARN', ['aws', 'scheduler', 'roleArn']],
+  ['BREAKGLASS_SCHEDULER_DLQ_ARN', ['aws', 'scheduler', 'deadLetterArn']],
+  ['BREAKGLASS_PUBLIC_URL', ['web', 'publicUrl']],
+];
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** The Lambda request id of the invocation in progress, so logs written deep in the services carry it too. */
+const invocation = new AsyncLocalStorage<{ awsRequestId: string; functionName: string }>();
+
+/** Structured JSON logs on stdout with the same redaction as the server, plus the current Lambda request id. */
+export function createLambdaLogger(env: LambdaEnv, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    name: 'breakglass',
+    level: env.LOG_LEVEL ?? 'info',
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: () => invocation.getStore() ?? {},
+  };
+  return (destination ? pino(options, destination) : pino(options)) as unknown as Logger;
+}
+
+/** Sets `path` in a plain object, creating the objects on the way. */
+function setPath(target: Record<string, unknown>, path: string[], value: string): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** Parses YAML config text, applies the deployment overlays from the environment and validates the result. */
+export function parseLambdaConfig(text: string, env: LambdaEnv, source: string): BreakglassConfig {
+  const document = parseDocument(text, { prettyErrors: false });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((error) => `yaml: ${error.message.split('\n')[0]}`),
+    );
+  }
+  const raw = document.toJS() as unknown;
+  if (typeof raw !== 'object' || raw === null) throw new ConfigError(source, ['(root): must be a mapping']);
+  for (const [name, path] of AWS_OVERLAYS) {
+    const value = env[name];
+    if (value) setPath(raw as Record<string, unknown>, path, value);
+  }
+  const kmsKeyId = env.BREAKGLASS_DIGEST_KMS_KEY_ID;
+  const bunker = (raw as { bunker?: Record<string, unknown> }).bunker;
+  if (kmsKeyId && bunker && typeof bunker === 'object') {
+    setPath(bunker, ['digest', 'kmsKeyId'], kmsKeyId);
+  }
+  return parseConfig(raw, source);
+}
+
+/** Every environment variable name the config refers to (`…Env` keys: Slack, webhooks, cookie key, …). */
+export function referencedEnvNames(config: unknown): string[] {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key.endsWith('Env') && typeof value === 'string' && ENV_NAME.test(value)) names.add(value);
+      else visit(value);
+    }
+  };
+  visit(config);
+  return [...names].sort();
+}
+
+/** Reads the config text named by the environment: an SSM parameter wins over a bundled file. */
+export async function readConfigText(
+  env: LambdaEnv,
+  parameters: () => Promise<ValueSource>,
+): Promise<{ text: string; source: string }> {
+  const parameterName = env.BREAKGLASS_CONFIG_PARAMETER;
+  if (parameterName) {
+    const found = await (await parameters()).read([parameterName]);
+    const text = found.get(parameterName);
+    if (text === undefined) {
+      throw new ConfigError(`ssm:${parameterName}`, ['parameter not found (BREAKGLASS_CONFIG_PARAMETER)']);
+    }
+    return { text, source: `ssm:${parameterName}` };
+  }
+  const file = env.BREAKGLASS_CONFIG ?? 'breakglass.yaml';
+  const path = isAbsolute(file) ? file : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+  try {
+    return { text: readFileSync(path, 'utf8'), source: path };
+  } catch (error) {
+    throw new ConfigError(path, [
+      `cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)} (set BREAKGLASS_CONFIG or BREAKGLASS_CONFIG_PARAMETER)`,
+    ]);
+  }
+}
+
+/** SSM Parameter Store, decrypting SecureString parameters; the client is loaded only when it is used. */
+export async function ssmSource(region?: string): Promise<ValueSource> {
+  const { SSMClient, GetParametersCommand } = await import('@aws-sdk/client-ssm');
+  const client = new SSMClient(region ? { region } : {});
+  return {
+    async read(names) {
+      const values = new Map<string, string>();
+      for (let start = 0; start < names.length; start += 10) {
+        const { Parameters } = await client.send(
+          new GetParametersCommand({ Names: names.slice(start, start + 10), WithDecryption: true }),
+        );
+        for (const parameter of Parameters ?? []) {
+          if (parameter.Name && parameter.Value !== undefined) values.set(parameter.Name, parameter.Value);
+        }
+      }
+      return values;
+    },
+  };
+}
+
+/** Secrets Manager string secrets; a secret that does not exist is left out. */
+export async function secretsManagerSource(region?: string): Promise<ValueSource> {
+  const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import(
+    '@aws-sdk/client-secrets-manager'
+  );
+  const client = new SecretsManagerClient(region ? { region } : {});
+  return {
+    async read(names) {
+      const values = new Map<string, string>();
+      await Promise.all(
+        names.map(async (name) => {
+          try {
+            const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: name }));
+            if (SecretString !== undefined) values.set(name, SecretString);
+          } catch (error) {
+            if (!(error instanceof ResourceNotFoundException)) throw error;
+          }
+        }),
+      );
+      return values;
+    },
+  };
+}
+
+/**
+ * Puts the secrets the config refers to into process.env. `BREAKGLASS_SECRETS_SOURCE` is
+ * `secretsmanager:<name prefix>` or `ssm:<path prefix>`; the secret for `SLACK_BOT_TOKEN` is then
+ * `<prefix>SLACK_BOT_TOKEN`. Variables already set win, so a plain environment keeps working.
+ */
+export async function loadSecrets(
+  config: BreakglassConfig,
+  env: LambdaEnv,
+  logger: Logger,
+  source?: ValueSource,
+): Promise<string[]> {
+  const spec = env.BREAKGLASS_SECRETS_SOURCE;
+  if (!spec) return [];
+  const match = /^(secretsmanager|ssm):(.*)$/.exec(spec);
+  if (!match) {
+    throw new ConfigError('BREAKGLASS_SECRETS_SOURCE', [
+      'must be "secretsmanager:<prefix>" or "ssm:<path prefix>"',
+    ]);
+  }
+  const [, kind, prefix = ''] = match;
+  const wanted = referencedEnvNames(config).filter((name) => !process.env[name]);
+  if (wanted.length === 0) return [];
+  const store =
+    source ??
+    (kind === 'ssm' ? await ssmSource(config.aws.region) : await secretsManagerSource(config.aws.region));
+  const found = await store.read(wanted.map((name) => `${prefix}${name}`));
+  const loaded: string[] = [];
+  for (const name of wanted) {
+    const value = found.get(`${prefix}${name}`);
+    if (value === undefined) continue;
+    process.env[name] = value;
+    loaded.push(name);
+  }
+  const missing = wanted.filter((name) => !loaded.includes(name));
+  // Names only: the values never reach a log line.
+  logger.info({ secretsLoaded: loaded, secretsMissing: missing, source: kind }, 'secrets loaded');
+  return loaded;
+}
+
+/** Builds the broker once per execution environment; a failed build is retried on the next invocation. */
+export class LambdaRuntime {
+  readonly env: LambdaEnv;
+  readonly logger: Logger;
+  private broker: Promise<LambdaBroker> | null = null;
+
+  constructor(private readonly options: LambdaRuntimeOptions = {}) {
+    this.env = options.env ?? process.env;
+    this.logger = createLambdaLogger(this.env, options.logDestination);
+  }
+
+  /**
+   * The cached broker, built on first use. `fallbackPublicUrl` (the HTTP function passes the host the first
+   * request arrived on) is used only when neither the config nor BREAKGLASS_PUBLIC_URL names one.
+   */
+  get(fallbackPublicUrl?: string): Promise<LambdaBroker> {
+    this.broker ??= this.build(fallbackPublicUrl).catch((error: unknown) => {
+      this.broker = null;
+      throw error;
+    });
+    return this.broker;
+  }
+
+  /** Runs one invocation with the Lambda request id bound to every log line written while it runs. */
+  run<T>(
+    context: Pick<Context, 'awsRequestId' | 'functionName'> | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const store = {
+      awsRequestId: context?.awsRequestId ?? 'local',
+      functionName: context?.functionName ?? 'breakglass',
+    };
+    return invocation.run(store, work);
+  }
+
+  private async build(fallbackPublicUrl?: string): Promise<LambdaBroker> {
+    const started = Date.now();
+    const env = this.env;
+    const region = env.AWS_REGION;
+    const { text, source } = await readConfigText(
+      env,
+      async () => this.options.parameters ?? ssmSource(region),
+    );
+    const config = parseLambdaConfig(text, env, source);
+    await loadSecrets(config, env, this.logger, this.options.secrets);
+    const tableName = env.BREAKGLASS_TABLE;
+    if (!tableName) throw new ConfigError('environment', ['BREAKGLASS_TABLE: is required']);
+    const publicUrl = config.web.publicUrl ?? fallbackPublicUrl ?? 'https://breakglass.invalid';
+    const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB;
+    const broker = buildBroker({
+      config,
+      logger: this.logger,
+      tableName,
+      ...(endpoint ? { dynamodbEndpoint: endpoint } : {}),
+      devMode: false,
+      publicUrl,
+      // The deployment package is read-only; only a file bunker or a local key (not for production) use this.
+      dataDir: env.BREAKGLASS_DATA_DIR ?? '/tmp/breakglass',
+    });
+    const settle = trackListeners(broker.requests);
+    this.logger.info(
+      { configSource: source, table: tableName, mode: config.aws.mode, initMs: Date.now() - started },
+      'broker ready',
+    );
+    return { ...broker, config, logger: this.logger, settle };
+  }
+}
+
+/** Time the handler may spend waiting for after-commit work, keeping a margin before the Lambda timeout. */
+export function settleBudgetMs(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): number {
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 20_000;
+  return Math.max(0, Math.min(20_000, remaining - 1_500));
+}
+
+/** CloudWatch embedded-metric-format fields for one count, written as part of a JSON log line. */
+export function metricFields(name: string, value: number, namespace = 'Breakglass'): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        { Namespace: namespace, Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] },
+      ],
+    },
+    [name]: value,
+  };
+}

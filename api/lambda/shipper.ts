@@ -1,0 +1,94 @@
+/**
+ * Lambda entry point for the table's DynamoDB stream. The stream is only a trigger: the shipper reads the audit
+ * chain from the table and ships whatever has not reached the bunker yet, in seq order. A record that cannot
+ * be read is logged and skipped, never retried forever, so one poison record cannot stall the trail.
+ */
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { type LambdaBroker, LambdaRuntime, metricFields } from './runtime.js';
+
+/** What the handler needs from the audit shipper. */
+export interface PendingShipper {
+  shipPending(): Promise<unknown>;
+}
+
+export type ShipperFactory = (broker: LambdaBroker) => Promise<PendingShipper> | PendingShipper;
+
+/** Audit event types counted as metrics when they pass by, so alarms see them within a minute. */
+const COUNTED_EVENTS: Record<string, string> = {
+  'revocation.failed': 'RevocationFailures',
+  'grant.failed': 'GrantFailures',
+  'schedule.failed': 'ScheduleFailures',
+};
+
+type Classified =
+  | { kind: 'audit'; sequenceNumber: string; type: string; seq: number }
+  | { kind: 'other'; sequenceNumber: string }
+  | { kind: 'poison'; sequenceNumber: string | null; reason: string };
+
+/** Reads just enough of a stream record to know whether it is a new audit event. */
+export function classifyRecord(record: DynamoDBRecord): Classified {
+  const sequenceNumber = record?.dynamodb?.SequenceNumber ?? null;
+  if (!sequenceNumber) return { kind: 'poison', sequenceNumber, reason: 'no sequence number' };
+  if (record.eventName === 'REMOVE') return { kind: 'other', sequenceNumber };
+  const image = record.dynamodb?.NewImage;
+  const pk = image?.pk?.S;
+  if (typeof pk !== 'string') return { kind: 'poison', sequenceNumber, reason: 'no NewImage.pk' };
+  if (pk !== 'AUDIT') return { kind: 'other', sequenceNumber };
+  const type = image?.type?.S;
+  const seq = Number(image?.seq?.N);
+  if (typeof type !== 'string' || !Number.isSafeInteger(seq)) {
+    return { kind: 'poison', sequenceNumber, reason: 'audit item without type or seq' };
+  }
+  return { kind: 'audit', sequenceNumber, type, seq };
+}
+
+export function createShipperHandler(runtime: LambdaRuntime, shipperFor: ShipperFactory) {
+  let shipper: Promise<PendingShipper> | null = null;
+  return (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> =>
+    runtime.run(context, async () => {
+      const records = (event?.Records ?? []).map(classifyRecord);
+      const audit = records.filter((record) => record.kind === 'audit');
+      for (const record of records) {
+        if (record.kind === 'poison') {
+          runtime.logger.warn(
+            {
+              sequenceNumber: record.sequenceNumber,
+              reason: record.reason,
+              ...metricFields('PoisonRecords', 1),
+            },
+            'stream record skipped',
+          );
+        }
+      }
+      for (const [type, metric] of Object.entries(COUNTED_EVENTS)) {
+        const count = audit.filter((record) => record.type === type).length;
+        if (count > 0)
+          runtime.logger.warn({ auditType: type, ...metricFields(metric, count) }, `${type} seen`);
+      }
+      if (audit.length === 0) return { batchItemFailures: [] };
+      try {
+        const broker = await runtime.get();
+        shipper ??= Promise.resolve(shipperFor(broker)).catch((error: unknown) => {
+          shipper = null;
+          throw error;
+        });
+        const result = await (await shipper).shipPending();
+        if ((result as { halted?: boolean } | undefined)?.halted === true) {
+          // The bunker holds different bytes at one of our keys: shipping stops until someone looks. Failing
+          // the batch keeps the stream's iterator age growing, which is what the shipper-lag alarm watches.
+          throw new Error('audit shipping is halted by a bunker conflict');
+        }
+        runtime.logger.info(
+          { records: records.length, auditRecords: audit.length, lastSeq: audit.at(-1)?.seq, result },
+          'audit shipped',
+        );
+        return { batchItemFailures: [] };
+      } catch (error) {
+        // Report the first audit record: Lambda checkpoints everything before it and retries from there.
+        runtime.logger.error({ err: error, ...metricFields('ShipperFailures', 1) }, 'audit shipping failed');
+        return { batchItemFailures: [{ itemIdentifier: audit[0]!.sequenceNumber }] };
+      }
+    });
+}
+
+export const handler = createShipperHandler(new LambdaRuntime(), (broker) => broker.bunker.shipper);

@@ -1,0 +1,155 @@
+/** A role in a workload account that the broker may hand out, and the role it uses there to revoke early. */
+import { Duration, Stack, Tags } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { acknowledge } from './nag.js';
+import {
+  ISSUER_ROLE_NAME,
+  REVOCATION_POLICY_NAME,
+  REVOKER_ROLE_NAME,
+  REVOKER_TAG_VALUE,
+  roleArn,
+  TARGET_TAG_KEY,
+  TARGET_TAG_VALUE,
+  TRANSITIONS_ROLE_NAME,
+} from './names.js';
+
+/** The broker's issuer role as a trusting principal, with the exact actions and conditions the design requires. */
+class IssuerTrust extends iam.ArnPrincipal {
+  constructor(
+    private readonly arns: string[],
+    private readonly conditions: Record<string, Record<string, string>>,
+  ) {
+    super(arns[0]!);
+  }
+
+  override addToAssumeRolePolicy(document: iam.PolicyDocument): void {
+    document.addStatements(
+      new iam.PolicyStatement({
+        effect: iam.Effect.ALLOW,
+        principals: this.arns.map((arn) => new iam.ArnPrincipal(arn)),
+        actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+        conditions: this.conditions,
+      }),
+    );
+  }
+}
+
+/** Renders a resolved CloudFormation value the way cdk-nag names it in findings (`arn:<AWS::Partition>:…`). */
+function renderForNag(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const object = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (object?.Ref) return `<${object.Ref}>`;
+  if (object?.['Fn::Join']) {
+    const [separator, parts] = object['Fn::Join'];
+    return parts.map(renderForNag).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+export interface BreakglassTargetRoleProps {
+  /** Role name; `breakglass-` is the convention the guardrail SCP protects (e.g. `breakglass-prod-admin`). */
+  roleName: string;
+  /** The shared-services account that runs the broker. */
+  brokerAccountId: string;
+  /** Must match `aws.externalId` in the broker's config. */
+  externalId: string;
+  /** 1 h is all a chained AssumeRole can get, so more only matters for other callers. */
+  maxSessionDuration?: Duration;
+  managedPolicies?: iam.IManagedPolicy[];
+  inlinePolicies?: Record<string, iam.PolicyDocument>;
+  description?: string;
+}
+
+/**
+ * A break-glass target role: trusts only the broker's issuer role, only with a SourceIdentity (the requester's
+ * email, visible in CloudTrail on every call) and the ExternalId, and allows session tags so a revocation can
+ * single out one grant's sessions. Carries the tag the issuer role's permissions are conditioned on.
+ */
+export class BreakglassTargetRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: BreakglassTargetRoleProps) {
+    super(scope, id);
+    // The broker always sets SourceIdentity and the per-grant session tag; a session without that tag could not
+    // be singled out by an early revocation, so the role refuses to issue one.
+    const issuer = new IssuerTrust([roleArn(props.brokerAccountId, ISSUER_ROLE_NAME)], {
+      Null: { 'sts:SourceIdentity': 'false', 'aws:RequestTag/breakglass:request': 'false' },
+      StringEquals: { 'sts:ExternalId': props.externalId },
+    });
+    this.role = new iam.Role(this, 'Role', {
+      roleName: props.roleName,
+      description: props.description ?? 'Break-glass role handed out by the Breakglass broker',
+      assumedBy: issuer,
+      maxSessionDuration: props.maxSessionDuration ?? Duration.hours(1),
+      ...(props.managedPolicies ? { managedPolicies: props.managedPolicies } : {}),
+      ...(props.inlinePolicies ? { inlinePolicies: props.inlinePolicies } : {}),
+    });
+    Tags.of(this.role).add(TARGET_TAG_KEY, TARGET_TAG_VALUE);
+    for (const policy of props.managedPolicies ?? []) {
+      acknowledge(
+        this.role,
+        `AwsSolutions-IAM4[Policy::${renderForNag(Stack.of(this).resolve(policy.managedPolicyArn))}]`,
+        'The permissions of a break-glass role are the point of the role and are chosen by its owner; the grant ' +
+          'is time-bound by the session policy the broker attaches.',
+      );
+    }
+  }
+}
+
+export interface BreakglassRevokerRoleProps {
+  brokerAccountId: string;
+  externalId: string;
+}
+
+/**
+ * One per workload account: IAM is per account, so the broker revokes early by assuming this role, which may
+ * only read and write inline policies of roles tagged as break-glass targets (IAM has no condition key for an
+ * inline policy's name; the broker's code writes only `breakglass-revocations`, and the guardrail SCP keeps
+ * everyone else off these roles).
+ */
+export class BreakglassRevokerRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: BreakglassRevokerRoleProps) {
+    super(scope, id);
+    // The API revokes; the sweeper retries revocations AWS refused the first time.
+    const brokerRoles = [ISSUER_ROLE_NAME, TRANSITIONS_ROLE_NAME].map((name) =>
+      roleArn(props.brokerAccountId, name),
+    );
+    const issuer = new IssuerTrust(brokerRoles, {
+      StringEquals: { 'sts:ExternalId': props.externalId },
+    });
+    this.role = new iam.Role(this, 'Role', {
+      roleName: REVOKER_ROLE_NAME,
+      description: `Lets the Breakglass broker write the ${REVOCATION_POLICY_NAME} policy on break-glass roles`,
+      assumedBy: issuer,
+      maxSessionDuration: Duration.hours(1),
+    });
+    const revoke = new iam.Policy(this, 'Revoke', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'RevokeBreakglassSessions',
+          actions: [
+            'iam:PutRolePolicy',
+            'iam:DeleteRolePolicy',
+            'iam:GetRolePolicy',
+            'iam:ListRolePolicies',
+            'iam:GetRole',
+          ],
+          resources: [
+            Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' }),
+          ],
+          conditions: { StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE } },
+        }),
+      ],
+    });
+    Tags.of(this.role).add(TARGET_TAG_KEY, REVOKER_TAG_VALUE);
+    acknowledge(
+      revoke,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::${Stack.of(this).account}:role/*]`,
+      `Break-glass roles are added over time: limited to roles tagged ${TARGET_TAG_KEY}=${TARGET_TAG_VALUE}.`,
+    );
+  }
+}

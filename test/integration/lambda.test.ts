@@ -1,0 +1,457 @@
+/**
+ * The Lambda entry points with realistic events against DynamoDB Local and the development OIDC provider: a
+ * Function URL / HTTP API v2 request, an EventBridge Scheduler payload, the every-minute rule and a DynamoDB
+ * stream batch with a poison record. The HTTP handler runs the same route checks as the Node server.
+ */
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  DynamoDBRecord,
+} from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { ensureTable } from '../../api/adapters/dynamodb/table.js';
+import { dynamoClientFor } from '../../api/compose.js';
+import { exampleConfigPath } from '../../api/config/load.js';
+import { createHttpHandler } from '../../api/lambda/http.js';
+import { LambdaRuntime } from '../../api/lambda/runtime.js';
+import { createShipperHandler } from '../../api/lambda/shipper.js';
+import { createSweeperHandler } from '../../api/lambda/sweeper.js';
+import { createTransitionHandler, TransitionNotDueYet } from '../../api/lambda/transition.js';
+import { bundleLambdas } from '../../infra/bundle-lambdas.mjs';
+import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
+
+let invocation = 0;
+function lambdaContext(): Context {
+  invocation += 1;
+  return {
+    awsRequestId: `aws-req-${invocation}`,
+    functionName: 'breakglass-test',
+    getRemainingTimeInMillis: () => 25_000,
+  } as unknown as Context;
+}
+
+/** A Function URL (HTTP API payload 2.0) event, as Lambda delivers it. */
+function urlEvent(
+  method: string,
+  path: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+) {
+  const [rawPath, rawQueryString = ''] = path.split('?');
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: rawPath!,
+    rawQueryString,
+    headers: {
+      host: 'abcdefghij.lambda-url.us-east-1.on.aws',
+      'user-agent': 'breakglass-cli/0.1',
+      'x-forwarded-proto': 'https',
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'abcdefghij',
+      domainName: 'abcdefghij.lambda-url.us-east-1.on.aws',
+      domainPrefix: 'abcdefghij',
+      http: {
+        method,
+        path: rawPath!,
+        protocol: 'HTTP/1.1',
+        sourceIp: '203.0.113.7',
+        userAgent: 'breakglass-cli/0.1',
+      },
+      requestId: `url-${invocation}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: options.body ?? null,
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+}
+
+interface Transport {
+  name: string;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; raw?: string },
+  ): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }>;
+}
+
+let stack: TestStack;
+let runtime: LambdaRuntime;
+let lambdaEnv: Record<string, string>;
+let bunkerDir: string;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const dir = mkdtempSync(join(tmpdir(), 'bg-lambda-'));
+  bunkerDir = join(dir, 'bunker');
+  // The deployed config, pointed at the test's identity provider and a file bunker the test can read.
+  const config = parse(readFileSync(exampleConfigPath, 'utf8'));
+  config.oidc.issuer = stack.issuer;
+  config.bunker = { kind: 'file', directory: bunkerDir };
+  const configPath = join(dir, 'breakglass.yaml');
+  writeFileSync(configPath, stringify(config));
+  const tableName = `lambda${Date.now().toString(36)}`;
+  const dynamodb = dynamoClientFor('us-east-1', inject('dynamodbEndpoint'));
+  await ensureTable(dynamodb, tableName);
+  dynamodb.destroy();
+  lambdaEnv = {
+    BREAKGLASS_CONFIG: configPath,
+    BREAKGLASS_TABLE: tableName,
+    BREAKGLASS_DATA_DIR: dir,
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
+    LOG_LEVEL: 'info',
+  };
+  runtime = new LambdaRuntime({
+    env: lambdaEnv,
+    logDestination: { write: (line: string) => void logLines.push(line) },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const lambdaTransport = (): Transport => {
+  const handler = createHttpHandler(runtime);
+  return {
+    name: 'lambda',
+    async call(method, path, options = {}) {
+      const body = options.raw ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined);
+      const result = (await handler(
+        urlEvent(method, path, {
+          ...(body !== undefined ? { body } : {}),
+          headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+        }),
+        lambdaContext(),
+      )) as APIGatewayProxyStructuredResultV2;
+      const text = result.body ?? '';
+      return {
+        status: result.statusCode ?? 0,
+        body: text.startsWith('{') ? JSON.parse(text) : { text },
+        headers: Object.fromEntries(
+          Object.entries(result.headers ?? {}).map(([key, value]) => [key.toLowerCase(), String(value)]),
+        ),
+      };
+    },
+  };
+};
+
+const nodeTransport = (): Transport => ({
+  name: 'node',
+  async call(method, path, options = {}) {
+    const body = options.raw ?? options.body;
+    const response = await apiClient(stack, options.token)(method, path, body);
+    return {
+      status: response.status,
+      body: (typeof response.body === 'object' ? response.body : { text: response.body }) as Record<
+        string,
+        unknown
+      >,
+      headers: Object.fromEntries([...response.headers.entries()]),
+    };
+  },
+});
+
+describe.each([{ make: nodeTransport }, { make: lambdaTransport }])('the same routes', ({ make }) => {
+  let transport: Transport;
+  beforeAll(() => {
+    transport = make();
+  });
+
+  it('serves /healthz and /v1/info', async () => {
+    const health = await transport.call('GET', '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ ok: true, version: expect.any(String) });
+    expect(health.headers['x-request-id']).toMatch(/^r_/);
+    expect(health.headers['x-frame-options']).toBe('DENY');
+    const info = await transport.call('GET', '/v1/info');
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({
+      issuer: stack.issuer,
+      audience: 'breakglass',
+      clientId: 'breakglass-cli',
+    });
+  });
+
+  it('refuses a missing token with 401 invalid_token as problem+json', async () => {
+    const response = await transport.call('GET', '/v1/me');
+    expect(response.status).toBe(401);
+    expect(response.body.code).toBe('invalid_token');
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('authenticates a real token: alice creates and reads a request, erin is refused', async () => {
+    const alice = await tokenFor(stack, 'alice');
+    const me = await transport.call('GET', '/v1/me', { token: alice });
+    expect(me.status).toBe(200);
+    expect(me.body.email).toBe('alice@example.com');
+    const created = await transport.call('POST', '/v1/requests', {
+      token: alice,
+      body: { roleId: 'prod-readonly', durationMinutes: 30, reason: `via ${transport.name}` },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe('pending');
+    const read = await transport.call('GET', `/v1/requests/${created.body.id}`, { token: alice });
+    expect(read.status).toBe(200);
+    expect(read.body.reason).toBe(`via ${transport.name}`);
+    const erin = await transport.call('POST', '/v1/requests', {
+      token: await tokenFor(stack, 'erin'),
+      body: { roleId: 'prod-readonly', durationMinutes: 30, reason: 'curious' },
+    });
+    expect(erin.status).toBe(403);
+    expect(erin.body.code).toBe('not_requester');
+  });
+
+  it('answers bad input with 4xx problems, never 5xx', async () => {
+    const alice = await tokenFor(stack, 'alice');
+    const malformed = await transport.call('POST', '/v1/requests', { token: alice, raw: '{"roleId":' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.code).toBe('malformed_json');
+    const missing = await transport.call('GET', '/no/such/route');
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('not_found');
+  });
+});
+
+describe('HTTP handler specifics', () => {
+  it('logs JSON lines carrying the Lambda request id and never the bearer token', async () => {
+    const handler = createHttpHandler(runtime);
+    const token = await tokenFor(stack, 'alice');
+    const context = lambdaContext();
+    const response = (await handler(
+      urlEvent('GET', '/v1/me', { headers: { authorization: `Bearer ${token}x` } }),
+      context,
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(response.statusCode).toBe(401);
+    const mine = logLines.filter((line) => line.includes(context.awsRequestId));
+    expect(mine.length).toBeGreaterThan(0);
+    for (const line of mine) expect(JSON.parse(line).functionName).toBe('breakglass-test');
+    expect(logLines.join('\n')).not.toContain(token);
+  });
+
+  it('answers 503 not_ready (not a crash) when the config cannot be loaded', async () => {
+    const broken = new LambdaRuntime({
+      env: { BREAKGLASS_CONFIG: '/nonexistent/breakglass.yaml', BREAKGLASS_TABLE: 't' },
+      logDestination: { write: () => undefined },
+    });
+    const response = (await createHttpHandler(broken)(
+      urlEvent('GET', '/healthz'),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body!).code).toBe('not_ready');
+  });
+});
+
+describe('time-driven handlers', () => {
+  const http = () => lambdaTransport();
+
+  async function approvedRequest(startInMs: number): Promise<string> {
+    const alice = await tokenFor(stack, 'alice');
+    const bob = await tokenFor(stack, 'bob');
+    const created = await http().call('POST', '/v1/requests', {
+      token: alice,
+      body: {
+        roleId: 'prod-readonly',
+        durationMinutes: 30,
+        reason: 'scheduled maintenance',
+        startAt: new Date(Date.now() + startInMs).toISOString(),
+      },
+    });
+    expect(created.status).toBe(201);
+    const approved = await http().call('POST', `/v1/requests/${created.body.id}/approve`, {
+      token: bob,
+      body: {},
+    });
+    expect(approved.body.status).toBe('approved');
+    return String(created.body.id);
+  }
+
+  async function statusOf(id: string): Promise<string> {
+    const read = await http().call('GET', `/v1/requests/${id}`, { token: await tokenFor(stack, 'alice') });
+    return String(read.body.status);
+  }
+
+  it('transition: an early schedule is retried, the due one activates, a repeat is harmless, junk is refused', async () => {
+    const transition = createTransitionHandler(runtime);
+    const id = await approvedRequest(2_500);
+    await expect(
+      transition({ requestId: id, transition: 'activate' }, lambdaContext()),
+    ).rejects.toBeInstanceOf(TransitionNotDueYet);
+    expect(await statusOf(id)).toBe('approved');
+    await new Promise((resolve) => setTimeout(resolve, 2_700));
+    const applied = await transition({ requestId: id, transition: 'activate' }, lambdaContext());
+    expect(applied).toMatchObject({ requestId: id, transition: 'activate', applied: true, status: 'active' });
+    expect(await statusOf(id)).toBe('active');
+    const again = await transition({ requestId: id, transition: 'activate' }, lambdaContext());
+    expect(again.applied).toBe(false);
+    await expect(
+      transition({ requestId: 'nope', transition: 'explode' }, lambdaContext()),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    expect(logLines.some((line) => line.includes('"TransitionFailures":1'))).toBe(true);
+  });
+
+  it('sweeper: the every-minute rule applies a transition no schedule delivered', async () => {
+    const id = await approvedRequest(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const result = await createSweeperHandler(runtime)(
+      { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
+      lambdaContext(),
+    );
+    expect(result.applied).toBeGreaterThanOrEqual(1);
+    expect(result.tasks['revocation-retry']).toBe('ok');
+    expect(await statusOf(id)).toBe('active');
+  });
+});
+
+describe('shipper handler', () => {
+  let sequence = 1000;
+  function record(image: DynamoDBRecord['dynamodb'] extends infer D ? D : never): DynamoDBRecord {
+    sequence += 1;
+    return {
+      eventID: `evt-${sequence}`,
+      eventName: 'INSERT',
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'us-east-1',
+      eventSourceARN:
+        'arn:aws:dynamodb:us-east-1:111111111111:table/breakglass/stream/2026-11-22T00:00:00.000',
+      dynamodb: { SequenceNumber: String(sequence), SizeBytes: 200, StreamViewType: 'NEW_IMAGE', ...image },
+    };
+  }
+  const auditImage = (seq: number, type: string) => ({
+    Keys: { pk: { S: 'AUDIT' }, sk: { S: String(seq).padStart(12, '0') } },
+    NewImage: {
+      pk: { S: 'AUDIT' },
+      sk: { S: String(seq).padStart(12, '0') },
+      seq: { N: String(seq) },
+      type: { S: type },
+      body: { S: '{}' },
+    },
+  });
+
+  it('ships the whole chain to the bunker in seq order, skipping a poison record without failing the batch', async () => {
+    const created = await lambdaTransport().call('POST', '/v1/requests', {
+      token: await tokenFor(stack, 'alice'),
+      body: { roleId: 'prod-readonly', durationMinutes: 30, reason: 'audit trail check' },
+    });
+    expect(created.status).toBe(201);
+    const head = await (await runtime.get()).store.chainHead();
+    expect(head.seq).toBeGreaterThan(0);
+    const poison = record({ NewImage: { nonsense: { BOOL: true } } });
+    const batch = {
+      Records: [
+        record({ NewImage: { pk: { S: 'REQ#req_x' }, sk: { S: 'REQ' } } }),
+        poison,
+        record(auditImage(head.seq, 'grant.activated')),
+      ],
+    };
+    const result = await createShipperHandler(runtime, (broker) => broker.bunker.shipper)(
+      batch,
+      lambdaContext(),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    const files = readdirSync(join(bunkerDir, 'events'), { recursive: true })
+      .map(String)
+      .filter((file) => file.endsWith('.json'));
+    const seqs = files.map((file) => Number(/(\d{12})-/.exec(file)?.[1])).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: head.seq }, (_, i) => i + 1));
+    expect(
+      logLines.some((line) => line.includes('stream record skipped') && line.includes('"PoisonRecords":1')),
+    ).toBe(true);
+  });
+
+  it('reports the first audit record as the batch item failure when shipping fails, so Lambda retries from there', async () => {
+    const first = record(auditImage(41, 'request.created'));
+    const batch = {
+      Records: [
+        record({ NewImage: { pk: { S: 'META' }, sk: { S: 'X' } } }),
+        first,
+        record(auditImage(42, 'revocation.failed')),
+      ],
+    };
+    const failing = createShipperHandler(runtime, () => ({
+      shipPending: () => Promise.reject(new Error('bunker unreachable')),
+    }));
+    const result = await failing(batch, lambdaContext());
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: first.dynamodb!.SequenceNumber }]);
+    // A revocation failure passing through the stream becomes a metric the alarm watches.
+    expect(logLines.some((line) => line.includes('"RevocationFailures":1'))).toBe(true);
+  });
+
+  it('fails the batch while shipping is halted by a bunker conflict, so the lag alarm sees it', async () => {
+    const first = record(auditImage(43, 'grant.expired'));
+    const halted = createShipperHandler(runtime, () => ({
+      shipPending: async () => ({ shipped: 0, lastSeq: 42, halted: true }),
+    }));
+    expect((await halted({ Records: [first] }, lambdaContext())).batchItemFailures).toEqual([
+      { itemIdentifier: first.dynamodb!.SequenceNumber },
+    ]);
+  });
+
+  it('does not ship at all for a batch without audit events', async () => {
+    let calls = 0;
+    const handler = createShipperHandler(runtime, () => ({
+      shipPending: async () => {
+        calls += 1;
+      },
+    }));
+    const result = await handler(
+      {
+        Records: [
+          record({ NewImage: { pk: { S: 'REQ#req_y' }, sk: { S: 'REQ' } } }),
+          { bogus: true } as never,
+        ],
+      },
+      lambdaContext(),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    expect(calls).toBe(0);
+  });
+});
+
+describe('the esbuild bundle', () => {
+  it('loads in a fresh node process outside the repository and serves /readyz from DynamoDB', async () => {
+    const outRoot = mkdtempSync(join(tmpdir(), 'bg-bundle-'));
+    await bundleLambdas({ outRoot, quiet: true });
+    // No node_modules and no package.json of ours anywhere above: exactly what Lambda's /var/task looks like.
+    const script = [
+      `const { handler } = await import(${JSON.stringify(join(outRoot, 'http', 'index.mjs'))});`,
+      `const event = ${JSON.stringify(urlEvent('GET', '/readyz'))};`,
+      `const result = await handler(event, { awsRequestId: 'bundle-1', functionName: 'http', getRemainingTimeInMillis: () => 10000 });`,
+      'process.stdout.write(JSON.stringify(result));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: outRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...lambdaEnv,
+        LAMBDA_TASK_ROOT: join(outRoot, 'http'),
+        LOG_LEVEL: 'silent',
+      },
+      timeout: 30_000,
+    });
+    const result = JSON.parse(stdout) as { statusCode: number; body: string };
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toMatchObject({ ok: true, checks: { dynamodb: { ok: true } } });
+  });
+});

@@ -1,0 +1,263 @@
+/** The Lambda runtime's config and secret loading, on mocked SSM / Secrets Manager clients (no network). */
+import { readFileSync } from 'node:fs';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, exampleConfigPath, parseConfigText } from '../../api/config/load.js';
+import {
+  LambdaRuntime,
+  loadSecrets,
+  parseLambdaConfig,
+  referencedEnvNames,
+  settleBudgetMs,
+  trackListeners,
+} from '../../api/lambda/runtime.js';
+import { silentLogger } from '../../api/services/logger.js';
+import type { LifecycleListener, RequestService } from '../../api/services/request-service.js';
+
+const exampleText = readFileSync(exampleConfigPath, 'utf8');
+const withWebhook = `${exampleText.replace(
+  'notifications:\n',
+  'notifications:\n  webhooks:\n    - url: https://hooks.example.com/x\n      secretEnv: BG_UNIT_HOOK_SECRET\n',
+)}`;
+const ssm = mockClient(SSMClient);
+const secrets = mockClient(SecretsManagerClient);
+
+afterEach(() => {
+  ssm.reset();
+  secrets.reset();
+  delete process.env.BG_UNIT_HOOK_SECRET;
+  delete process.env.SLACK_BOT_TOKEN;
+});
+
+describe('parseLambdaConfig', () => {
+  it('fills in the deployment facts from the environment and validates the result', () => {
+    const config = parseLambdaConfig(
+      exampleText,
+      {
+        BREAKGLASS_SCHEDULER_TARGET_ARN:
+          'arn:aws:lambda:us-east-1:111111111111:function:breakglass-transitions',
+        BREAKGLASS_SCHEDULER_ROLE_ARN: 'arn:aws:iam::111111111111:role/breakglass-scheduler',
+        BREAKGLASS_ISSUER_ROLE_ARN: 'arn:aws:iam::111111111111:role/breakglass-issuer',
+        BREAKGLASS_PUBLIC_URL: 'https://breakglass.example.com',
+      },
+      'test',
+    );
+    expect(config.aws.scheduler).toMatchObject({
+      group: 'breakglass',
+      targetArn: 'arn:aws:lambda:us-east-1:111111111111:function:breakglass-transitions',
+      roleArn: 'arn:aws:iam::111111111111:role/breakglass-scheduler',
+    });
+    expect(config.aws.issuerRoleArn).toBe('arn:aws:iam::111111111111:role/breakglass-issuer');
+    expect(config.web.publicUrl).toBe('https://breakglass.example.com');
+    expect(config.roles.map((role) => role.id)).toEqual(['prod-admin', 'prod-readonly']);
+  });
+
+  it('fails closed, listing the problem by path, when an overlay is not valid', () => {
+    try {
+      parseLambdaConfig(
+        exampleText,
+        { BREAKGLASS_SCHEDULER_ROLE_ARN: 'not-an-arn' },
+        'ssm:/breakglass/config',
+      );
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^aws\.scheduler\.roleArn: /)]);
+    }
+  });
+
+  it('refuses YAML that does not parse', () => {
+    expect(() => parseLambdaConfig('version: [1', {}, 'x')).toThrow(ConfigError);
+  });
+});
+
+describe('referencedEnvNames', () => {
+  it('finds every *Env the config names, nested or in lists', () => {
+    const config = parseConfigText(withWebhook, 'test');
+    expect(referencedEnvNames(config)).toEqual([
+      'BG_UNIT_HOOK_SECRET',
+      'BREAKGLASS_COOKIE_SECRET',
+      'SLACK_BOT_TOKEN',
+      'SLACK_SIGNING_SECRET',
+    ]);
+  });
+});
+
+describe('loadSecrets', () => {
+  const config = parseConfigText(withWebhook, 'test');
+
+  it('reads the secrets the config names from Secrets Manager into the environment, logging names only', async () => {
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: 'no', $metadata: {} }));
+    secrets.on(GetSecretValueCommand, { SecretId: 'breakglass/BG_UNIT_HOOK_SECRET' }).resolves({
+      SecretString: 'hook-secret-value',
+    });
+    secrets.on(GetSecretValueCommand, { SecretId: 'breakglass/SLACK_BOT_TOKEN' }).resolves({
+      SecretString: 'xoxb-secret-token',
+    });
+    const lines: string[] = [];
+    const logger = {
+      ...silentLogger,
+      info: (object: object) => void lines.push(JSON.stringify(object)),
+    };
+    const loaded = await loadSecrets(
+      config,
+      { BREAKGLASS_SECRETS_SOURCE: 'secretsmanager:breakglass/' },
+      logger,
+    );
+    expect(loaded).toEqual(['BG_UNIT_HOOK_SECRET', 'SLACK_BOT_TOKEN']);
+    expect(process.env.BG_UNIT_HOOK_SECRET).toBe('hook-secret-value');
+    expect(process.env.SLACK_BOT_TOKEN).toBe('xoxb-secret-token');
+    expect(lines.join('\n')).toContain('SLACK_BOT_TOKEN');
+    expect(lines.join('\n')).not.toContain('xoxb-secret-token');
+    expect(lines.join('\n')).not.toContain('hook-secret-value');
+  });
+
+  it('reads SSM SecureString parameters with decryption, ten names per call', async () => {
+    ssm.on(GetParametersCommand).callsFake((input: { Names: string[] }) => ({
+      Parameters: input.Names.filter((name) => name.endsWith('SLACK_SIGNING_SECRET')).map((name) => ({
+        Name: name,
+        Value: 'signing-secret',
+        Type: 'SecureString',
+      })),
+      InvalidParameters: input.Names.filter((name) => !name.endsWith('SLACK_SIGNING_SECRET')),
+    }));
+    const loaded = await loadSecrets(
+      config,
+      { BREAKGLASS_SECRETS_SOURCE: 'ssm:/breakglass/secrets/' },
+      silentLogger,
+    );
+    expect(loaded).toEqual(['SLACK_SIGNING_SECRET']);
+    const call = ssm.commandCalls(GetParametersCommand)[0]!.args[0].input;
+    expect(call.WithDecryption).toBe(true);
+    expect(call.Names).toContain('/breakglass/secrets/SLACK_SIGNING_SECRET');
+    delete process.env.SLACK_SIGNING_SECRET;
+  });
+
+  it('keeps a variable that is already set and refuses an unknown source kind', async () => {
+    process.env.SLACK_BOT_TOKEN = 'from-env';
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'from-secrets-manager' });
+    await loadSecrets(config, { BREAKGLASS_SECRETS_SOURCE: 'secretsmanager:bg/' }, silentLogger);
+    expect(process.env.SLACK_BOT_TOKEN).toBe('from-env');
+    expect(
+      secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.SecretId),
+    ).not.toContain('bg/SLACK_BOT_TOKEN');
+    await expect(
+      loadSecrets(config, { BREAKGLASS_SECRETS_SOURCE: 'vault:x' }, silentLogger),
+    ).rejects.toBeInstanceOf(ConfigError);
+    for (const name of ['BG_UNIT_HOOK_SECRET', 'BREAKGLASS_COOKIE_SECRET', 'SLACK_SIGNING_SECRET']) {
+      delete process.env[name];
+    }
+  });
+});
+
+describe('LambdaRuntime', () => {
+  it('loads the config from SSM Parameter Store and builds the broker once per execution environment', async () => {
+    ssm.on(GetParametersCommand, { Names: ['/breakglass/config'] }).resolves({
+      Parameters: [{ Name: '/breakglass/config', Value: exampleText, Type: 'String' }],
+    });
+    const runtime = new LambdaRuntime({
+      env: {
+        BREAKGLASS_CONFIG_PARAMETER: '/breakglass/config',
+        BREAKGLASS_TABLE: 'breakglass',
+        AWS_REGION: 'us-east-1',
+        BREAKGLASS_DATA_DIR: '/tmp/breakglass-unit',
+      },
+      logDestination: { write: () => undefined },
+    });
+    const first = await runtime.get();
+    const second = await runtime.get();
+    expect(second).toBe(first);
+    expect(first.config.roles).toHaveLength(2);
+    expect(ssm.commandCalls(GetParametersCommand)).toHaveLength(1);
+  });
+
+  it('retries the build on the next invocation after a failure', async () => {
+    ssm
+      .on(GetParametersCommand)
+      .resolvesOnce({ Parameters: [] })
+      .resolves({
+        Parameters: [{ Name: '/bg', Value: exampleText }],
+      });
+    const runtime = new LambdaRuntime({
+      env: {
+        BREAKGLASS_CONFIG_PARAMETER: '/bg',
+        BREAKGLASS_TABLE: 't',
+        BREAKGLASS_DATA_DIR: '/tmp/breakglass-unit',
+      },
+      logDestination: { write: () => undefined },
+    });
+    await expect(runtime.get()).rejects.toBeInstanceOf(ConfigError);
+    await expect(runtime.get()).resolves.toMatchObject({ config: expect.any(Object) });
+  });
+
+  it('requires the table name', async () => {
+    const runtime = new LambdaRuntime({
+      env: { BREAKGLASS_CONFIG: exampleConfigPath },
+      logDestination: { write: () => undefined },
+    });
+    await expect(runtime.get()).rejects.toMatchObject({ problems: ['BREAKGLASS_TABLE: is required'] });
+  });
+
+  it('leaves a margin before the Lambda timeout when waiting for after-commit work', () => {
+    expect(settleBudgetMs({ getRemainingTimeInMillis: () => 5_000 })).toBe(3_500);
+    expect(settleBudgetMs({ getRemainingTimeInMillis: () => 900_000 })).toBe(20_000);
+    expect(settleBudgetMs({ getRemainingTimeInMillis: () => 1_000 })).toBe(0);
+  });
+});
+
+describe('trackListeners', () => {
+  const later = (ms: number, effect: () => void, fail = false) =>
+    new Promise<void>((resolve, reject) =>
+      setTimeout(() => {
+        effect();
+        if (fail) reject(new Error('listener failed'));
+        else resolve();
+      }, ms),
+    );
+
+  it('lets the handler wait for after-commit work of both kinds, failures included', async () => {
+    const done: string[] = [];
+    const listeners: LifecycleListener[] = [
+      { name: 'schedules', afterChange: () => later(30, () => done.push('schedule')) },
+      {
+        name: 'webhooks',
+        afterChange: () => later(10, () => done.push('change'), true),
+        afterRecord: () => later(40, () => done.push('record')),
+      },
+    ];
+    const requests = { listeners } as unknown as RequestService;
+    const settle = trackListeners(requests);
+    // RequestService calls its listeners without awaiting; so does this test.
+    for (const listener of listeners) {
+      void listener.afterChange({} as never, []).catch(() => undefined);
+      void listener.afterRecord?.([]);
+    }
+    expect(listeners.map((listener) => listener.name)).toEqual(['schedules', 'webhooks']);
+    expect(done).toEqual([]);
+    await settle(5_000);
+    expect(done.sort()).toEqual(['change', 'record', 'schedule']);
+  });
+
+  it('gives up waiting at the deadline', async () => {
+    const listeners: LifecycleListener[] = [
+      { name: 'slow', afterChange: () => new Promise<void>((resolve) => setTimeout(resolve, 2_000)) },
+    ];
+    const settle = trackListeners({ listeners } as unknown as RequestService);
+    void listeners[0]!.afterChange({} as never, []);
+    const started = Date.now();
+    await settle(50);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('fails loudly at start-up if RequestService stops exposing its listeners', () => {
+    expect(() => trackListeners({} as RequestService)).toThrow(/listeners/);
+  });
+});

@@ -11,6 +11,10 @@ interface Suite {
 
 const SUITES: Array<() => Promise<Suite>> = [
   // Each capability adds its suite here.
+  () => import('./suites/api.js'),
+  () => import('./suites/audit.js'),
+  () => import('./suites/cli.js'),
+  () => import('./suites/lambda.js'),
 ];
 
 async function main(): Promise<void> {

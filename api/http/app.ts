@@ -10,10 +10,13 @@ import { authenticate } from './middleware/authenticate.js';
 import { problem } from './problem.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
+import { registerGrantRoutes } from './routes/grants.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerMeRoutes } from './routes/me.js';
 import { registerRequestRoutes } from './routes/requests.js';
+import { registerSlackRoutes, SLACK_INTERACTIONS_PATH } from './routes/slack.js';
+import { createWeb } from './web/routes.js';
 
 /** Largest JSON body the API accepts; requests are a few hundred bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -65,17 +68,33 @@ export function createApp(deps: AppDeps): App {
         : false,
     }),
   );
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        problem(c, 'payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => problem(c, 'payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
+  });
+  // Slack's interaction payloads embed the whole message; that route sets its own, larger limit.
+  app.use('*', (c, next) => (c.req.path === SLACK_INTERACTIONS_PATH ? next() : limitBody(c, next)));
+  const web = createWeb(deps);
   app.use('/v1/*', async (c, next) => {
     if (c.req.path === '/v1/info') return next();
+    // Auditors download exports from the /audit page: read-only audit GETs also accept the browser session.
+    if (c.req.method === 'GET' && c.req.path.startsWith('/v1/audit/') && !c.req.header('authorization')) {
+      const caller = await web.sessionCaller(c);
+      if (caller) {
+        c.set('caller', caller);
+        return next();
+      }
+    }
     return authenticate(c, next);
+  });
+  // The JSON validator skips bodies of any other media type, which left handlers with no body at all (a 500).
+  app.use('/v1/*', async (c, next) => {
+    const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding');
+    const mediaType = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+    if (hasBody && !['GET', 'HEAD'].includes(c.req.method) && mediaType !== 'application/json') {
+      return problem(c, 'unsupported_media_type', 'send the request body as application/json');
+    }
+    return next();
   });
 
   app.onError((error, c) => {
@@ -96,7 +115,10 @@ export function createApp(deps: AppDeps): App {
   registerMeRoutes(app);
   registerRequestRoutes(app);
   registerDecisionRoutes(app);
+  registerGrantRoutes(app);
   registerAuditRoutes(app);
+  registerSlackRoutes(app);
+  web.register(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -1,10 +1,14 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Bunker } from '../adapters/bunker/factory.js';
 import type { TokenVerifier } from '../adapters/oidc/token-verifier.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import type { Caller } from '../domain/types.js';
 import type { AuditService } from '../services/audit-service.js';
+import type { GrantService } from '../services/grant-service.js';
 import type { Logger } from '../services/logger.js';
+import type { SlackInteractions } from '../services/notifications/slack-interactions.js';
 import type { RequestService } from '../services/request-service.js';
+import type { WebOptions } from './web/options.js';
 
 /** A readiness probe contributes a named check to `/readyz`. */
 export interface ReadinessCheck {
@@ -25,6 +29,14 @@ export interface AppDeps {
   /** Base URL for links, e.g. `http://127.0.0.1:8787`. */
   publicUrl: string;
   readiness?: ReadinessCheck[];
+  /** The data bunker (digest keys, verify against digests); absent in tests that build a bare app. */
+  bunker?: Bunker;
+  /** AWS credentials and console sign-in (absent in apps built without AWS adapters). */
+  grants?: GrantService;
+  /** Web sign-in secrets and helpers (see web/options.ts); absent secrets fall back to the environment. */
+  web?: WebOptions;
+  /** Slack button clicks; absent when Slack is not configured. */
+  slack?: SlackInteractions | null;
 }
 
 export interface AppEnv {

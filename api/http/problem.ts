@@ -28,14 +28,16 @@ export function problemBody(
   requestId: string,
   extra: Record<string, unknown> = {},
 ): Problem {
+  // Extras come first so that none of them can replace a standard member (a non-numeric `status` would
+  // make the Response constructor throw and turn a 409 into a 500).
   return {
+    ...extra,
     type: `urn:breakglass:problem:${code}`,
     title: TITLES[code] ?? code.replaceAll('_', ' '),
     status: ERROR_STATUS[code],
     detail,
     code,
     requestId,
-    ...extra,
   };
 }
 
@@ -47,7 +49,11 @@ export function problem(
   extra: Record<string, unknown> = {},
 ): Response {
   const body = problemBody(code, detail, c.get('requestId') ?? 'unknown', extra);
-  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  // A raw Response skips headers set with c.header(), so the request id is repeated here for support.
+  const headers: Record<string, string> = {
+    'content-type': 'application/problem+json',
+    'x-request-id': body.requestId,
+  };
   if (code === 'invalid_token') headers['www-authenticate'] = 'Bearer error="invalid_token"';
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }

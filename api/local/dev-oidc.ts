@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { DEMO_USERS, findDemoUser } from './demo-users.js';
+import { DEMO_USERS, type DemoUser } from './demo-users.js';
 
 /** Development-only grant: a real signed token for a named demo user, for `breakglass login --dev-user`. */
 export const DEV_USER_GRANT = 'urn:breakglass:params:oauth:grant-type:dev-user';
@@ -25,6 +25,8 @@ export interface DevOidcOptions {
   webRedirectUri: string;
   /** Signing keys are kept here so tokens survive a restart. */
   keyFile: string;
+  /** Who can log in; the example config's demo users when omitted (tests add more, e.g. many approvers). */
+  demoUsers?: readonly DemoUser[];
 }
 
 async function signingKeys(keyFile: string) {
@@ -42,13 +44,20 @@ async function signingKeys(keyFile: string) {
   return keys;
 }
 
-function claimsFor(accountId: string, mfa = true) {
+function claimsFor(findDemoUser: (name: string) => DemoUser | undefined, accountId: string, mfa = true) {
   const user = findDemoUser(accountId);
   if (!user) return undefined;
   return { email: user.email, groups: user.groups, amr: mfa ? ['pwd', 'otp'] : ['pwd'] };
 }
 
 export async function createDevOidcProvider(options: DevOidcOptions): Promise<Provider> {
+  const demoUsers = options.demoUsers ?? DEMO_USERS;
+  const findDemoUser = (name: string) => demoUsers.find((user) => user.name === name || user.email === name);
+  // RFC 8707 resource indicators must be absolute URIs; a bare audience such as `breakglass` is wrapped in
+  // a URN so device and browser logins (which go through resource resolution) still get aud=audience.
+  const resourceIndicator = URL.canParse(options.audience)
+    ? options.audience
+    : `urn:breakglass:resource:${options.audience}`;
   const resourceServer = {
     audience: options.audience,
     accessTokenFormat: 'jwt' as const,
@@ -86,7 +95,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => options.audience,
+        defaultResource: () => resourceIndicator,
         useGrantedResource: () => true,
         getResourceServerInfo: () => resourceServer,
       },
@@ -96,6 +105,11 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
       DeviceCode: 600,
       RefreshToken: 14 * 24 * 3600,
       Session: 8 * 3600,
+      // Set explicitly (the web login uses these) so the provider does not print a notice for each default.
+      Grant: 14 * 24 * 3600,
+      IdToken: 3600,
+      Interaction: 600,
+      AuthorizationCode: 60,
     },
     // Demo users have no consent screen: their grant is created on first use.
     loadExistingGrant: async (ctx) => {
@@ -107,7 +121,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
         accountId: ctx.oidc.session!.accountId!,
       });
       grant.addOIDCScope('openid email profile groups offline_access');
-      grant.addResourceScope(options.audience, resourceServer.scope);
+      grant.addResourceScope(resourceIndicator, resourceServer.scope);
       await grant.save();
       return grant;
     },
@@ -130,7 +144,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
     extraTokenClaims: async (_ctx, token) => {
       if (!('accountId' in token) || typeof token.accountId !== 'string') return undefined;
       const requested = (token as { extra?: { mfa?: boolean } }).extra?.mfa;
-      return claimsFor(token.accountId, requested ?? true);
+      return claimsFor(findDemoUser, token.accountId, requested ?? true);
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
@@ -148,7 +162,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
       const user = params.username ? findDemoUser(params.username) : undefined;
       if (!user) {
         throw new errors.InvalidGrant(
-          `unknown demo user; try one of ${DEMO_USERS.map((u) => u.name).join(', ')}`,
+          `unknown demo user; try one of ${demoUsers.map((u) => u.name).join(', ')}`,
         );
       }
       const client = ctx.oidc.client!;

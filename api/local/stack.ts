@@ -3,13 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
+import type { AwsAdapters } from '../adapters/aws/ports.js';
 import { ensureTable } from '../adapters/dynamodb/table.js';
 import { type Broker, buildBroker } from '../compose.js';
 import { ConfigError, exampleConfigPath, loadConfigFile } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import { createLogger, type Logger } from '../services/logger.js';
 import type { Clock } from '../services/ports.js';
+import { ShipperLoop } from '../services/shipper.js';
 import { Sweeper } from '../services/sweeper.js';
+import type { DemoUser } from './demo-users.js';
 import { createDevOidcProvider } from './dev-oidc.js';
 import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.js';
 
@@ -29,8 +32,14 @@ export interface LocalStackOptions {
   inMemory?: boolean;
   tableName?: string;
   sweepIntervalSeconds?: number;
+  /** How often the bunker shipper runs (default 2 s, or BREAKGLASS_SHIP_INTERVAL). */
+  shipIntervalSeconds?: number;
   logger?: Logger;
   clock?: Clock;
+  /** People the development provider knows; DEMO_USERS when omitted. */
+  demoUsers?: readonly DemoUser[];
+  /** AWS adapters for tests (live adapters on mocked SDK clients); simulated ones when omitted. */
+  aws?: AwsAdapters;
 }
 
 export interface LocalStack {
@@ -105,15 +114,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webClientSecret,
       webRedirectUri: `${url}/auth/callback`,
       keyFile: join(dataDir, 'dev-oidc-keys.json'),
+      ...(options.demoUsers ? { demoUsers: options.demoUsers } : {}),
     });
+    // The web client's secret is the one just registered with the development provider; the cookie key comes
+    // from the configured env var when set, else a fresh one (sessions then end when the stack restarts).
+    const cookieSecret = process.env[config.web.cookieSecretEnv] ?? randomBytes(32).toString('base64url');
     const broker = buildBroker({
       config,
       logger,
       tableName,
+      web: { clientSecret: webClientSecret, cookieSecret },
       dynamodbEndpoint,
       devMode: true,
       publicUrl: url,
+      dataDir,
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.aws ? { aws: options.aws } : {}),
     });
     await ensureTable(broker.dynamodb, tableName);
 
@@ -136,7 +152,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const interval = options.sweepIntervalSeconds ?? Number(process.env.BREAKGLASS_SWEEP_INTERVAL ?? 30);
     const sweeper = new Sweeper(broker.requests, logger, Math.max(1, interval) * 1000);
+    for (const task of broker.sweepTasks) sweeper.addTask(task);
     sweeper.start();
+    // Locally a loop ships the audit chain to <dataDir>/bunker/; in AWS the table's stream drives the shipper.
+    const shipEvery = options.shipIntervalSeconds ?? Number(process.env.BREAKGLASS_SHIP_INTERVAL ?? 2);
+    const shipping = new ShipperLoop(broker.bunker.shipper, logger, Math.max(0.1, shipEvery) * 1000);
+    shipping.start();
 
     return {
       url,
@@ -148,6 +169,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamodbEndpoint,
       stop: async () => {
         await sweeper.stop();
+        await shipping.stop();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeAllConnections();

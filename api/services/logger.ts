@@ -30,14 +30,18 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+export function createLogger(
+  options: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
+): Logger {
+  const settings: pino.LoggerOptions = {
     name: options.name ?? 'breakglass',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
-  }) as unknown as Logger;
+  };
+  // A destination lets tests read exactly what production would write, redaction included.
+  return (options.destination ? pino(settings, options.destination) : pino(settings)) as unknown as Logger;
 }
 
 export const silentLogger: Logger = {

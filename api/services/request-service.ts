@@ -27,6 +27,8 @@ import { type BrokerStore, type Clock, ConcurrentUpdateError, type Page } from '
 export interface LifecycleListener {
   name: string;
   afterChange(request: AccessRequest, events: AuditEvent[]): Promise<void>;
+  /** Told about events recorded without a request change (`record`, `access.forbidden`), e.g. for webhooks. */
+  afterRecord?(events: AuditEvent[]): Promise<void>;
 }
 
 export interface ListFilter {
@@ -220,8 +222,10 @@ export class RequestService {
   }
 
   /** Records an audit event that changes no request, such as `credentials.issued`. */
-  record(events: AuditEventDraft[]): Promise<AuditEvent[]> {
-    return this.deps.store.appendEvents(events);
+  async record(events: AuditEventDraft[]): Promise<AuditEvent[]> {
+    const sealed = await this.deps.store.appendEvents(events);
+    this.notifyRecorded(sealed);
+    return sealed;
   }
 
   /** Re-reads, decides and writes conditionally until the write lands on the version it was decided on. */
@@ -273,7 +277,7 @@ export class RequestService {
     target: { requestId?: string; roleId?: string } = {},
   ): Promise<void> {
     const role = target.roleId ? this.role(target.roleId) : undefined;
-    await this.deps.store.appendEvents([
+    await this.record([
       {
         type: 'access.forbidden',
         actor: actorOf(caller),
@@ -283,6 +287,14 @@ export class RequestService {
         data: { action, code: error.code, detail: error.message },
       },
     ]);
+  }
+
+  private notifyRecorded(events: AuditEvent[]): void {
+    for (const listener of this.listeners) {
+      listener.afterRecord?.(events).catch((error: unknown) => {
+        this.deps.logger.error({ err: error, listener: listener.name }, 'listener failed');
+      });
+    }
   }
 
   private notify(request: AccessRequest, events: AuditEvent[]): void {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ulid } from 'ulid';
-import { type ChainHead, EMPTY_HEAD, sealEvent } from '../../domain/audit-chain.js';
+import { type ChainHead, EMPTY_HEAD, sealEvent, serializeEvent } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { nextDue, type Outcome } from '../../domain/lifecycle.js';
 import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../domain/types.js';
@@ -180,7 +180,9 @@ export class DynamoStore implements BrokerStore {
         await sleep(Math.random() * Math.min(50, 5 * (attempt + 1)));
       }
     }
-    throw new ConcurrentUpdateError('chain');
+    // Not a ConcurrentUpdateError: the service would re-decide and run this whole loop again (25 × 60
+    // transactions against a chain that cannot move). The caller gets a 409 to retry later instead.
+    throw new DomainError('concurrent_update', 'the audit log is busy; try again');
   }
 
   async listRequests(query: ListQuery): Promise<Page<AccessRequest>> {
@@ -320,7 +322,7 @@ function eventWrite(table: string, event: AuditEvent): TransactWriteItem {
         time: event.time,
         type: event.type,
         ...(event.requestId ? { requestId: event.requestId } : {}),
-        body: JSON.stringify(event),
+        body: serializeEvent(event),
       }),
       ConditionExpression: 'attribute_not_exists(pk)',
     },

@@ -68,7 +68,12 @@ export class JoseTokenVerifier implements TokenVerifier {
 
   constructor(
     private readonly oidc: OidcConfig,
-    private readonly options: { jwksUri?: string; fetchImpl?: typeof fetch } = {},
+    private readonly options: {
+      jwksUri?: string;
+      fetchImpl?: typeof fetch;
+      /** Judges `exp`/`nbf` by the broker's clock, so an injected clock governs token expiry too. */
+      clock?: { now(): Date };
+    } = {},
   ) {}
 
   async verify(token: string, context: { via: Channel; ip?: string }): Promise<Caller> {
@@ -80,6 +85,7 @@ export class JoseTokenVerifier implements TokenVerifier {
         algorithms: this.oidc.algorithms,
         clockTolerance: this.oidc.clockToleranceSeconds,
         requiredClaims: ['exp', 'sub', 'iat'],
+        ...(this.options.clock ? { currentDate: this.options.clock.now() } : {}),
       });
       return callerFromClaims(this.oidc, payload, context);
     } catch (error) {

@@ -14,17 +14,26 @@ export function exampleConfig(): BreakglassConfig {
   return parseConfigText(readFileSync(exampleConfigPath, 'utf8'), 'example');
 }
 
-export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
+/** A local stack plus where it keeps things, for tests that reach past the API (keys, table). */
+export interface TestStack extends LocalStack {
+  dataDir: string;
+  tableName: string;
+}
+
+export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   tableCounter += 1;
-  return startLocalStack({
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'bg-test-'));
+  const tableName = options.tableName ?? `t${Date.now().toString(36)}${process.pid}${tableCounter}`;
+  const stack = await startLocalStack({
     port: 0,
-    dataDir: mkdtempSync(join(tmpdir(), 'bg-test-')),
     dynamodbEndpoint: inject('dynamodbEndpoint'),
-    tableName: `t${Date.now().toString(36)}${process.pid}${tableCounter}`,
     sweepIntervalSeconds: 3600,
     logger: silentLogger,
     ...options,
+    dataDir,
+    tableName,
   });
+  return Object.assign(stack, { dataDir, tableName });
 }
 
 /** A real signed access token for a demo user, from the stack's development provider. */

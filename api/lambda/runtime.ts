@@ -12,9 +12,7 @@ import { parseDocument } from 'yaml';
 import { type Broker, buildBroker } from '../compose.js';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
-import type { AuditEvent } from '../domain/types.js';
 import { type Logger, REDACTED_PATHS } from '../services/logger.js';
-import type { LifecycleListener, RequestService } from '../services/request-service.js';
 
 export type LambdaEnv = Record<string, string | undefined>;
 
@@ -39,52 +37,6 @@ export interface LambdaBroker extends Broker {
   logger: Logger;
   /** Waits for the after-commit work (schedules, revocations, notifications) started by this invocation. */
   settle(timeoutMs?: number): Promise<void>;
-}
-
-/**
- * RequestService runs its listeners after the commit without awaiting them, which suits a long-lived server.
- * Lambda freezes the process as soon as the handler returns, so an unawaited revocation or schedule could sit
- * frozen until the next invocation. Each listener is wrapped so the handler can wait for that work first.
- */
-export function trackListeners(requests: RequestService): (timeoutMs?: number) => Promise<void> {
-  const holder = requests as unknown as { listeners?: LifecycleListener[] };
-  if (!Array.isArray(holder.listeners)) {
-    throw new Error('RequestService no longer exposes its listeners; Lambda cannot wait for revocations');
-  }
-  const inflight = new Set<Promise<void>>();
-  const track = (work: Promise<void>): Promise<void> => {
-    const tracked = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    inflight.add(tracked);
-    void tracked.finally(() => inflight.delete(tracked));
-    return work;
-  };
-  const wrapped = holder.listeners.map((listener): LifecycleListener => {
-    const afterRecord = listener.afterRecord?.bind(listener);
-    return {
-      name: listener.name,
-      afterChange: (request, events) => track(listener.afterChange(request, events)),
-      ...(afterRecord ? { afterRecord: (events: AuditEvent[]) => track(afterRecord(events)) } : {}),
-    };
-  });
-  holder.listeners.splice(0, holder.listeners.length, ...wrapped);
-  return async (timeoutMs = 20_000) => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    // New work can start while waiting (a listener recording an event), so drain until nothing is left.
-    while (inflight.size > 0) {
-      const done = await Promise.race([
-        Promise.all([...inflight]).then(() => false),
-        deadline.then(() => true),
-      ]);
-      if (done) break;
-    }
-    clearTimeout(timer);
-  };
 }
 
 /** Environment variables that fill in deployment facts the config file cannot know before the stack exists. */
@@ -334,7 +286,7 @@ export class LambdaRuntime {
       // The deployment package is read-only; only a file bunker or a local key (not for production) use this.
       dataDir: env.BREAKGLASS_DATA_DIR ?? '/tmp/breakglass',
     });
-    const settle = trackListeners(broker.requests);
+    const settle = (timeoutMs?: number) => broker.requests.settled(timeoutMs);
     this.logger.info(
       { configSource: source, table: tableName, mode: config.aws.mode, initMs: Date.now() - started },
       'broker ready',

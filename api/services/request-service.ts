@@ -45,6 +45,7 @@ const MAX_DECISION_ATTEMPTS = 25;
 /** The request use cases: authorisation, the lifecycle rules and atomic persistence with audit events. */
 export class RequestService {
   private readonly listeners: LifecycleListener[] = [];
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: { config: BreakglassConfig; store: BrokerStore; clock: Clock; logger: Logger },
@@ -289,22 +290,40 @@ export class RequestService {
     ]);
   }
 
+  /**
+   * Waits (at most `timeoutMs`) for the listener work started so far, including work that work starts. A
+   * long-lived server never needs this; Lambda freezes the process when the handler returns, so its handlers
+   * call it before returning.
+   */
+  async settled(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inflight.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadline - Date.now());
+      });
+      await Promise.race([Promise.all([...this.inflight]), timeout]);
+      clearTimeout(timer);
+    }
+  }
+
+  private track(listener: LifecycleListener, work: Promise<void>, requestId?: string): void {
+    const tracked = work.catch((error: unknown) => {
+      this.deps.logger.error({ err: error, listener: listener.name, requestId }, 'listener failed');
+    });
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
+  }
+
   private notifyRecorded(events: AuditEvent[]): void {
     for (const listener of this.listeners) {
-      listener.afterRecord?.(events).catch((error: unknown) => {
-        this.deps.logger.error({ err: error, listener: listener.name }, 'listener failed');
-      });
+      if (listener.afterRecord) this.track(listener, listener.afterRecord(events));
     }
   }
 
   private notify(request: AccessRequest, events: AuditEvent[]): void {
     for (const listener of this.listeners) {
-      listener.afterChange(request, events).catch((error: unknown) => {
-        this.deps.logger.error(
-          { err: error, listener: listener.name, requestId: request.id },
-          'listener failed',
-        );
-      });
+      this.track(listener, listener.afterChange(request, events), request.id);
     }
   }
 

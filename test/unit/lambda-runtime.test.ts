@@ -15,10 +15,8 @@ import {
   parseLambdaConfig,
   referencedEnvNames,
   settleBudgetMs,
-  trackListeners,
 } from '../../api/lambda/runtime.js';
 import { silentLogger } from '../../api/services/logger.js';
-import type { LifecycleListener, RequestService } from '../../api/services/request-service.js';
 
 const exampleText = readFileSync(exampleConfigPath, 'utf8');
 const withWebhook = `${exampleText.replace(
@@ -210,54 +208,5 @@ describe('LambdaRuntime', () => {
     expect(settleBudgetMs({ getRemainingTimeInMillis: () => 5_000 })).toBe(3_500);
     expect(settleBudgetMs({ getRemainingTimeInMillis: () => 900_000 })).toBe(20_000);
     expect(settleBudgetMs({ getRemainingTimeInMillis: () => 1_000 })).toBe(0);
-  });
-});
-
-describe('trackListeners', () => {
-  const later = (ms: number, effect: () => void, fail = false) =>
-    new Promise<void>((resolve, reject) =>
-      setTimeout(() => {
-        effect();
-        if (fail) reject(new Error('listener failed'));
-        else resolve();
-      }, ms),
-    );
-
-  it('lets the handler wait for after-commit work of both kinds, failures included', async () => {
-    const done: string[] = [];
-    const listeners: LifecycleListener[] = [
-      { name: 'schedules', afterChange: () => later(30, () => done.push('schedule')) },
-      {
-        name: 'webhooks',
-        afterChange: () => later(10, () => done.push('change'), true),
-        afterRecord: () => later(40, () => done.push('record')),
-      },
-    ];
-    const requests = { listeners } as unknown as RequestService;
-    const settle = trackListeners(requests);
-    // RequestService calls its listeners without awaiting; so does this test.
-    for (const listener of listeners) {
-      void listener.afterChange({} as never, []).catch(() => undefined);
-      void listener.afterRecord?.([]);
-    }
-    expect(listeners.map((listener) => listener.name)).toEqual(['schedules', 'webhooks']);
-    expect(done).toEqual([]);
-    await settle(5_000);
-    expect(done.sort()).toEqual(['change', 'record', 'schedule']);
-  });
-
-  it('gives up waiting at the deadline', async () => {
-    const listeners: LifecycleListener[] = [
-      { name: 'slow', afterChange: () => new Promise<void>((resolve) => setTimeout(resolve, 2_000)) },
-    ];
-    const settle = trackListeners({ listeners } as unknown as RequestService);
-    void listeners[0]!.afterChange({} as never, []);
-    const started = Date.now();
-    await settle(50);
-    expect(Date.now() - started).toBeLessThan(1_000);
-  });
-
-  it('fails loudly at start-up if RequestService stops exposing its listeners', () => {
-    expect(() => trackListeners({} as RequestService)).toThrow(/listeners/);
   });
 });

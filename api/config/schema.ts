@@ -54,6 +54,14 @@ const awsSchema = z.strictObject({
   externalId: z.string().min(2).max(1224).optional(),
   /** The broker's own principal that target roles trust (checked by `doctor`). */
   issuerRoleArn: z.string().startsWith('arn:', 'must be an ARN').optional(),
+  /**
+   * Role the broker assumes in each target account to write the revocation policy (infra creates
+   * `breakglass-revoker`). Unset: the broker's own credentials, which reach only its own account.
+   */
+  revokerRoleName: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name')
+    .optional(),
   scheduler: schedulerSchema.default({ group: 'breakglass' }),
 });
 

@@ -4,7 +4,7 @@
  * lifecycle transition on EventBridge Scheduler. Every issue and every refusal is written to the audit chain.
  */
 import { roleNameOf } from '../adapters/aws/errors.js';
-import type { AssumeRoleInput, AwsAdapters, IssuedSession } from '../adapters/aws/ports.js';
+import type { AssumeRoleInput, AwsAdapters, IssuedSession, RolePolicies } from '../adapters/aws/ports.js';
 import type { BreakglassConfig, RoleConfig } from '../config/schema.js';
 import { isOwnRequest, isRequesterFor, requireMfa } from '../domain/access.js';
 import { DomainError } from '../domain/errors.js';
@@ -355,7 +355,7 @@ export class GrantService {
    */
   private async applyRole(roleArn: string, waiting: LedgerEntry[], attempt: number): Promise<boolean> {
     const roleName = roleNameOf(roleArn);
-    const iam = this.deps.aws.iam;
+    const iam = this.iamFor(roleArn);
     let plan: RevocationPlan | null = null;
     try {
       for (let round = 0; round < MAX_REVOCATION_ROUNDS; round++) {
@@ -367,7 +367,7 @@ export class GrantService {
           existingCutoff: current.cutoff,
           now,
         });
-        plan = await this.writePolicy(roleName, plan, entries, current.cutoff, now);
+        plan = await this.writePolicy(iam, roleName, plan, entries, current.cutoff, now);
         const after = await this.deps.ledger.alive(roleArn, this.deps.clock.now());
         if (after.every((entry) => covers(plan!, entry))) break;
         if (round === MAX_REVOCATION_ROUNDS - 1) {
@@ -416,15 +416,21 @@ export class GrantService {
     return true;
   }
 
+  /** IAM in the target role's own account (through its revoker role when configured). */
+  private iamFor(roleArn: string): RolePolicies {
+    const [, partition = 'aws', , , accountId = ''] = roleArn.split(':');
+    return this.deps.aws.iamForAccount?.(accountId, partition) ?? this.deps.aws.iam;
+  }
+
   /** PutRolePolicy (or delete when nothing is left); an IAM size refusal falls back to the role-wide cut-off. */
   private async writePolicy(
+    iam: RolePolicies,
     roleName: string,
     plan: RevocationPlan,
     entries: LedgerEntry[],
     existingCutoff: RevocationPlan['cutoff'],
     now: Date,
   ): Promise<RevocationPlan> {
-    const iam = this.deps.aws.iam;
     if (plan.text === null) {
       await iam.deleteRolePolicy(roleName, REVOCATION_POLICY_NAME);
       return plan;

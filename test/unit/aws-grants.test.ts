@@ -390,6 +390,30 @@ describe('early revocation', () => {
     expect(h.ledger.waiting.size).toBe(0);
   });
 
+  it("writes the policy through IAM of the target role's own account when a revoker role is configured", async () => {
+    const routed: Array<[string, string]> = [];
+    h = harness(config(), (aws) => ({
+      ...aws,
+      iamForAccount: (accountId, partition) => {
+        routed.push([accountId, partition]);
+        return aws.iam;
+      },
+    }));
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    h.scheduler.on(DeleteScheduleCommand).resolves({});
+    stsAnswers(h);
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await settle();
+    expect(routed.length).toBeGreaterThan(0);
+    expect(new Set(routed.map(([account, partition]) => `${partition}:${account}`))).toEqual(
+      new Set(['aws:123456789012']),
+    );
+    expect(lastPolicy().RoleName).toBe('breakglass-prod-readonly');
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(1);
+  });
+
   it('concurrent revocations on one role never lose an entry', async () => {
     statefulIam(h);
     const grants = await Promise.all([activeGrant(h, 60), activeGrant(h, 60, sam), activeGrant(h, 60)]);

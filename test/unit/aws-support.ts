@@ -3,7 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { liveAws } from '../../api/adapters/aws/index.js';
+import { type AwsAdapters, liveAws } from '../../api/adapters/aws/index.js';
 import type { BreakglassConfig } from '../../api/config/schema.js';
 import { type ChainHead, EMPTY_HEAD, sealEvent } from '../../api/domain/audit-chain.js';
 import type { Outcome } from '../../api/domain/lifecycle.js';
@@ -80,7 +80,7 @@ export class FrozenClock {
 /** Waits for the listeners the request service started after a commit. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-export function harness(config: BreakglassConfig) {
+export function harness(config: BreakglassConfig, wrapAws: (aws: AwsAdapters) => AwsAdapters = (aws) => aws) {
   const clock = new FrozenClock();
   const store = new MemoryStore();
   const requests = new RequestService({ config, store, clock, logger: silentLogger });
@@ -97,7 +97,7 @@ export function harness(config: BreakglassConfig) {
     fetchCalls.push(url);
     return new Response(JSON.stringify({ SigninToken: 'SECRET-SIGNIN-TOKEN' }), { status: 200 });
   }) as unknown as typeof fetch;
-  const aws = liveAws(config, { ...clients, fetch: fetchImpl });
+  const aws = wrapAws(liveAws(config, { ...clients, fetch: fetchImpl }));
   const ledger = new MemoryRevocationLedger();
   const grants = new GrantService({
     config,

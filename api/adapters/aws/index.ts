@@ -3,6 +3,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { BreakglassConfig } from '../../config/schema.js';
 import type { Clock } from '../../services/ports.js';
+import { crossAccountIam } from './cross-account.js';
 import { HttpsConsoleFederation } from './federation.js';
 import { IamRolePolicies } from './iam.js';
 import type { AwsAdapters } from './ports.js';
@@ -23,9 +24,12 @@ export interface AwsClients {
  */
 export function liveAws(config: BreakglassConfig, clients: AwsClients = {}): AwsAdapters {
   const region = config.aws.region;
+  const sts = clients.sts ?? new STSClient({ region });
+  const revokerRoleName = config.aws.revokerRoleName;
   return {
     mode: 'live',
-    sts: new StsCredentialIssuer(clients.sts ?? new STSClient({ region })),
+    sts: new StsCredentialIssuer(sts),
+    ...(revokerRoleName ? { iamForAccount: crossAccountIam({ sts, region, revokerRoleName }) } : {}),
     iam: new IamRolePolicies(clients.iam ?? new IAMClient({ region })),
     scheduler: new EventBridgeTransitionScheduler(clients.scheduler ?? new SchedulerClient({ region })),
     federation: new HttpsConsoleFederation(clients.fetch ?? globalThis.fetch),

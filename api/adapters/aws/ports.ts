@@ -82,6 +82,11 @@ export interface AwsAdapters {
   mode: 'live' | 'simulated';
   sts: CredentialIssuer;
   iam: RolePolicies;
+  /**
+   * The IAM adapter for a target role's own account: across accounts the broker works through the role named
+   * by `aws.revokerRoleName` there. Absent: `iam` (the broker's own credentials) serves every account.
+   */
+  iamForAccount?(accountId: string, partition: string): RolePolicies;
   scheduler: TransitionScheduler;
   federation: ConsoleFederation;
 }

@@ -230,9 +230,10 @@ export class GrantService {
   }
 
   private requireWindow(request: AccessRequest, now: Date): void {
+    // `requestStatus`, not `status`: that member of a problem document is the HTTP status.
     if (request.status !== 'active' || !request.startAt || !request.endAt) {
       throw new DomainError('grant_not_active', `the grant is ${request.status}, not active`, {
-        status: request.status,
+        requestStatus: request.status,
       });
     }
     if (now < new Date(request.startAt) || now >= new Date(request.endAt)) {
@@ -240,7 +241,7 @@ export class GrantService {
         'grant_not_active',
         `the grant is valid from ${request.startAt} to ${request.endAt}`,
         {
-          status: request.status,
+          requestStatus: request.status,
           startAt: request.startAt,
           endAt: request.endAt,
         },
@@ -343,17 +344,21 @@ export class GrantService {
     const byRole = new Map<string, LedgerEntry[]>();
     for (const entry of pending) byRole.set(entry.roleArn, [...(byRole.get(entry.roleArn) ?? []), entry]);
     let settled = 0;
-    for (const [roleArn, entries] of byRole) {
-      if (await this.applyRole(roleArn, entries, 2)) settled += entries.length;
-    }
+    for (const [roleArn, entries] of byRole) settled += await this.applyRole(roleArn, entries, 2);
     return settled;
   }
 
   /**
    * Recomputes the whole policy from the ledger (plus what the role's policy already says), writes it, and
-   * checks the ledger again: an entry added meanwhile by another writer triggers another round.
+   * checks the ledger again: an entry added meanwhile by another writer triggers another round. Returns how
+   * many of `waiting` this call settled (and so recorded as `revocation.applied`).
+   *
+   * The after-commit listener and the sweeper's retry may both get here for the same entry (the sweeper once
+   * the grace period has passed while the listener is still working, or two sweepers at once). Both may write
+   * the policy (harmless: each write contains every live entry), but only the one whose `settle` removes the
+   * pending marker records `revocation.applied`, so each revocation is recorded as applied exactly once.
    */
-  private async applyRole(roleArn: string, waiting: LedgerEntry[], attempt: number): Promise<boolean> {
+  private async applyRole(roleArn: string, waiting: LedgerEntry[], attempt: number): Promise<number> {
     const roleName = roleNameOf(roleArn);
     const iam = this.iamFor(roleArn);
     let plan: RevocationPlan | null = null;
@@ -390,12 +395,12 @@ export class GrantService {
           }),
         ),
       );
-      return false;
+      return 0;
     }
     const applied = plan!;
     // Only the writer that settles an entry records it, so a concurrent retry does not record it twice.
     const settled = await this.deps.ledger.settle(waiting);
-    if (settled.length === 0) return true;
+    if (settled.length === 0) return 0;
     await this.deps.requests.record(
       settled.map((entry) =>
         this.revocationEvent(entry, 'revocation.applied', {
@@ -413,7 +418,7 @@ export class GrantService {
         }),
       ),
     );
-    return true;
+    return settled.length;
   }
 
   /** IAM in the target role's own account (through its revoker role when configured). */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromProcess } from '@aws-sdk/credential-provider-process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoRevocationLedger } from '../../api/adapters/dynamodb/revocation-ledger.js';
 import { sessionPolicy } from '../../api/domain/policies.js';
 import type { AuditEvent } from '../../api/domain/types.js';
 import { MutableClock } from '../support/clock.js';
@@ -156,9 +157,14 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     expect((await alice('POST', `/v1/requests/${grant.id}/credentials`)).status).toBe(200);
     const revoked = await bob<Grant>('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'done early' });
     expect(revoked.body.status).toBe('revoked');
-    const refused = await alice<{ code: string }>('POST', `/v1/requests/${grant.id}/credentials`);
+    const refused = await alice<{ code: string; status: number; requestStatus: string }>(
+      'POST',
+      `/v1/requests/${grant.id}/credentials`,
+    );
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('grant_not_active');
+    // `status` is the HTTP status; the request's own status is `requestStatus`.
+    expect(refused.body).toMatchObject({ status: 409, requestStatus: 'revoked' });
 
     // The revocation listener runs after the commit; wait for its audit event.
     let applied: AuditEvent | undefined;
@@ -176,6 +182,45 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     );
     const types = (await eventsFor(grant.id)).map((event) => event.type);
     expect(types.filter((type) => type === 'credentials.refused')).toHaveLength(1);
+  });
+
+  it('one revoke followed by sweeps records exactly one revocation.applied for the grant', async () => {
+    const grant = await activeGrant();
+    await bob('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'done early' });
+    // Straight past the retry grace, without waiting: the sweeper's retry may race the after-commit listener.
+    clock.advanceMinutes(2);
+    try {
+      await Promise.all([stack.sweeper.runOnce(), stack.broker.requests.settled()]);
+      await stack.broker.requests.settled();
+      await stack.sweeper.runOnce();
+      clock.advanceMinutes(120); // the grant's sessions have all lapsed by now
+      await stack.sweeper.runOnce();
+      await stack.broker.requests.settled();
+    } finally {
+      clock.reset();
+    }
+    const revocations = (await eventsFor(grant.id)).filter((event) => event.type.startsWith('revocation.'));
+    expect(revocations.map((event) => event.type)).toEqual(['revocation.applied']);
+    expect(revocations[0]!.data.denied).toContain(grant.id);
+  });
+
+  it('the ledger settles an entry for exactly one of several concurrent writers (DynamoDB Local)', async () => {
+    const ledger = new DynamoRevocationLedger({ client: stack.broker.dynamodb, tableName: stack.tableName });
+    const now = clock.now();
+    const entry = {
+      roleArn: 'arn:aws:iam::123456789012:role/breakglass-ledger-probe',
+      requestId: 'req_01JD3Y7S5Q7W8X9Y0Z1A2BLDGR',
+      revokedAt: now.toISOString(),
+      aliveUntil: new Date(now.getTime() + 3600_000).toISOString(),
+      retryAfter: now.toISOString(),
+    };
+    await ledger.record(entry);
+    expect(await ledger.pending(10, now)).toContainEqual(entry);
+    const results = await Promise.all([1, 2, 3, 4].map(() => ledger.settle([entry])));
+    expect(results.map((settled) => settled.length).sort()).toEqual([0, 0, 0, 1]);
+    expect(await ledger.pending(10, now)).not.toContainEqual(entry);
+    // Settled, not forgotten: the entry still counts for the role's policy until its sessions lapse.
+    expect(await ledger.alive(entry.roleArn, now)).toContainEqual(entry);
   });
 
   it('a grant of a few minutes is expired by the sweeper after its end, with grant.expired', async () => {

@@ -207,6 +207,8 @@ describe('credentials', () => {
     h.clock.advanceMinutes(30);
     await expect(h.grants.issueCredentials(alice, grant.id)).rejects.toMatchObject({
       code: 'grant_not_active',
+      // Not `status`: in a problem document that member is the HTTP status.
+      extra: { requestStatus: 'active', startAt: grant.startAt, endAt: grant.endAt },
     });
     expect(h.sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
   });
@@ -226,9 +228,9 @@ describe('credentials', () => {
         $metadata: {},
       };
     });
-    await expect(h.grants.issueCredentials(alice, grant.id)).rejects.toMatchObject({
-      code: 'grant_not_active',
-    });
+    const refusal = await h.grants.issueCredentials(alice, grant.id).catch((caught: unknown) => caught);
+    expect(refusal).toMatchObject({ code: 'grant_not_active', extra: { requestStatus: 'revoked' } });
+    expect((refusal as DomainError).extra).not.toHaveProperty('status');
     expect(eventsOf(h, 'credentials.issued', grant.id)).toHaveLength(0);
   });
 
@@ -537,6 +539,93 @@ describe('early revocation', () => {
       lapsed: true,
       policy: null,
     });
+  });
+
+  it('one revoke and later sweeps record exactly one revocation.applied', async () => {
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await h.requests.settled();
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(1);
+    h.clock.advanceMinutes(2);
+    expect(await h.grants.retryRevocations()).toBe(0);
+    // Later still, after the grant's sessions lapsed: nothing rewrites or re-records the entry.
+    h.clock.advanceMinutes(120);
+    expect(await h.grants.retryRevocations()).toBe(0);
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(1);
+    expect(eventsOf(h, 'revocation.failed', grant.id)).toHaveLength(0);
+  });
+
+  // The listener's steps that can yield: ledger record, alive, GetRolePolicy, PutRolePolicy, alive, settle.
+  it.each([0, 1, 2, 3, 4, 5])(
+    'a sweeper retry that starts at step %i of the after-commit revocation: still one revocation.applied',
+    async (step) => {
+      const policies = statefulIam(h);
+      const grant = await activeGrant(h, 60);
+      // Every ledger and IAM call yields; at the chosen one, past the grace period, the sweeper retries.
+      let calls = 0;
+      let sweep: Promise<number> | null = null;
+      const yieldHere = async () => {
+        if (calls++ === step) {
+          h.clock.advanceMinutes(2);
+          sweep = h.grants.retryRevocations();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      };
+      for (const method of ['record', 'alive', 'settle'] as const) {
+        const original = h.ledger[method].bind(h.ledger) as (...args: unknown[]) => Promise<unknown>;
+        Object.assign(h.ledger, {
+          [method]: async (...args: unknown[]) => {
+            const result = await original(...args);
+            await yieldHere();
+            return result;
+          },
+        });
+      }
+      h.iam.on(GetRolePolicyCommand).callsFake(async (input) => {
+        await yieldHere();
+        const document = policies.get(`${input.RoleName}/${input.PolicyName}`);
+        if (!document) throw Object.assign(new Error('no such policy'), { name: 'NoSuchEntityException' });
+        return { PolicyDocument: encodeURIComponent(document) };
+      });
+      h.iam.on(PutRolePolicyCommand).callsFake(async (input) => {
+        await yieldHere();
+        policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
+        return {};
+      });
+
+      await h.requests.revoke(bob, grant.id, 'done');
+      await h.requests.settled();
+      expect(sweep).not.toBeNull();
+      const swept = await sweep!;
+      expect(await h.grants.retryRevocations()).toBe(0);
+
+      const applied = eventsOf(h, 'revocation.applied', grant.id);
+      expect(applied).toHaveLength(1);
+      // The sweeper reports only what it settled itself.
+      expect(swept).toBe(applied[0]!.data.attempt === 2 ? 1 : 0);
+      expect(applied[0]!.data.denied).toEqual([grant.id]);
+      expect(lastPolicy().PolicyDocument).toContain(grant.id);
+      expect(h.ledger.waiting.size).toBe(0);
+    },
+  );
+
+  it('two sweepers retrying the same failed revocation at once record it as applied once', async () => {
+    statefulIam(h);
+    h.iam
+      .on(PutRolePolicyCommand)
+      .rejectsOnce(
+        new STSServiceException({ name: 'Throttling', $fault: 'client', $metadata: {}, message: 'slow' }),
+      );
+    const grant = await activeGrant(h, 60);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await h.requests.settled();
+    expect(eventsOf(h, 'revocation.failed', grant.id)).toHaveLength(1);
+    h.clock.advanceMinutes(2);
+    const settled = await Promise.all([h.grants.retryRevocations(), h.grants.retryRevocations()]);
+    expect(settled.sort()).toEqual([0, 1]);
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(1);
+    expect(h.ledger.waiting.size).toBe(0);
   });
 
   it('revoking an approved grant that never started writes no policy', async () => {

@@ -24,7 +24,7 @@ describe('the revoker role in a target account', () => {
         },
       };
     });
-    const credentials = assumedRoleCredentials(sts, REVOKER, () => now);
+    const credentials = assumedRoleCredentials(sts, REVOKER, { externalId: 'bg-prod', now: () => now });
     const [first, again] = await Promise.all([credentials(), credentials()]);
     expect(first.accessKeyId).toBe('ASIAREVOKER1');
     expect(again.accessKeyId).toBe('ASIAREVOKER1');
@@ -33,6 +33,7 @@ describe('the revoker role in a target account', () => {
       RoleArn: REVOKER,
       RoleSessionName: 'breakglass-revoker',
       DurationSeconds: 900,
+      ExternalId: 'bg-prod',
     });
     now += 9 * 60_000;
     expect((await credentials()).accessKeyId).toBe('ASIAREVOKER1');

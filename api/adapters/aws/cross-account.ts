@@ -15,8 +15,9 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
 export function assumedRoleCredentials(
   sts: STSClient,
   roleArn: string,
-  now: () => number = Date.now,
+  options: { externalId?: string; now?: () => number } = {},
 ): () => Promise<AwsCredentialIdentity> {
+  const now = options.now ?? Date.now;
   let cached: AwsCredentialIdentity | null = null;
   let pending: Promise<AwsCredentialIdentity> | null = null;
   return async () => {
@@ -28,6 +29,8 @@ export function assumedRoleCredentials(
             RoleArn: roleArn,
             RoleSessionName: 'breakglass-revoker',
             DurationSeconds: 900,
+            // The revoker role trusts the broker only with the deployment's ExternalId (infra/lib/target-role.ts).
+            ...(options.externalId ? { ExternalId: options.externalId } : {}),
           }),
         );
         if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey || !Credentials.SessionToken) {
@@ -55,6 +58,7 @@ export function crossAccountIam(options: {
   sts: STSClient;
   region: string;
   revokerRoleName: string;
+  externalId?: string;
 }): (accountId: string, partition: string) => RolePolicies {
   const byAccount = new Map<string, RolePolicies>();
   return (accountId, partition) => {
@@ -64,7 +68,9 @@ export function crossAccountIam(options: {
       const roleArn = `arn:${partition}:iam::${accountId}:role/${options.revokerRoleName}`;
       const client = new IAMClient({
         region: options.region,
-        credentials: assumedRoleCredentials(options.sts, roleArn),
+        credentials: assumedRoleCredentials(options.sts, roleArn, {
+          ...(options.externalId ? { externalId: options.externalId } : {}),
+        }),
       });
       adapter = new IamRolePolicies(client);
       byAccount.set(key, adapter);

@@ -29,7 +29,16 @@ export function liveAws(config: BreakglassConfig, clients: AwsClients = {}): Aws
   return {
     mode: 'live',
     sts: new StsCredentialIssuer(sts),
-    ...(revokerRoleName ? { iamForAccount: crossAccountIam({ sts, region, revokerRoleName }) } : {}),
+    ...(revokerRoleName
+      ? {
+          iamForAccount: crossAccountIam({
+            sts,
+            region,
+            revokerRoleName,
+            ...(config.aws.externalId ? { externalId: config.aws.externalId } : {}),
+          }),
+        }
+      : {}),
     iam: new IamRolePolicies(clients.iam ?? new IAMClient({ region })),
     scheduler: new EventBridgeTransitionScheduler(clients.scheduler ?? new SchedulerClient({ region })),
     federation: new HttpsConsoleFederation(clients.fetch ?? globalThis.fetch),

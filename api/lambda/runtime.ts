@@ -98,7 +98,29 @@ export function parseLambdaConfig(text: string, env: LambdaEnv, source: string):
   if (kmsKeyId && bunker && typeof bunker === 'object') {
     setPath(bunker, ['digest', 'kmsKeyId'], kmsKeyId);
   }
-  return parseConfig(raw, source);
+  const config = parseConfig(raw, source);
+  requireDurableBunker(config, source);
+  return config;
+}
+
+/**
+ * A live deployment must ship its audit trail to S3 and sign digests with KMS: a file bunker or a local key file
+ * would live in the function's /tmp and vanish with the instance, silently.
+ */
+function requireDurableBunker(config: BreakglassConfig, source: string): void {
+  if (config.aws.mode !== 'live') return;
+  const problems: string[] = [];
+  if (config.bunker.kind !== 's3') {
+    problems.push(
+      'bunker.kind: must be s3 when aws.mode is live in Lambda (a file bunker would live in /tmp)',
+    );
+  }
+  if (!config.bunker.digest.kmsKeyId) {
+    problems.push(
+      'bunker.digest.kmsKeyId: is required when aws.mode is live in Lambda (set it or BREAKGLASS_DIGEST_KMS_KEY_ID)',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
 }
 
 /** Every environment variable name the config refers to (`…Env` keys: Slack, webhooks, cookie key, …). */

@@ -73,6 +73,34 @@ describe('parseLambdaConfig', () => {
   it('refuses YAML that does not parse', () => {
     expect(() => parseLambdaConfig('version: [1', {}, 'x')).toThrow(ConfigError);
   });
+
+  it("refuses a live deployment whose audit trail would stay in the instance's /tmp", () => {
+    const live = exampleText.replace('mode: simulated', 'mode: live');
+    expect(live).not.toBe(exampleText);
+    try {
+      parseLambdaConfig(live, {}, 'ssm:/breakglass/config');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        expect.stringMatching(/^bunker\.kind: must be s3/),
+        expect.stringMatching(/^bunker\.digest\.kmsKeyId: is required/),
+      ]);
+    }
+    const durable = live.replace(
+      'bunker:\n  kind: file',
+      'bunker:\n  kind: s3\n  bucket: org-security-audit\n  expectedBucketOwner: "111122223333"',
+    );
+    expect(durable).not.toBe(live);
+    const config = parseLambdaConfig(
+      durable,
+      { BREAKGLASS_DIGEST_KMS_KEY_ID: 'arn:aws:kms:us-east-1:111111111111:key/abc' },
+      'ssm:/breakglass/config',
+    );
+    expect(config.bunker).toMatchObject({
+      kind: 's3',
+      digest: { kmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/abc' },
+    });
+  });
 });
 
 describe('referencedEnvNames', () => {

@@ -1,26 +1,35 @@
 #!/usr/bin/env node
 /** `npm start`: the local stack on its embedded defaults. */
 import './quiet-warnings.js';
+import { resolve } from 'node:path';
 import { ConfigError } from '../config/load.js';
 import { DEMO_USERS } from './demo-users.js';
 import { startLocalStack } from './stack.js';
 
 async function main(): Promise<void> {
+  const dataDir = process.env.BREAKGLASS_DATA_DIR ?? '.breakglass';
   const stack = await startLocalStack({
     port: Number(process.env.PORT ?? 8787),
-    dataDir: process.env.BREAKGLASS_DATA_DIR ?? '.breakglass',
+    dataDir,
     ...(process.env.BREAKGLASS_CONFIG ? { configPath: process.env.BREAKGLASS_CONFIG } : {}),
   });
   const users = DEMO_USERS.map((user) => `${user.name} (${user.groups.join(', ') || 'no groups'})`).join(
     ', ',
   );
   const cli = `BREAKGLASS_URL=${stack.url} npx breakglass`;
+  const { bunker: bunkerConfig } = stack.config;
+  const bunker =
+    bunkerConfig.kind === 's3'
+      ? `s3://${bunkerConfig.bucket}/${bunkerConfig.prefix}`
+      : resolve(dataDir, bunkerConfig.directory ?? 'bunker');
   process.stderr.write(
     [
       '',
       `Breakglass is running at ${stack.url}  (AWS: simulated — no real credentials are issued)`,
+      `  approver pages     ${stack.url}/  (sign in as a demo user, any password)`,
       `  identity provider  ${stack.issuer}  (development only)`,
       `  DynamoDB Local     ${stack.dynamodbEndpoint}`,
+      `  audit bunker       ${bunker}`,
       `  demo users         ${users}`,
       '',
       'Try it in another terminal:',

@@ -56,6 +56,8 @@ describe('races resolve to exactly one outcome', () => {
   }
 
   async function verifyChain() {
+    // Let after-commit work (revocations, schedules, notifications) finish, so the head stands still.
+    await stack.broker.requests.settled();
     const verify = await carol<{ ok: boolean; lastSeq: number }>('GET', '/v1/audit/verify');
     expect(verify.body).toMatchObject({ ok: true });
     expect(verify.body.lastSeq).toBe((await stack.broker.store.chainHead()).seq);

@@ -180,8 +180,16 @@ export function checkRole(config: BreakglassConfig, role: RoleConfig, descriptio
   return { problems, maxSessionDuration: description.maxSessionDuration };
 }
 
-/** One result per configured role. In simulated mode nothing is read from AWS and each role is `skipped`. */
-export async function runDoctor(config: BreakglassConfig, iam: RolePolicies): Promise<DoctorReport> {
+/**
+ * One result per configured role. In simulated mode nothing is read from AWS and each role is `skipped`. With
+ * `iamForAccount` (the broker's cross-account access through `aws.revokerRoleName`), each role is read in its own
+ * account the way a revocation would reach it, so a revoker role that cannot be assumed shows up here first.
+ */
+export async function runDoctor(
+  config: BreakglassConfig,
+  iam: RolePolicies,
+  iamForAccount?: (accountId: string, partition: string) => RolePolicies,
+): Promise<DoctorReport> {
   const mode = config.aws.mode;
   const roles: DoctorRoleResult[] = [];
   for (const role of config.roles) {
@@ -196,10 +204,13 @@ export async function runDoctor(config: BreakglassConfig, iam: RolePolicies): Pr
       continue;
     }
     let checked: ReturnType<typeof checkRole>;
+    const partition = role.roleArn.split(':')[1] ?? 'aws';
+    const reader = iamForAccount ? iamForAccount(role.accountId, partition) : iam;
     try {
-      checked = checkRole(config, role, await iam.getRole(roleNameOf(role.roleArn)));
+      checked = checkRole(config, role, await reader.getRole(roleNameOf(role.roleArn)));
     } catch (error) {
       const detail = error instanceof DomainError ? error.message : String(error);
+      const revoker = config.aws.revokerRoleName;
       checked = {
         maxSessionDuration: null,
         problems: [
@@ -207,7 +218,10 @@ export async function runDoctor(config: BreakglassConfig, iam: RolePolicies): Pr
             check: 'aws',
             severity: 'error',
             message: `iam:GetRole failed: ${detail}`,
-            fix: 'give the broker iam:GetRole on its target roles and check its AWS credentials',
+            fix:
+              iamForAccount && revoker
+                ? `run doctor as the broker's issuer role; check that ${revoker} exists in account ${role.accountId}, trusts the broker with aws.externalId, and may iam:GetRole tagged roles`
+                : 'give the broker iam:GetRole on its target roles and check its AWS credentials',
           },
         ],
       };

@@ -45,21 +45,17 @@ export async function doctor(ctx: CliContext, options: DoctorOptions): Promise<v
     }
     throw error;
   }
-  const { IAMClient } = await import('@aws-sdk/client-iam');
-  const { IamRolePolicies } = await import('../../api/adapters/aws/iam.js');
-  const client = new IAMClient({ region: config.aws.region });
-  try {
-    const report = await runDoctor(config, new IamRolePolicies(client));
-    if (options.json) writeJson(ctx, report);
-    else ctx.stdout.write(`${formatDoctorReport(report)}\n`);
-    if (!report.ok) {
-      const failed = report.roles.filter((role) => role.status === 'error').map((role) => role.roleId);
-      throw new CliError(
-        `${failed.length} role(s) cannot be assumed by the broker: ${failed.join(', ')}`,
-        EXIT.error,
-      );
-    }
-  } finally {
-    client.destroy();
+  const { liveAws } = await import('../../api/adapters/aws/index.js');
+  // The same adapters the broker uses: with aws.revokerRoleName each role is read in its own account.
+  const aws = liveAws(config);
+  const report = await runDoctor(config, aws.iam, aws.iamForAccount?.bind(aws));
+  if (options.json) writeJson(ctx, report);
+  else ctx.stdout.write(`${formatDoctorReport(report)}\n`);
+  if (!report.ok) {
+    const failed = report.roles.filter((role) => role.status === 'error').map((role) => role.roleId);
+    throw new CliError(
+      `${failed.length} role(s) cannot be assumed by the broker: ${failed.join(', ')}`,
+      EXIT.error,
+    );
   }
 }

@@ -2,7 +2,9 @@ import { GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/clien
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { IamRolePolicies } from '../../api/adapters/aws/iam.js';
+import type { RolePolicies } from '../../api/adapters/aws/ports.js';
 import { SimulatedRolePolicies } from '../../api/adapters/aws/simulated.js';
+import { DomainError } from '../../api/domain/errors.js';
 import { formatDoctorReport, runDoctor } from '../../api/services/doctor.js';
 import { configWith } from './support.js';
 
@@ -47,6 +49,38 @@ function iamWith(roles: Record<string, { trust: string; max?: number; tagged?: b
 }
 
 describe('doctor', () => {
+  it('reads each role in its own account through the revoker role when one is configured', async () => {
+    const withRevoker = configWith((raw) => {
+      raw.aws = {
+        mode: 'live',
+        region: 'us-east-1',
+        externalId: 'bg-prod',
+        issuerRoleArn: ISSUER,
+        revokerRoleName: 'breakglass-revoker',
+      };
+      raw.roles[1].accountId = '444455556666';
+      raw.roles[1].roleArn = 'arn:aws:iam::444455556666:role/breakglass-prod-readonly';
+    });
+    const home = iamWith({ 'breakglass-prod-admin': { trust: trust(GOOD) } });
+    const asked: string[] = [];
+    const unreachable = {
+      getRole: async () => {
+        throw new DomainError('aws_access_denied', 'AWS refused sts:AssumeRole (revoker)');
+      },
+    } as unknown as RolePolicies;
+    const report = await runDoctor(withRevoker, iamWith({}), (accountId, partition) => {
+      asked.push(`${partition}:${accountId}`);
+      return accountId === '123456789012' ? home : unreachable;
+    });
+    expect(asked).toEqual(['aws:123456789012', 'aws:444455556666']);
+    expect(report.roles.map((role) => role.status)).toEqual(['ok', 'error']);
+    expect(report.roles[1]!.problems[0]).toMatchObject({
+      check: 'aws',
+      fix: expect.stringContaining('breakglass-revoker exists in account 444455556666'),
+    });
+    expect(report.ok).toBe(false);
+  });
+
   it('passes a role whose trust policy matches the broker exactly', async () => {
     const report = await runDoctor(
       live,

@@ -113,16 +113,19 @@ export function buildBroker(options: BrokerOptions): Broker {
     ...(options.fetch ? { fetchImpl: options.fetch } : {}),
   });
   const aws = options.aws ?? awsAdaptersFor(config, clock);
+  const ledger = new DynamoRevocationLedger({ client: dynamodb, tableName: options.tableName });
   const grants = new GrantService({
     config,
     requests,
     store,
     aws,
-    ledger: new DynamoRevocationLedger({ client: dynamodb, tableName: options.tableName }),
+    ledger,
     clock,
     logger,
     publicUrl: (config.web.publicUrl ?? options.publicUrl).replace(/\/$/, ''),
   });
+  // The revocation ledger commits with `grant.revoked` and settles with `revocation.applied`.
+  store.addContributor(grants.revocationContributor(ledger));
   requests.addListener(grants.revocationListener);
   requests.addListener(grants.schedulingListener);
   if (!grants.schedulingEnabled) {

@@ -37,9 +37,15 @@ import {
   type Caller,
 } from '../domain/types.js';
 import type { Logger } from './logger.js';
-import type { BrokerStore, Clock } from './ports.js';
+import {
+  type BrokerStore,
+  type Clock,
+  ConcurrentUpdateError,
+  type PendingCommit,
+  type TransactionContributor,
+} from './ports.js';
 import type { RequestService } from './request-service.js';
-import type { LedgerEntry, RevocationLedger } from './revocation-ledger.js';
+import type { LedgerEntry, RevocationLedger, TransactionalLedger } from './revocation-ledger.js';
 
 /** Exactly what a `credential_process` prints: nothing more, nothing less. */
 export interface CredentialProcessOutput {
@@ -297,21 +303,53 @@ export class GrantService {
   // -------------------------------------------------------------------------------------------------------
   // Early revocation
 
-  /** Applies revocations after `grant.revoked` of an active grant commits. */
-  readonly revocationListener = {
-    name: 'aws-revocation',
-    afterChange: async (request: AccessRequest, events: AuditEvent[]): Promise<void> => {
-      const revoked = events.find((event) => event.type === 'grant.revoked');
-      if (revoked?.data.wasActive !== true || !request.revocation) return;
-      await this.revoke(request);
-    },
-  };
+  /**
+   * True once `revocationContributor` was handed to the store: the ledger entry then commits with
+   * `grant.revoked` itself and each `revocation.applied` with the removal of its pending marker. Without it
+   * (a wiring that registers no contributor) the listener records the entry after the commit, as a fallback.
+   */
+  private ledgerInTransaction = false;
 
-  /** Records the grant in the ledger, then writes the role's revocation policy. */
-  async revoke(request: AccessRequest): Promise<void> {
+  /**
+   * The store contributor that makes early revocation durable and its outcome recorded exactly once:
+   * - with a commit whose events revoke an active grant, the ledger entry and its pending marker, so the
+   *   obligation to revoke exists from the moment `grant.revoked` does (a crash before the listener runs leaves
+   *   it to the sweeper's retry);
+   * - with a `revocation.applied` event, the conditional removal of that entry's pending marker, so the event
+   *   and the settlement commit together: whoever removes the marker records the event, a lost audit write
+   *   leaves the marker for the sweeper, and a second writer's commit is cancelled instead of duplicating it.
+   * Register the result on the store (`DynamoStore.addContributor`); `ledger` must be this service's ledger.
+   */
+  revocationContributor<W>(ledger: TransactionalLedger<W>): TransactionContributor<W> {
+    if (ledger !== this.deps.ledger)
+      throw new Error('the contributor must write to the grant service ledger');
+    this.ledgerInTransaction = true;
+    return {
+      name: 'aws-revocation-ledger',
+      writesFor: (commit: PendingCommit): W[] => {
+        const writes: W[] = [];
+        const owed = commit.request ? this.owedRevocation(commit.request, commit.events) : null;
+        if (owed) writes.push(...ledger.recordWrites(owed));
+        for (const event of commit.events) {
+          if (event.type !== 'revocation.applied' || !event.requestId) continue;
+          if (typeof event.data.roleArn !== 'string') continue;
+          writes.push(...ledger.settleWrites({ roleArn: event.data.roleArn, requestId: event.requestId }));
+        }
+        return writes;
+      },
+    };
+  }
+
+  /** The ledger entry a change makes owed: only `grant.revoked` of a grant that was active. Pure. */
+  owedRevocation(
+    request: AccessRequest,
+    events: ReadonlyArray<Pick<AuditEventDraft, 'type' | 'data'>>,
+  ): LedgerEntry | null {
+    const revoked = events.find((event) => event.type === 'grant.revoked');
+    if (revoked?.data.wasActive !== true || !request.revocation) return null;
     const now = this.deps.clock.now();
-    const revokedAt = request.revocation?.at ?? now.toISOString();
-    const entry: LedgerEntry = {
+    const revokedAt = request.revocation.at ?? now.toISOString();
+    return {
       roleArn: request.roleArn,
       requestId: request.id,
       revokedAt,
@@ -319,23 +357,38 @@ export class GrantService {
       // This process applies it right away; the sweeper steps in only if it has not settled by then.
       retryAfter: new Date(now.getTime() + RETRY_GRACE_MS).toISOString(),
     };
-    try {
-      await this.deps.ledger.record(entry);
-    } catch (error) {
-      // Without its ledger entry the sweeper cannot retry; the audit log must show the gap.
-      this.deps.logger.error({ err: error, requestId: request.id }, 'could not record the revocation');
-      await this.deps.requests.record([
-        this.revocationEvent(entry, 'revocation.failed', {
-          roleArn: entry.roleArn,
-          policyName: REVOCATION_POLICY_NAME,
-          attempt: 1,
-          reason: 'ledger_unavailable',
-          detail: 'the revocation could not be stored; re-run the revoke or apply it by hand',
-        }),
-      ]);
-      return;
+  }
+
+  /** Applies revocations after `grant.revoked` of an active grant commits. */
+  readonly revocationListener = {
+    name: 'aws-revocation',
+    afterChange: async (request: AccessRequest, events: AuditEvent[]): Promise<void> => {
+      const entry = this.owedRevocation(request, events);
+      if (entry) await this.revoke(entry);
+    },
+  };
+
+  /** Writes the role's revocation policy (recording the ledger entry first when no commit carried it). */
+  private async revoke(entry: LedgerEntry): Promise<void> {
+    if (!this.ledgerInTransaction) {
+      try {
+        await this.deps.ledger.record(entry);
+      } catch (error) {
+        // Without its ledger entry the sweeper cannot retry; the audit log must show the gap.
+        this.deps.logger.error({ err: error, requestId: entry.requestId }, 'could not record the revocation');
+        await this.deps.requests.record([
+          this.revocationEvent(entry, 'revocation.failed', {
+            roleArn: entry.roleArn,
+            policyName: REVOCATION_POLICY_NAME,
+            attempt: 1,
+            reason: 'ledger_unavailable',
+            detail: 'the revocation could not be stored; re-run the revoke or apply it by hand',
+          }),
+        ]);
+        return;
+      }
     }
-    await this.applyRole(request.roleArn, [entry], 1);
+    await this.applyRole(entry.roleArn, [entry], 1);
   }
 
   /** Retries every revocation not yet applied (the sweeper calls this); returns how many were settled. */
@@ -355,7 +408,7 @@ export class GrantService {
    *
    * The after-commit listener and the sweeper's retry may both get here for the same entry (the sweeper once
    * the grace period has passed while the listener is still working, or two sweepers at once). Both may write
-   * the policy (harmless: each write contains every live entry), but only the one whose `settle` removes the
+   * the policy (harmless: each write contains every live entry), but only the one whose commit removes the
    * pending marker records `revocation.applied`, so each revocation is recorded as applied exactly once.
    */
   private async applyRole(roleArn: string, waiting: LedgerEntry[], attempt: number): Promise<number> {
@@ -398,27 +451,45 @@ export class GrantService {
       return 0;
     }
     const applied = plan!;
-    // Only the writer that settles an entry records it, so a concurrent retry does not record it twice.
-    const settled = await this.deps.ledger.settle(waiting);
-    if (settled.length === 0) return 0;
-    await this.deps.requests.record(
-      settled.map((entry) =>
-        this.revocationEvent(entry, 'revocation.applied', {
-          roleArn,
-          policyName: REVOCATION_POLICY_NAME,
-          policy: applied.text,
-          fallback: applied.fallback,
-          cutoff: applied.cutoff,
-          denied: applied.denied,
-          pruned: applied.pruned,
-          aliveUntil: entry.aliveUntil,
-          // True when the grant's sessions had all ended before the policy could be written.
-          lapsed: new Date(entry.aliveUntil) <= this.deps.clock.now(),
-          attempt,
-        }),
-      ),
-    );
-    return settled.length;
+    const appliedEvent = (entry: LedgerEntry) =>
+      this.revocationEvent(entry, 'revocation.applied', {
+        roleArn,
+        policyName: REVOCATION_POLICY_NAME,
+        policy: applied.text,
+        fallback: applied.fallback,
+        cutoff: applied.cutoff,
+        denied: applied.denied,
+        pruned: applied.pruned,
+        aliveUntil: entry.aliveUntil,
+        // True when the grant's sessions had all ended before the policy could be written.
+        lapsed: new Date(entry.aliveUntil) <= this.deps.clock.now(),
+        attempt,
+      });
+    if (!this.ledgerInTransaction) {
+      // Only the writer that settles an entry records it, so a concurrent retry does not record it twice.
+      const settled = await this.deps.ledger.settle(waiting);
+      if (settled.length === 0) return 0;
+      await this.deps.requests.record(settled.map(appliedEvent));
+      return settled.length;
+    }
+    // Each event commits with the removal of its entry's pending marker (the contributor adds it), one entry per
+    // commit so that one already settled by another writer does not cancel the others.
+    let settled = 0;
+    for (const entry of waiting) {
+      try {
+        await this.deps.requests.record([appliedEvent(entry)]);
+        settled += 1;
+      } catch (error) {
+        // The marker was gone: another writer settled and recorded this entry.
+        if (error instanceof ConcurrentUpdateError) continue;
+        // Neither the event nor the settlement committed: the marker stays and the sweeper retries.
+        this.deps.logger.error(
+          { err: error, requestId: entry.requestId, roleArn },
+          'policy written but revocation.applied could not be recorded; the sweeper retries',
+        );
+      }
+    }
+    return settled;
   }
 
   /** IAM in the target role's own account (through its revoker role when configured). */

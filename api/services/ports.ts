@@ -48,6 +48,25 @@ export class ConcurrentUpdateError extends Error {
   }
 }
 
+/** What a commit is about to store: the request's new state (null for `appendEvents`) and its event drafts. */
+export interface PendingCommit {
+  request: AccessRequest | null;
+  events: AuditEventDraft[];
+}
+
+/**
+ * Adds writes to the very transaction that commits a change, so an obligation the change creates (an early
+ * revocation owed to AWS) or settles (the `revocation.applied` that consumes a pending marker) is durable
+ * exactly when the change is. Registered on the store (`DynamoStore.addContributor`); the store stays generic
+ * and runs whatever it is given. `writesFor` decides from the pending commit alone and does no I/O. `W` is the
+ * store's own write type (a `TransactWriteItem` for DynamoStore). A contributed write whose condition fails
+ * cancels the whole commit with `ConcurrentUpdateError('transaction')`.
+ */
+export interface TransactionContributor<W> {
+  name: string;
+  writesFor(commit: PendingCommit): W[];
+}
+
 /** Persistence for requests and the audit chain. Every write commits the state change and its events atomically. */
 export interface BrokerStore {
   getRequest(id: string): Promise<AccessRequest | null>;

@@ -27,15 +27,49 @@ export interface RevocationLedger {
   settle<T extends Pick<LedgerEntry, 'roleArn' | 'requestId'>>(entries: T[]): Promise<T[]>;
 }
 
+/**
+ * A ledger whose writes can join another commit's transaction (see `TransactionContributor` in ports.ts): the
+ * entry and its pending marker go into the transaction that commits `grant.revoked`, and the marker's removal
+ * into the one that records `revocation.applied`. `W` is the store's write type.
+ */
+export interface TransactionalLedger<W> extends RevocationLedger {
+  /** What `record` writes: the entry and its pending marker. Unconditional, so a retried commit is harmless. */
+  recordWrites(entry: LedgerEntry): W[];
+  /** Removes the pending marker only if it is still there; its condition failing cancels the commit. */
+  settleWrites(entry: Pick<LedgerEntry, 'roleArn' | 'requestId'>): W[];
+}
+
+/** A write for `MemoryStore` (test/unit/aws-support.ts): checked, then applied with the rest of its commit. */
+export interface MemoryWrite {
+  check(): boolean;
+  apply(): void;
+}
+
 /** In-memory twin for unit tests. */
-export class MemoryRevocationLedger implements RevocationLedger {
+export class MemoryRevocationLedger implements TransactionalLedger<MemoryWrite> {
   readonly entries = new Map<string, LedgerEntry>();
   readonly waiting = new Set<string>();
 
   async record(entry: LedgerEntry): Promise<void> {
+    for (const write of this.recordWrites(entry)) write.apply();
+  }
+
+  recordWrites(entry: LedgerEntry): MemoryWrite[] {
     const key = `${entry.roleArn}#${entry.requestId}`;
-    this.entries.set(key, entry);
-    this.waiting.add(key);
+    return [
+      {
+        check: () => true,
+        apply: () => {
+          this.entries.set(key, entry);
+          this.waiting.add(key);
+        },
+      },
+    ];
+  }
+
+  settleWrites(entry: Pick<LedgerEntry, 'roleArn' | 'requestId'>): MemoryWrite[] {
+    const key = `${entry.roleArn}#${entry.requestId}`;
+    return [{ check: () => this.waiting.has(key), apply: () => this.waiting.delete(key) }];
   }
 
   async alive(roleArn: string, now: Date): Promise<LedgerEntry[]> {

@@ -1,12 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { fromProcess } from '@aws-sdk/credential-provider-process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoRevocationLedger } from '../../api/adapters/dynamodb/revocation-ledger.js';
 import { sessionPolicy } from '../../api/domain/policies.js';
 import type { AuditEvent } from '../../api/domain/types.js';
 import { MutableClock } from '../support/clock.js';
+import { transactFaults } from '../support/faults.js';
 import { type Api, auditEvents } from '../support/fixtures.js';
 import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 
@@ -14,6 +16,37 @@ interface Grant {
   id: string;
   status: string;
   endAt: string;
+}
+
+/**
+ * Fails the next TransactWriteItems that removes a `REVOKE-PENDING` marker (the commit of `revocation.applied`):
+ * `before` never reaches DynamoDB, `after` commits and then loses the response.
+ */
+function settleFaults(client: DynamoDBClient) {
+  const planned: Array<'before' | 'after'> = [];
+  let hits = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+      const items = (args.input as { TransactItems?: Array<{ Delete?: { Key?: { pk?: { S?: string } } } }> })
+        .TransactItems;
+      if (!items?.some((item) => item.Delete?.Key?.pk?.S === 'REVOKE-PENDING')) return next(args);
+      const fault = planned.shift();
+      if (!fault) return next(args);
+      hits += 1;
+      const lost = Object.assign(new Error('socket hang up (injected)'), { name: 'ECONNRESET' });
+      if (fault === 'before') throw lost;
+      await next(args);
+      throw lost;
+    },
+    { step: 'initialize', name: 'testSettleFaults', override: true },
+  );
+  return {
+    fail: (fault: 'before' | 'after') => planned.push(fault),
+    get hits() {
+      return hits;
+    },
+  };
 }
 
 /** Exactly the five keys of a credential_process document. */
@@ -221,6 +254,101 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     expect(await ledger.pending(10, now)).not.toContainEqual(entry);
     // Settled, not forgotten: the entry still counts for the role's policy until its sessions lapse.
     expect(await ledger.alive(entry.roleArn, now)).toContainEqual(entry);
+  });
+
+  describe('early revocation is durable from the revoke commit', () => {
+    const ledger = () =>
+      new DynamoRevocationLedger({ client: stack.broker.dynamodb, tableName: stack.tableName });
+    /** Events straight from the table (the clock may be past the tokens' lifetime). */
+    const storedEvents = async (id: string) => {
+      const events: AuditEvent[] = [];
+      for await (const event of stack.broker.store.readEvents())
+        if (event.requestId === id) events.push(event);
+      return events;
+    };
+    const revocationTypes = async (id: string) =>
+      (await storedEvents(id)).map((event) => event.type).filter((type) => type.startsWith('revocation.'));
+    const later = () => new Date(clock.now().getTime() + 2 * 60_000);
+
+    it('a crash right after the revoke commits (listener never runs): the entry is already pending and the sweeper applies it', async () => {
+      const grant = await activeGrant();
+      await stack.broker.requests.settled();
+      const faults = transactFaults(stack.broker.dynamodb);
+      // The revoke's transaction commits, then the process "dies": the caller gets an error, no listener runs.
+      faults.fail('network-after');
+      const revoke = await bob<{ code: string }>('POST', `/v1/requests/${grant.id}/revoke`, {
+        reason: 'leak',
+      });
+      expect(revoke.status).toBe(500);
+      expect(faults.pending).toBe(0);
+      await stack.broker.requests.settled();
+      expect((await stack.broker.store.getRequest(grant.id))!.status).toBe('revoked');
+      expect(await revocationTypes(grant.id)).toEqual([]);
+      const pending = await ledger().pending(100, later());
+      expect(pending.map((entry) => entry.requestId)).toContain(grant.id);
+      const entry = pending.find((candidate) => candidate.requestId === grant.id)!;
+      expect(await ledger().alive(entry.roleArn, clock.now())).toContainEqual(entry);
+
+      clock.advanceMinutes(2);
+      try {
+        await stack.sweeper.runOnce();
+        await stack.broker.requests.settled();
+        await stack.sweeper.runOnce();
+      } finally {
+        clock.reset();
+      }
+      const applied = (await storedEvents(grant.id)).filter((event) => event.type === 'revocation.applied');
+      expect(applied).toHaveLength(1);
+      expect(applied[0]!.simulated).toBe(true);
+      expect(applied[0]!.data).toMatchObject({ attempt: 2, policyName: 'breakglass-revocations' });
+      expect(applied[0]!.data.denied).toContain(grant.id);
+      expect(await ledger().pending(100, later())).not.toContainEqual(entry);
+    });
+
+    it('the audit write after the policy write fails: the marker stays, the sweeper records revocation.applied once', async () => {
+      const faults = settleFaults(stack.broker.dynamodb);
+      const grant = await activeGrant();
+      faults.fail('before');
+      await bob('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'leak' });
+      await stack.broker.requests.settled();
+      expect(faults.hits).toBe(1);
+      expect(await revocationTypes(grant.id)).toEqual([]);
+      expect((await ledger().pending(100, later())).map((entry) => entry.requestId)).toContain(grant.id);
+
+      clock.advanceMinutes(2);
+      try {
+        await stack.sweeper.runOnce();
+        await stack.broker.requests.settled();
+        await stack.sweeper.runOnce();
+      } finally {
+        clock.reset();
+      }
+      const applied = (await storedEvents(grant.id)).filter((event) => event.type === 'revocation.applied');
+      expect(applied.map((event) => event.data.attempt)).toEqual([2]);
+      expect(await revocationTypes(grant.id)).toEqual(['revocation.applied']);
+      expect((await ledger().pending(100, later())).map((entry) => entry.requestId)).not.toContain(grant.id);
+    });
+
+    it('the audit write commits but its response is lost: the sweeper retry adds no second event', async () => {
+      const faults = settleFaults(stack.broker.dynamodb);
+      const grant = await activeGrant();
+      faults.fail('after');
+      await bob('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'leak' });
+      await stack.broker.requests.settled();
+      expect(faults.hits).toBe(1);
+      expect(await revocationTypes(grant.id)).toEqual(['revocation.applied']);
+      expect((await ledger().pending(100, later())).map((entry) => entry.requestId)).not.toContain(grant.id);
+
+      clock.advanceMinutes(2);
+      try {
+        await stack.sweeper.runOnce();
+        await stack.broker.requests.settled();
+      } finally {
+        clock.reset();
+      }
+      expect(await revocationTypes(grant.id)).toEqual(['revocation.applied']);
+      expect((await carol('GET', '/v1/audit/verify')).body).toMatchObject({ ok: true });
+    });
   });
 
   it('a grant of a few minutes is expired by the sweeper after its end, with grant.expired', async () => {

@@ -556,8 +556,9 @@ describe('early revocation', () => {
     expect(eventsOf(h, 'revocation.failed', grant.id)).toHaveLength(0);
   });
 
-  // The listener's steps that can yield: ledger record, alive, GetRolePolicy, PutRolePolicy, alive, settle.
-  it.each([0, 1, 2, 3, 4, 5])(
+  // The listener's steps that can yield: alive, GetRolePolicy, PutRolePolicy, alive, and the commit that records
+  // revocation.applied and removes the pending marker (the entry itself committed with grant.revoked).
+  it.each([0, 1, 2, 3, 4])(
     'a sweeper retry that starts at step %i of the after-commit revocation: still one revocation.applied',
     async (step) => {
       const policies = statefulIam(h);
@@ -572,16 +573,17 @@ describe('early revocation', () => {
         }
         await new Promise((resolve) => setTimeout(resolve, 1));
       };
-      for (const method of ['record', 'alive', 'settle'] as const) {
-        const original = h.ledger[method].bind(h.ledger) as (...args: unknown[]) => Promise<unknown>;
-        Object.assign(h.ledger, {
-          [method]: async (...args: unknown[]) => {
-            const result = await original(...args);
-            await yieldHere();
-            return result;
-          },
-        });
-      }
+      const alive = h.ledger.alive.bind(h.ledger);
+      h.ledger.alive = async (...args) => {
+        const result = await alive(...args);
+        await yieldHere();
+        return result;
+      };
+      const append = h.store.appendEvents.bind(h.store);
+      h.store.appendEvents = async (drafts) => {
+        if (drafts.some((draft) => draft.type === 'revocation.applied')) await yieldHere();
+        return append(drafts);
+      };
       h.iam.on(GetRolePolicyCommand).callsFake(async (input) => {
         await yieldHere();
         const document = policies.get(`${input.RoleName}/${input.PolicyName}`);
@@ -609,6 +611,111 @@ describe('early revocation', () => {
       expect(h.ledger.waiting.size).toBe(0);
     },
   );
+
+  it('the obligation commits with grant.revoked: a crash before the listener runs is still revoked by the sweeper', async () => {
+    h = harness(config(), undefined, { revocationListener: false });
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    h.scheduler.on(DeleteScheduleCommand).resolves({});
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await h.requests.settled();
+    // Right after the commit, with nothing run after it: the entry and its pending marker exist.
+    expect([...h.ledger.entries.values()]).toEqual([
+      {
+        roleArn: ROLE_ARN,
+        requestId: grant.id,
+        revokedAt: NOW.toISOString(),
+        aliveUntil: isoAt(65),
+        retryAfter: isoAt(1),
+      },
+    ]);
+    expect(h.ledger.waiting.size).toBe(1);
+    expect(h.iam.commandCalls(PutRolePolicyCommand)).toHaveLength(0);
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(0);
+
+    expect(await h.grants.retryRevocations()).toBe(0); // still within the revoking process's grace
+    h.clock.advanceMinutes(2);
+    expect(await h.grants.retryRevocations()).toBe(1);
+    expect(lastPolicy().PolicyDocument).toContain(grant.id);
+    expect(eventsOf(h, 'revocation.applied', grant.id).map((event) => event.data)).toEqual([
+      expect.objectContaining({ attempt: 2, denied: [grant.id] }),
+    ]);
+    expect(h.ledger.waiting.size).toBe(0);
+    expect(await h.grants.retryRevocations()).toBe(0);
+  });
+
+  it('a revoke whose commit fails leaves no ledger entry behind', async () => {
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    const update = h.store.updateRequest.bind(h.store);
+    h.store.updateRequest = async () => {
+      throw new Error('storage down');
+    };
+    await expect(h.requests.revoke(bob, grant.id, 'done')).rejects.toThrow('storage down');
+    h.store.updateRequest = update;
+    expect(h.ledger.entries.size).toBe(0);
+    expect((await h.store.getRequest(grant.id))!.status).toBe('active');
+  });
+
+  it('policy written but the revocation.applied write fails: the sweeper records it once, later', async () => {
+    statefulIam(h);
+    const append = h.store.appendEvents.bind(h.store);
+    let failures = 0;
+    h.store.appendEvents = async (drafts) => {
+      if (failures === 0 && drafts.some((draft) => draft.type === 'revocation.applied')) {
+        failures += 1;
+        throw new Error('audit store unavailable');
+      }
+      return append(drafts);
+    };
+    const grant = await activeGrant(h, 60);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await h.requests.settled();
+    expect(failures).toBe(1);
+    expect(lastPolicy().PolicyDocument).toContain(grant.id);
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(0);
+    // Not settled: the failed commit carried the marker's removal with it.
+    expect(h.ledger.waiting.size).toBe(1);
+
+    h.clock.advanceMinutes(2);
+    expect(await h.grants.retryRevocations()).toBe(1);
+    expect(eventsOf(h, 'revocation.applied', grant.id).map((event) => event.data)).toEqual([
+      expect.objectContaining({ attempt: 2, denied: [grant.id] }),
+    ]);
+    expect(await h.grants.retryRevocations()).toBe(0);
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(1);
+    expect(eventsOf(h, 'revocation.failed', grant.id)).toHaveLength(0);
+  });
+
+  it('a revocation.applied commit whose marker another writer removed is cancelled, not duplicated', async () => {
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    // Another writer settles the entry while this one is writing the policy.
+    h.iam.on(PutRolePolicyCommand).callsFake(async () => {
+      h.ledger.waiting.clear();
+      return {};
+    });
+    await h.requests.revoke(bob, grant.id, 'done');
+    await h.requests.settled();
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(0);
+    expect(h.ledger.entries.size).toBe(1);
+  });
+
+  it('without the store contributor the listener records the entry itself and still applies it once', async () => {
+    h = harness(config(), undefined, { ledgerInTransaction: false });
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    h.scheduler.on(DeleteScheduleCommand).resolves({});
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    await h.requests.revoke(bob, grant.id, 'done');
+    await h.requests.settled();
+    expect(lastPolicy().PolicyDocument).toContain(grant.id);
+    expect(eventsOf(h, 'revocation.applied', grant.id)).toHaveLength(1);
+    expect(h.ledger.waiting.size).toBe(0);
+    h.clock.advanceMinutes(2);
+    expect(await h.grants.retryRevocations()).toBe(0);
+  });
 
   it('two sweepers retrying the same failed revocation at once record it as applied once', async () => {
     statefulIam(h);

@@ -10,33 +10,60 @@ import type { Outcome } from '../../api/domain/lifecycle.js';
 import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
 import { GrantService } from '../../api/services/grant-service.js';
 import { silentLogger } from '../../api/services/logger.js';
-import { type BrokerStore, ConcurrentUpdateError, type Page } from '../../api/services/ports.js';
+import {
+  type BrokerStore,
+  ConcurrentUpdateError,
+  type Page,
+  type PendingCommit,
+  type TransactionContributor,
+} from '../../api/services/ports.js';
 import { RequestService } from '../../api/services/request-service.js';
-import { MemoryRevocationLedger } from '../../api/services/revocation-ledger.js';
+import { MemoryRevocationLedger, type MemoryWrite } from '../../api/services/revocation-ledger.js';
 import { NOW } from './support.js';
 
-/** BrokerStore in memory with the same version check and chain sealing as DynamoStore. */
+/**
+ * BrokerStore in memory with the same version check, chain sealing and transaction contributors as
+ * DynamoStore: a commit applies its contributed writes only if every one's check passes, all at once.
+ */
 export class MemoryStore implements BrokerStore {
   readonly requests = new Map<string, AccessRequest>();
   readonly events: AuditEvent[] = [];
   private head: ChainHead = EMPTY_HEAD;
+  private readonly contributors: TransactionContributor<MemoryWrite>[] = [];
+
+  addContributor(contributor: TransactionContributor<MemoryWrite>) {
+    this.contributors.push(contributor);
+  }
+
+  /** The contributed writes of a commit, checked up front (the caller applies them with the commit). */
+  private contributions(commit: PendingCommit): MemoryWrite[] {
+    const writes = this.contributors.flatMap((contributor) => contributor.writesFor(commit));
+    if (!writes.every((write) => write.check())) throw new ConcurrentUpdateError('transaction');
+    return writes;
+  }
 
   async getRequest(id: string) {
     const request = this.requests.get(id);
     return request ? structuredClone(request) : null;
   }
   async createRequest(outcome: Outcome) {
+    const writes = this.contributions(outcome);
     this.requests.set(outcome.request.id, structuredClone(outcome.request));
+    for (const write of writes) write.apply();
     return { request: outcome.request, replayed: false, events: this.seal(outcome.events) };
   }
   async updateRequest(expectedVersion: number, outcome: Outcome) {
     if (this.requests.get(outcome.request.id)?.version !== expectedVersion) {
       throw new ConcurrentUpdateError('request');
     }
+    const writes = this.contributions(outcome);
     this.requests.set(outcome.request.id, structuredClone(outcome.request));
+    for (const write of writes) write.apply();
     return this.seal(outcome.events);
   }
   async appendEvents(events: AuditEventDraft[]) {
+    const writes = this.contributions({ request: null, events });
+    for (const write of writes) write.apply();
     return this.seal(events);
   }
   async listRequests(): Promise<Page<AccessRequest>> {
@@ -80,7 +107,18 @@ export class FrozenClock {
 /** Waits for the listeners the request service started after a commit. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-export function harness(config: BreakglassConfig, wrapAws: (aws: AwsAdapters) => AwsAdapters = (aws) => aws) {
+export interface HarnessOptions {
+  /** False: no ledger writes in the store's transactions (the listener records the entry after the commit). */
+  ledgerInTransaction?: boolean;
+  /** False: the revocation listener never runs, as when the process dies right after the revoke commits. */
+  revocationListener?: boolean;
+}
+
+export function harness(
+  config: BreakglassConfig,
+  wrapAws: (aws: AwsAdapters) => AwsAdapters = (aws) => aws,
+  options: HarnessOptions = {},
+) {
   const clock = new FrozenClock();
   const store = new MemoryStore();
   const requests = new RequestService({ config, store, clock, logger: silentLogger });
@@ -109,7 +147,8 @@ export function harness(config: BreakglassConfig, wrapAws: (aws: AwsAdapters) =>
     logger: silentLogger,
     publicUrl: 'https://breakglass.example.com',
   });
-  requests.addListener(grants.revocationListener);
+  if (options.ledgerInTransaction !== false) store.addContributor(grants.revocationContributor(ledger));
+  if (options.revocationListener !== false) requests.addListener(grants.revocationListener);
   requests.addListener(grants.schedulingListener);
   return { clock, store, requests, sts, iam, scheduler, grants, ledger, fetchCalls };
 }

@@ -4,10 +4,11 @@ import {
   type DynamoDBClient,
   QueryCommand,
   type QueryCommandInput,
+  type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { LedgerEntry, RevocationLedger } from '../../services/revocation-ledger.js';
+import type { LedgerEntry, TransactionalLedger } from '../../services/revocation-ledger.js';
 import { TTL_ATTRIBUTE } from './table.js';
 
 const PENDING_PK = 'REVOKE-PENDING';
@@ -21,32 +22,48 @@ const ttlOf = (aliveUntil: string) => Math.floor(new Date(aliveUntil).getTime() 
 
 /**
  * RevocationLedger in the broker's table: one item per (role, revoked grant) under `REVOKE#<roleArn>`, plus a
- * marker under `REVOKE-PENDING` until the policy that includes it has been written.
+ * marker under `REVOKE-PENDING` until the policy that includes it has been written. The broker puts both into
+ * the transaction that commits `grant.revoked` (`recordWrites`) and removes the marker in the transaction that
+ * records `revocation.applied` (`settleWrites`), both through `DynamoStore.addContributor`.
  */
-export class DynamoRevocationLedger implements RevocationLedger {
+export class DynamoRevocationLedger implements TransactionalLedger<TransactWriteItem> {
   constructor(private readonly options: { client: DynamoDBClient; tableName: string }) {}
 
   /** Writes the entry and its pending marker in one transaction. */
   async record(entry: LedgerEntry): Promise<void> {
-    const body = { ...entry, [TTL_ATTRIBUTE]: ttlOf(entry.aliveUntil) };
     await this.options.client.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.options.tableName,
-              Item: marshall({ ...entryKey(entry.roleArn, entry.requestId), ...body }),
-            },
-          },
-          {
-            Put: {
-              TableName: this.options.tableName,
-              Item: marshall({ ...pendingKey(entry.roleArn, entry.requestId), ...body }),
-            },
-          },
-        ],
-      }),
+      new TransactWriteItemsCommand({ TransactItems: this.recordWrites(entry) }),
     );
+  }
+
+  recordWrites(entry: LedgerEntry): TransactWriteItem[] {
+    const body = { ...entry, [TTL_ATTRIBUTE]: ttlOf(entry.aliveUntil) };
+    return [
+      {
+        Put: {
+          TableName: this.options.tableName,
+          Item: marshall({ ...entryKey(entry.roleArn, entry.requestId), ...body }),
+        },
+      },
+      {
+        Put: {
+          TableName: this.options.tableName,
+          Item: marshall({ ...pendingKey(entry.roleArn, entry.requestId), ...body }),
+        },
+      },
+    ];
+  }
+
+  settleWrites(entry: Pick<LedgerEntry, 'roleArn' | 'requestId'>): TransactWriteItem[] {
+    return [
+      {
+        Delete: {
+          TableName: this.options.tableName,
+          Key: marshall(pendingKey(entry.roleArn, entry.requestId)),
+          ConditionExpression: 'attribute_exists(pk)',
+        },
+      },
+    ];
   }
 
   /** Strongly consistent read of the role's entries that are still alive. */

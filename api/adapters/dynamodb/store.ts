@@ -24,6 +24,8 @@ import {
   type IdempotencyClaim,
   type ListQuery,
   type Page,
+  type PendingCommit,
+  type TransactionContributor,
 } from '../../services/ports.js';
 import { INDEXES, TTL_ATTRIBUTE } from './table.js';
 
@@ -52,7 +54,19 @@ export interface DynamoStoreOptions {
 
 /** BrokerStore on one DynamoDB table: conditional writes and TransactWriteItems keep state and audit in step. */
 export class DynamoStore implements BrokerStore {
+  private readonly contributors: TransactionContributor<TransactWriteItem>[] = [];
+
   constructor(private readonly options: DynamoStoreOptions) {}
+
+  /** Adds the contributor's writes to the transaction of every later commit (see TransactionContributor). */
+  addContributor(contributor: TransactionContributor<TransactWriteItem>): void {
+    this.contributors.push(contributor);
+  }
+
+  /** Decided once per commit, outside the chain-race loop, so a retry sends the same writes. */
+  private contributions(commit: PendingCommit): TransactWriteItem[] {
+    return this.contributors.flatMap((contributor) => contributor.writesFor(commit));
+  }
 
   private get client() {
     return this.options.client;
@@ -97,7 +111,12 @@ export class DynamoStore implements BrokerStore {
       },
     };
     try {
-      const events = await this.commit(write, outcome.events, extra);
+      const events = await this.commit(
+        write,
+        outcome.events,
+        extra,
+        this.contributions({ request: outcome.request, events: outcome.events }),
+      );
       return { request: outcome.request, replayed: false, events };
     } catch (error) {
       if (!(error instanceof IdempotencyTaken) || !idempotency || !idempotencyKey) throw error;
@@ -127,21 +146,28 @@ export class DynamoStore implements BrokerStore {
         ExpressionAttributeValues: marshall({ ':expected': expectedVersion }),
       },
     };
-    return this.commit(write, outcome.events);
+    return this.commit(
+      write,
+      outcome.events,
+      [],
+      this.contributions({ request: outcome.request, events: outcome.events }),
+    );
   }
 
   appendEvents(events: AuditEventDraft[]): Promise<AuditEvent[]> {
-    return this.commit(null, events);
+    return this.commit(null, events, [], this.contributions({ request: null, events }));
   }
 
   /**
    * One transaction: the state write (if any), the chain head moved from the head we read, and the sealed
-   * events. Losing the chain race re-reads the head and tries again; losing the request race is the caller's.
+   * events, then `extra` (the idempotency record) and the contributors' writes. Losing the chain race re-reads
+   * the head and tries again; losing the request race, or a contributed write's condition, is the caller's.
    */
   private async commit(
     write: TransactWriteItem | null,
     drafts: AuditEventDraft[],
     extra: TransactWriteItem[] = [],
+    contributed: TransactWriteItem[] = [],
   ): Promise<AuditEvent[]> {
     if (drafts.length === 0) throw new Error('a state change must be recorded by at least one audit event');
     for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {
@@ -163,6 +189,7 @@ export class DynamoStore implements BrokerStore {
         headWrite(this.table, head, cursor),
         ...events.map((event) => eventWrite(this.table, event)),
         ...extra,
+        ...contributed,
       ];
       try {
         await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
@@ -171,11 +198,14 @@ export class DynamoStore implements BrokerStore {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
         const writeIndex = write ? 0 : -1;
-        const extraStart = items.length - extra.length;
-        if (extra.length > 0 && codes.slice(extraStart).includes('ConditionalCheckFailed'))
+        const contributedStart = items.length - contributed.length;
+        const extraStart = contributedStart - extra.length;
+        if (extra.length > 0 && codes.slice(extraStart, contributedStart).includes('ConditionalCheckFailed'))
           throw new IdempotencyTaken();
         if (writeIndex === 0 && codes[0] === 'ConditionalCheckFailed')
           throw new ConcurrentUpdateError('request');
+        if (contributed.length > 0 && codes.slice(contributedStart).includes('ConditionalCheckFailed'))
+          throw new ConcurrentUpdateError('transaction');
         // Chain head moved or a concurrent transaction touched the same items: back off briefly and retry.
         await sleep(Math.random() * Math.min(50, 5 * (attempt + 1)));
       }

@@ -3,7 +3,7 @@
  * enforcing early revocation through the target role's `breakglass-revocations` policy, and putting every
  * lifecycle transition on EventBridge Scheduler. Every issue and every refusal is written to the audit chain.
  */
-import { roleNameOf } from '../adapters/aws/errors.js';
+import { partitionOf, roleNameOf } from '../adapters/aws/errors.js';
 import type { AssumeRoleInput, AwsAdapters, IssuedSession, RolePolicies } from '../adapters/aws/ports.js';
 import type { BreakglassConfig, RoleConfig } from '../config/schema.js';
 import { isOwnRequest, isRequesterFor, requireMfa } from '../domain/access.js';
@@ -494,8 +494,8 @@ export class GrantService {
 
   /** IAM in the target role's own account (through its revoker role when configured). */
   private iamFor(roleArn: string): RolePolicies {
-    const [, partition = 'aws', , , accountId = ''] = roleArn.split(':');
-    return this.deps.aws.iamForAccount?.(accountId, partition) ?? this.deps.aws.iam;
+    const accountId = roleArn.split(':')[4] ?? '';
+    return this.deps.aws.iamForAccount?.(accountId, partitionOf(roleArn)) ?? this.deps.aws.iam;
   }
 
   /** PutRolePolicy (or delete when nothing is left); an IAM size refusal falls back to the role-wide cut-off. */

@@ -1,47 +1,32 @@
 import { DomainError, type ErrorCode } from '../../domain/errors.js';
 
-/** What each AWS failure means for the caller; the AWS message itself stays in the broker's log. */
+/**
+ * What each AWS failure means for the caller, by error name without its `Exception` suffix (STS and IAM send
+ * both spellings: modeled exceptions end in `Exception`, wire codes do not). The AWS message stays in the log.
+ */
+const THROTTLED = {
+  code: 'aws_throttled',
+  detail: 'AWS is throttling the broker; try again shortly',
+} as const;
+const CONFLICT = {
+  code: 'aws_conflict',
+  detail: 'a concurrent change in AWS conflicted; try again',
+} as const;
 const BY_NAME: Record<string, { code: ErrorCode; detail: string }> = {
   AccessDenied: { code: 'aws_access_denied', detail: 'AWS refused the broker' },
-  AccessDeniedException: { code: 'aws_access_denied', detail: 'AWS refused the broker' },
   MalformedPolicyDocument: { code: 'aws_policy_rejected', detail: 'AWS rejected the policy the broker sent' },
-  MalformedPolicyDocumentException: {
-    code: 'aws_policy_rejected',
-    detail: 'AWS rejected the policy the broker sent',
-  },
   PackedPolicyTooLarge: {
     code: 'aws_policy_too_large',
     detail: 'the session policy and tags are too large for STS',
   },
-  PackedPolicyTooLargeException: {
-    code: 'aws_policy_too_large',
-    detail: 'the session policy and tags are too large for STS',
-  },
   LimitExceeded: { code: 'aws_policy_too_large', detail: 'an IAM quota on the role was exceeded' },
-  LimitExceededException: { code: 'aws_policy_too_large', detail: 'an IAM quota on the role was exceeded' },
   RegionDisabled: { code: 'aws_region_disabled', detail: 'STS is not activated in the broker’s region' },
-  RegionDisabledException: {
-    code: 'aws_region_disabled',
-    detail: 'STS is not activated in the broker’s region',
-  },
-  Throttling: { code: 'aws_throttled', detail: 'AWS is throttling the broker; try again shortly' },
-  ThrottlingException: { code: 'aws_throttled', detail: 'AWS is throttling the broker; try again shortly' },
-  TooManyRequestsException: {
-    code: 'aws_throttled',
-    detail: 'AWS is throttling the broker; try again shortly',
-  },
-  RequestLimitExceeded: { code: 'aws_throttled', detail: 'AWS is throttling the broker; try again shortly' },
-  ConflictException: { code: 'aws_conflict', detail: 'a concurrent change in AWS conflicted; try again' },
-  ConcurrentModification: {
-    code: 'aws_conflict',
-    detail: 'a concurrent change in AWS conflicted; try again',
-  },
-  ConcurrentModificationException: {
-    code: 'aws_conflict',
-    detail: 'a concurrent change in AWS conflicted; try again',
-  },
+  Throttling: THROTTLED,
+  TooManyRequests: THROTTLED,
+  RequestLimitExceeded: THROTTLED,
+  Conflict: CONFLICT,
+  ConcurrentModification: CONFLICT,
   NoSuchEntity: { code: 'aws_role_not_found', detail: 'the target role does not exist in AWS' },
-  NoSuchEntityException: { code: 'aws_role_not_found', detail: 'the target role does not exist in AWS' },
 };
 
 /** Hints for the operator, by code; they go into the problem detail. */
@@ -71,7 +56,7 @@ export function isAwsError(error: unknown, ...names: string[]): boolean {
 export function translateAwsError(error: unknown, operation: string): DomainError {
   if (error instanceof DomainError) return error;
   const name = awsErrorName(error);
-  const known = BY_NAME[name];
+  const known = BY_NAME[name.replace(/Exception$/, '')];
   const code: ErrorCode = known?.code ?? 'aws_error';
   const what = known?.detail ?? 'AWS returned an error';
   const fix = FIX[code];

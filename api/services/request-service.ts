@@ -190,20 +190,12 @@ export class RequestService {
    * the sweeper at once: the conditional write lets exactly one of them win.
    */
   async applyTransition(id: string, transition: Transition): Promise<AccessRequest | null> {
-    for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
+    return this.commitLoop(async () => {
       const request = await this.deps.store.getRequest(id);
       if (!request) return null;
       const outcome = lifecycle.applyTransition(this.deps.config, request, transition, this.now());
-      if (!outcome) return null;
-      try {
-        const events = await this.deps.store.updateRequest(request.version, outcome);
-        this.notify(outcome.request, events);
-        return outcome.request;
-      } catch (error) {
-        if (!(error instanceof ConcurrentUpdateError)) throw error;
-      }
-    }
-    throw new DomainError('concurrent_update', 'the request kept changing; try again');
+      return outcome ? { request, outcome } : null;
+    });
   }
 
   /** Applies every overdue transition; returns how many were applied. */
@@ -236,19 +228,35 @@ export class RequestService {
     action: string,
     step: (request: AccessRequest, now: Date) => lifecycle.Outcome,
   ): Promise<AccessRequest> {
-    for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
+    const decided = await this.commitLoop(async () => {
       const request = await this.deps.store.getRequest(id);
       if (!request) throw new DomainError('not_found', `no request ${id}`);
       const outcome = await this.guard(caller, action, { requestId: id, roleId: request.roleId }, async () =>
         step(request, this.now()),
       );
+      return { request, outcome };
+    });
+    // decide never returns null: every step either throws or yields an outcome.
+    return decided!;
+  }
+
+  /**
+   * Read, decide, write conditionally on the version decided on; when another writer got there first, decide
+   * again on what it wrote. `attempt` returns null when there is nothing (left) to do.
+   */
+  private async commitLoop(
+    attempt: () => Promise<{ request: AccessRequest; outcome: lifecycle.Outcome } | null>,
+  ): Promise<AccessRequest | null> {
+    for (let round = 0; round < MAX_DECISION_ATTEMPTS; round++) {
+      const decided = await attempt();
+      if (!decided) return null;
       try {
-        const events = await this.deps.store.updateRequest(request.version, outcome);
-        this.notify(outcome.request, events);
-        return outcome.request;
+        const events = await this.deps.store.updateRequest(decided.request.version, decided.outcome);
+        this.notify(decided.outcome.request, events);
+        return decided.outcome.request;
       } catch (error) {
         if (!(error instanceof ConcurrentUpdateError)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (round + 1)));
       }
     }
     throw new DomainError('concurrent_update', 'the request kept changing; try again');

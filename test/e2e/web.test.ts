@@ -4,12 +4,12 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safeReturnTo } from '../../api/http/web/session.js';
+import { CHROMIUM_PATH, launchChromium } from '../support/browser.js';
 import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test-results', 'web');
 
 describe('safe return paths after login (no open redirects)', () => {
@@ -28,25 +28,14 @@ describe('safe return paths after login (no open redirects)', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('approver web pages in headless Chromium', () => {
+describe.skipIf(!existsSync(CHROMIUM_PATH))('approver web pages in headless Chromium', () => {
   let stack: TestStack;
   let browser: Browser;
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     stack = await startTestStack();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

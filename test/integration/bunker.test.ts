@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { chromium } from 'playwright-core';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoCursorStore } from '../../api/adapters/bunker/dynamo-cursor.js';
@@ -12,6 +11,7 @@ import type { LocalStack } from '../../api/local/stack.js';
 import { verifyBunker, verifyJsonl } from '../../api/services/audit-verify.js';
 import { silentLogger } from '../../api/services/logger.js';
 import { AuditShipper } from '../../api/services/shipper.js';
+import { launchChromium } from '../support/browser.js';
 import { apiClient, startTestStack, tokenFor } from '../support/stack.js';
 
 const TABLE = `bunker${Date.now().toString(36)}`;
@@ -232,18 +232,7 @@ describe('the data bunker against a real S3-compatible server and the local stac
 
   it('renders the review report in headless Chromium without console errors and saves a PNG', async () => {
     const token = await tokenFor(stack, 'carol');
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
       const problems: string[] = [];

@@ -1,8 +1,8 @@
 /** Server-rendered pages (Hono JSX). No scripts: every action is a plain form POST carrying the CSRF token. */
 import type { Child, FC } from 'hono/jsx';
 import type { RoleConfig } from '../../config/schema.js';
-import type { VerifyResult } from '../../domain/audit-chain.js';
 import type { AccessRequest, AuditEvent } from '../../domain/types.js';
+import type { AuditVerifyReport } from '../../services/audit-verify.js';
 
 export interface Viewer {
   email: string;
@@ -450,7 +450,7 @@ export const NewRequestPage: FC<{
 
 export const AuditPage: FC<{
   viewer: Viewer;
-  verify: VerifyResult;
+  verify: AuditVerifyReport;
   exports: Array<{ href: string; label: string }>;
 }> = ({ viewer, verify, exports }) => (
   <Layout title="Audit" viewer={viewer}>

@@ -7,6 +7,7 @@ import { awsAdaptersFor } from './adapters/aws/index.js';
 import type { AwsAdapters } from './adapters/aws/ports.js';
 import { type Bunker, buildBunker } from './adapters/bunker/factory.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
+import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
 import { JoseTokenVerifier, type TokenVerifier } from './adapters/oidc/token-verifier.js';
@@ -20,8 +21,10 @@ import { AuditService } from './services/audit-service.js';
 import { GrantService } from './services/grant-service.js';
 import type { Logger } from './services/logger.js';
 import { type Notifications, setupNotifications } from './services/notifications/index.js';
+import { OutboxRelay } from './services/outbox-relay.js';
 import { type BrokerStore, type Clock, systemClock } from './services/ports.js';
 import { RequestService } from './services/request-service.js';
+import { Sealer } from './services/sealer.js';
 import type { SweepTask } from './services/sweeper.js';
 
 export interface BrokerOptions {
@@ -60,9 +63,15 @@ export interface Broker {
   notifications: Notifications;
   /** The data-bunker sink, audit signer and shipper (`broker.bunker.shipper.shipPending()`). */
   bunker: Bunker;
+  /** Chains committed events, then ships and signs them (`broker.sealer.run()`). */
+  sealer: Sealer;
+  /** Runs post-commit effects a crash or a failure left owed (`broker.outbox.drain()`). */
+  outbox: OutboxRelay;
   grants: GrantService;
   /** Periodic work the sweeper runs after each sweep. */
   sweepTasks: SweepTask[];
+  /** Closes the DynamoDB clients the broker made. */
+  close(): void;
 }
 
 export function dynamoClientFor(region: string, endpoint?: string): DynamoDBClient {
@@ -83,7 +92,8 @@ export function buildBroker(options: BrokerOptions): Broker {
     clock,
     simulated: config.aws.mode === 'simulated',
   });
-  const requests = new RequestService({ config, store, clock, logger });
+  const outboxStore = new DynamoOutbox({ client: dynamodb, tableName: options.tableName });
+  const requests = new RequestService({ config, store, clock, logger, outbox: outboxStore });
   const audit = new AuditService({ store, requests });
   const bunker = buildBunker({
     config,
@@ -95,6 +105,24 @@ export function buildBroker(options: BrokerOptions): Broker {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.s3 ? { s3: options.s3 } : {}),
     ...(options.kms ? { kms: options.kms } : {}),
+  });
+  // The sealer (and the shipper behind it) is its own writer: in AWS a separate Lambda, here a separate client,
+  // so its transactions never queue behind, or are mistaken for, the commits of API calls.
+  const sealerClient = options.dynamodb ?? dynamoClientFor(config.aws.region, options.dynamodbEndpoint);
+  const sealerStore = options.dynamodb
+    ? store
+    : new DynamoStore({
+        client: sealerClient,
+        tableName: options.tableName,
+        clock,
+        simulated: config.aws.mode === 'simulated',
+      });
+  const sealer = new Sealer({
+    journal: sealerStore,
+    shipper: bunker.shipper,
+    clock,
+    logger: logger.child({ component: 'sealer' }),
+    maxLagSeconds: config.audit.maxSealLagSeconds,
   });
   const markers = new DynamoMarkers({ client: dynamodb, tableName: options.tableName, clock });
   const notifications = setupNotifications({
@@ -134,7 +162,13 @@ export function buildBroker(options: BrokerOptions): Broker {
       'EventBridge Scheduler not used (simulated mode or aws.scheduler.targetArn/roleArn unset): the sweeper drives every transition',
     );
   }
-  const sweepTasks: SweepTask[] = [{ name: 'revocation-retry', run: () => grants.retryRevocations() }];
+  const outbox = new OutboxRelay({ outbox: outboxStore, store, requests, clock, logger });
+  const sweepTasks: SweepTask[] = [
+    { name: 'revocation-retry', run: () => grants.retryRevocations() },
+    { name: 'outbox-relay', run: () => outbox.drain() },
+    // Fallback for a lost stream trigger: nothing committed waits for the sealer longer than one sweep.
+    { name: 'sealer', run: () => sealer.run() },
+  ];
   const app = createApp({
     config,
     requests,
@@ -144,11 +178,27 @@ export function buildBroker(options: BrokerOptions): Broker {
     version: VERSION,
     devMode: options.devMode ?? false,
     publicUrl: options.publicUrl.replace(/\/$/, ''),
-    readiness: [...(options.readiness ?? []), bunker.shipper.readiness()],
+    readiness: [...(options.readiness ?? []), sealer.readiness(), bunker.shipper.readiness()],
     bunker,
-    web: { ...options.web, markers, readEvents: (range) => store.readEvents(range) },
+    web: { ...options.web, markers, requestEvents: (id, limit) => store.requestEvents(id, limit) },
     slack: notifications.interactions,
     grants,
   });
-  return { app, store, requests, audit, dynamodb, notifications, bunker, grants, sweepTasks };
+  return {
+    app,
+    store,
+    requests,
+    audit,
+    dynamodb,
+    notifications,
+    bunker,
+    sealer,
+    outbox,
+    grants,
+    sweepTasks,
+    close: () => {
+      dynamodb.destroy();
+      if (sealerClient !== dynamodb) sealerClient.destroy();
+    },
+  };
 }

@@ -12,6 +12,7 @@ interface Suite {
 const SUITES: Array<() => Promise<Suite>> = [
   // Each capability adds its suite here.
   () => import('./suites/api.js'),
+  () => import('./suites/write-path.js'),
   () => import('./suites/audit.js'),
   () => import('./suites/cli.js'),
   () => import('./suites/lambda.js'),

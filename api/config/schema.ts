@@ -159,6 +159,12 @@ export const configSchema = z
     oidc: oidcSchema,
     aws: awsSchema.default({ mode: 'simulated', region: 'us-east-1', scheduler: { group: 'breakglass' } }),
     bunker: bunkerSchema.default({ kind: 'file', digest: { everyEvents: 100, everyMinutes: 15 } }),
+    audit: z
+      .strictObject({
+        /** `/readyz` fails when the oldest committed event has waited longer than this for the sealer. */
+        maxSealLagSeconds: z.number().int().min(1, 'must be ≥ 1').default(60),
+      })
+      .default({ maxSealLagSeconds: 60 }),
     notifications: z
       .strictObject({
         slack: slackSchema.optional(),

@@ -4,7 +4,7 @@
  */
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import type { AuditEvent, AuditEventDraft } from './types.js';
+import type { AuditEvent, CommittedEvent } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -67,28 +67,39 @@ export function hashEvent(event: Omit<AuditEvent, 'hash'> | AuditEvent): string 
   return sha256Hex(canonicalJson(rest));
 }
 
-/** Places a draft on the chain after `head`. */
-export function sealEvent(
-  draft: AuditEventDraft,
-  head: ChainHead,
-  meta: { id: string; time: string; simulated: boolean },
-): AuditEvent {
+/** Places a committed event on the chain after `head`; nothing of the committed event changes. */
+export function sealEvent(committed: CommittedEvent, head: ChainHead): AuditEvent {
   const unsealed: Omit<AuditEvent, 'hash'> = {
     seq: head.seq + 1,
-    id: meta.id,
-    time: meta.time,
-    type: draft.type,
-    actor: draft.actor,
-    ...(draft.requestId !== undefined ? { requestId: draft.requestId } : {}),
-    ...(draft.roleId !== undefined ? { roleId: draft.roleId } : {}),
-    ...(draft.accountId !== undefined ? { accountId: draft.accountId } : {}),
-    data: draft.data,
-    simulated: meta.simulated,
+    id: committed.id,
+    time: committed.time,
+    type: committed.type,
+    actor: committed.actor,
+    ...(committed.requestId !== undefined ? { requestId: committed.requestId } : {}),
+    ...(committed.roleId !== undefined ? { roleId: committed.roleId } : {}),
+    ...(committed.accountId !== undefined ? { accountId: committed.accountId } : {}),
+    data: committed.data,
+    simulated: committed.simulated,
     prevHash: head.hash,
   };
   // JSON round trip drops `undefined` so the stored event hashes the same as the sealed one.
   const normalised = JSON.parse(JSON.stringify(unsealed)) as Omit<AuditEvent, 'hash'>;
   return { ...normalised, hash: hashEvent(normalised) };
+}
+
+/** Seals committed events one after another from `head`; returns them and the new head. */
+export function sealAll(
+  committed: CommittedEvent[],
+  head: ChainHead,
+): { sealed: AuditEvent[]; head: ChainHead } {
+  const sealed: AuditEvent[] = [];
+  let cursor = head;
+  for (const event of committed) {
+    const next = sealEvent(event, cursor);
+    sealed.push(next);
+    cursor = { seq: next.seq, hash: next.hash };
+  }
+  return { sealed, head: cursor };
 }
 
 export type ChainProblem = 'malformed' | 'seq_gap' | 'prev_hash_mismatch' | 'hash_mismatch';

@@ -127,13 +127,25 @@ export interface AuditEventDraft {
   data: Record<string, unknown>;
 }
 
-export interface AuditEvent extends AuditEventDraft {
-  seq: number;
+/**
+ * An event as it commits with its state change: identified and timed, but not yet on the hash chain. The
+ * sealer later gives it `seq`, `prevHash` and `hash` (an `AuditEvent`) without changing anything else.
+ */
+export interface CommittedEvent extends AuditEventDraft {
   id: string;
   time: string;
   simulated: boolean;
+}
+
+export interface AuditEvent extends CommittedEvent {
+  seq: number;
   prevHash: string;
   hash: string;
+}
+
+/** A request's event as its timeline shows it: sealed events carry their `seq`. */
+export interface TimelineEvent extends CommittedEvent {
+  seq?: number;
 }
 
 export const AUDIT_EVENT_TYPES = [
@@ -164,6 +176,7 @@ export const AUDIT_EVENT_TYPES = [
   'notification.failed',
   'access.forbidden',
   'bunker.conflict',
+  'effect.failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -1,14 +1,16 @@
 /**
- * Lambda entry point for the table's DynamoDB stream. The stream is only a trigger: the shipper reads the audit
- * chain from the table and ships whatever has not reached the bunker yet, in seq order. A record that cannot
- * be read is logged and skipped, never retried forever, so one poison record cannot stall the trail.
+ * Lambda entry point for the table's DynamoDB stream: the sealer (reserved concurrency 1). The stream is only a
+ * trigger: a new journal entry wakes the sealer, which chains every unsealed entry it finds in the table, ships
+ * the sealed events to the bunker in seq order and signs digests. A record that cannot be read is logged and
+ * skipped, never retried forever, so one poison record cannot stall the trail; the periodic sweep runs the
+ * sealer too, so a lost trigger delays sealing by at most one sweep.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { type LambdaBroker, LambdaRuntime, metricFields } from './runtime.js';
 
-/** What the handler needs from the audit shipper. */
+/** What the handler needs from the sealer. */
 export interface PendingShipper {
-  shipPending(): Promise<unknown>;
+  run(): Promise<{ shipped?: { halted?: boolean } } | unknown>;
 }
 
 export type ShipperFactory = (broker: LambdaBroker) => Promise<PendingShipper> | PendingShipper;
@@ -21,25 +23,24 @@ const COUNTED_EVENTS: Record<string, string> = {
 };
 
 type Classified =
-  | { kind: 'audit'; sequenceNumber: string; type: string; seq: number }
+  | { kind: 'audit'; sequenceNumber: string; type: string; id: string }
   | { kind: 'other'; sequenceNumber: string }
   | { kind: 'poison'; sequenceNumber: string | null; reason: string };
 
-/** Reads just enough of a stream record to know whether it is a new audit event. */
+/** Reads just enough of a stream record to know whether it is a newly committed audit event (a journal entry). */
 export function classifyRecord(record: DynamoDBRecord): Classified {
   const sequenceNumber = record?.dynamodb?.SequenceNumber ?? null;
   if (!sequenceNumber) return { kind: 'poison', sequenceNumber, reason: 'no sequence number' };
-  if (record.eventName === 'REMOVE') return { kind: 'other', sequenceNumber };
+  if (record.eventName !== 'INSERT') return { kind: 'other', sequenceNumber };
   const image = record.dynamodb?.NewImage;
-  const pk = image?.pk?.S;
-  if (typeof pk !== 'string') return { kind: 'poison', sequenceNumber, reason: 'no NewImage.pk' };
-  if (pk !== 'AUDIT') return { kind: 'other', sequenceNumber };
+  const sk = image?.sk?.S;
+  if (typeof sk !== 'string') return { kind: 'poison', sequenceNumber, reason: 'no NewImage.sk' };
+  if (!sk.startsWith('EVT#')) return { kind: 'other', sequenceNumber };
   const type = image?.type?.S;
-  const seq = Number(image?.seq?.N);
-  if (typeof type !== 'string' || !Number.isSafeInteger(seq)) {
-    return { kind: 'poison', sequenceNumber, reason: 'audit item without type or seq' };
+  if (typeof type !== 'string') {
+    return { kind: 'poison', sequenceNumber, reason: 'journal entry without type' };
   }
-  return { kind: 'audit', sequenceNumber, type, seq };
+  return { kind: 'audit', sequenceNumber, type, id: sk.slice(4) };
 }
 
 export function createShipperHandler(runtime: LambdaRuntime, shipperFor: ShipperFactory) {
@@ -72,23 +73,23 @@ export function createShipperHandler(runtime: LambdaRuntime, shipperFor: Shipper
           shipper = null;
           throw error;
         });
-        const result = await (await shipper).shipPending();
-        if ((result as { halted?: boolean } | undefined)?.halted === true) {
+        const result = await (await shipper).run();
+        if ((result as { shipped?: { halted?: boolean } } | undefined)?.shipped?.halted === true) {
           // The bunker holds different bytes at one of our keys: shipping stops until someone looks. Failing
           // the batch keeps the stream's iterator age growing, which is what the shipper-lag alarm watches.
           throw new Error('audit shipping is halted by a bunker conflict');
         }
         runtime.logger.info(
-          { records: records.length, auditRecords: audit.length, lastSeq: audit.at(-1)?.seq, result },
-          'audit shipped',
+          { records: records.length, auditRecords: audit.length, lastId: audit.at(-1)?.id, result },
+          'audit sealed and shipped',
         );
         return { batchItemFailures: [] };
       } catch (error) {
         // Report the first audit record: Lambda checkpoints everything before it and retries from there.
-        runtime.logger.error({ err: error, ...metricFields('ShipperFailures', 1) }, 'audit shipping failed');
+        runtime.logger.error({ err: error, ...metricFields('ShipperFailures', 1) }, 'audit sealing failed');
         return { batchItemFailures: [{ itemIdentifier: audit[0]!.sequenceNumber }] };
       }
     });
 }
 
-export const handler = createShipperHandler(new LambdaRuntime(), (broker) => broker.bunker.shipper);
+export const handler = createShipperHandler(new LambdaRuntime(), (broker) => broker.sealer);

@@ -4,13 +4,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import type { AwsAdapters } from '../adapters/aws/ports.js';
+import { OUTBOX_GRACE_SECONDS } from '../adapters/dynamodb/store.js';
 import { ensureTable } from '../adapters/dynamodb/table.js';
 import { type Broker, buildBroker } from '../compose.js';
 import { ConfigError, exampleConfigPath, loadConfigFile } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import { createLogger, type Logger } from '../services/logger.js';
 import type { Clock } from '../services/ports.js';
-import { ShipperLoop } from '../services/shipper.js';
+import { SealerLoop } from '../services/sealer.js';
 import { Sweeper } from '../services/sweeper.js';
 import type { DemoUser } from './demo-users.js';
 import { createDevOidcProvider } from './dev-oidc.js';
@@ -49,6 +50,8 @@ export interface LocalStack {
   config: BreakglassConfig;
   broker: Broker;
   sweeper: Sweeper;
+  /** The in-process sealer loop (`await stack.sealing.idle()` waits for sealing and shipping to catch up). */
+  sealing: SealerLoop;
   dynamodbEndpoint: string;
   stop(): Promise<void>;
 }
@@ -154,10 +157,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sweeper = new Sweeper(broker.requests, logger, Math.max(1, interval) * 1000);
     for (const task of broker.sweepTasks) sweeper.addTask(task);
     sweeper.start();
-    // Locally a loop ships the audit chain to <dataDir>/bunker/; in AWS the table's stream drives the shipper.
+    // Locally the sealer runs in-process, woken after every commit (and on an interval as a fallback): it
+    // chains, ships to <dataDir>/bunker/ and signs. In AWS the table's stream triggers the sealer Lambda.
     const shipEvery = options.shipIntervalSeconds ?? Number(process.env.BREAKGLASS_SHIP_INTERVAL ?? 2);
-    const shipping = new ShipperLoop(broker.bunker.shipper, logger, Math.max(0.1, shipEvery) * 1000);
-    shipping.start();
+    const sealing = new SealerLoop(broker.sealer, logger, Math.max(0.1, shipEvery) * 1000);
+    broker.requests.onCommit(() => sealing.wake());
+    sealing.start();
+    // This process is the only broker on its table: effects still owed now were left by one that died.
+    void broker.outbox
+      .drain(new Date(Date.now() + OUTBOX_GRACE_SECONDS * 1000))
+      .catch((error: unknown) => logger.error({ err: error }, 'outbox relay failed at start-up'));
 
     return {
       url,
@@ -166,15 +175,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       config,
       broker,
       sweeper,
+      sealing,
       dynamodbEndpoint,
       stop: async () => {
         await sweeper.stop();
-        await shipping.stop();
+        await sealing.stop();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeAllConnections();
         });
-        broker.dynamodb.destroy();
+        broker.close();
         await dynamo?.stop();
       },
     };

@@ -35,6 +35,7 @@ import {
   type AuditEventDraft,
   actorOf,
   type Caller,
+  type CommittedEvent,
 } from '../domain/types.js';
 import type { Logger } from './logger.js';
 import {
@@ -362,7 +363,8 @@ export class GrantService {
   /** Applies revocations after `grant.revoked` of an active grant commits. */
   readonly revocationListener = {
     name: 'aws-revocation',
-    afterChange: async (request: AccessRequest, events: AuditEvent[]): Promise<void> => {
+    wants: (events: AuditEventDraft[]): boolean => events.some((event) => event.type === 'grant.revoked'),
+    afterChange: async (request: AccessRequest, events: CommittedEvent[]): Promise<void> => {
       const entry = this.owedRevocation(request, events);
       if (entry) await this.revoke(entry);
     },
@@ -545,7 +547,9 @@ export class GrantService {
   /** Creates the schedules a change calls for and deletes the ones it made stale. */
   readonly schedulingListener = {
     name: 'aws-scheduler',
-    afterChange: async (request: AccessRequest, events: AuditEvent[]): Promise<void> => {
+    wants: (events: AuditEventDraft[]): boolean =>
+      this.schedulingEnabled && events.some((event) => SCHEDULE_TRIGGERS.has(event.type)),
+    afterChange: async (request: AccessRequest, events: CommittedEvent[]): Promise<void> => {
       if (!this.schedulingEnabled || !events.some((event) => SCHEDULE_TRIGGERS.has(event.type))) return;
       await this.syncSchedules(request);
     },

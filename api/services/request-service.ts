@@ -13,22 +13,36 @@ import { DomainError } from '../domain/errors.js';
 import * as lifecycle from '../domain/lifecycle.js';
 import {
   type AccessRequest,
-  type AuditEvent,
   type AuditEventDraft,
   actorOf,
   type Caller,
+  type CommittedEvent,
   type RequestStatus,
   type Transition,
 } from '../domain/types.js';
 import type { Logger } from './logger.js';
-import { type BrokerStore, type Clock, ConcurrentUpdateError, type Page } from './ports.js';
+import {
+  type BrokerStore,
+  type Clock,
+  type Committed,
+  ConcurrentUpdateError,
+  type Outbox,
+  type Page,
+} from './ports.js';
 
-/** Told about every committed change, after the commit; failures are logged, never undo the change. */
+/**
+ * A post-commit effect (Slack, webhooks, revocation, schedules), told about every committed change it wants.
+ * Effects are owed durably: the commit writes an outbox entry naming the listeners that want it, the committing
+ * process runs them at once, and the outbox relay runs whatever a crash left undone (at least once). A listener
+ * that throws is retried by the relay; one that handles its own failures (and audits them) resolves.
+ */
 export interface LifecycleListener {
   name: string;
-  afterChange(request: AccessRequest, events: AuditEvent[]): Promise<void>;
+  /** Whether the commit owes this listener an effect; every commit when absent. */
+  wants?(events: AuditEventDraft[]): boolean;
+  afterChange(request: AccessRequest, events: CommittedEvent[]): Promise<void>;
   /** Told about events recorded without a request change (`record`, `access.forbidden`), e.g. for webhooks. */
-  afterRecord?(events: AuditEvent[]): Promise<void>;
+  afterRecord?(events: CommittedEvent[]): Promise<void>;
 }
 
 export interface ListFilter {
@@ -41,15 +55,30 @@ export interface ListFilter {
 }
 
 const MAX_DECISION_ATTEMPTS = 25;
+/** After a failed effect, the relay retries after this long (doubling per attempt, capped). */
+const EFFECT_RETRY_SECONDS = 30;
 
 /** The request use cases: authorisation, the lifecycle rules and atomic persistence with audit events. */
 export class RequestService {
   private readonly listeners: LifecycleListener[] = [];
   private readonly inflight = new Set<Promise<void>>();
+  private readonly commitHooks: (() => void)[] = [];
 
   constructor(
-    private readonly deps: { config: BreakglassConfig; store: BrokerStore; clock: Clock; logger: Logger },
+    private readonly deps: {
+      config: BreakglassConfig;
+      store: BrokerStore;
+      clock: Clock;
+      logger: Logger;
+      /** Where owed effects are settled; effects run best-effort in memory only when absent (unit tests). */
+      outbox?: Outbox;
+    },
   ) {}
+
+  /** Runs `hook` after every commit (the local sealer loop wakes on it). */
+  onCommit(hook: () => void): void {
+    this.commitHooks.push(hook);
+  }
 
   get config() {
     return this.deps.config;
@@ -83,9 +112,11 @@ export class RequestService {
       const claim = idempotencyKey
         ? { subject: caller.subject, key: idempotencyKey, fingerprint: fingerprint(input) }
         : undefined;
-      const { request, replayed, events } = await this.deps.store.createRequest(outcome, claim);
-      if (!replayed) this.notify(request, events);
-      return { request, replayed };
+      const committed = await this.committing(() =>
+        this.deps.store.createRequest(outcome, claim, this.effectsFor('change', outcome.events)),
+      );
+      if (!committed.replayed) this.afterCommit(committed.request, committed);
+      return { request: committed.request, replayed: committed.replayed };
     });
   }
 
@@ -214,11 +245,13 @@ export class RequestService {
     return applied;
   }
 
-  /** Records an audit event that changes no request, such as `credentials.issued`. */
-  async record(events: AuditEventDraft[]): Promise<AuditEvent[]> {
-    const sealed = await this.deps.store.appendEvents(events);
-    this.notifyRecorded(sealed);
-    return sealed;
+  /** Records audit events that change no request, such as `credentials.issued`. */
+  async record(events: AuditEventDraft[]): Promise<CommittedEvent[]> {
+    const committed = await this.committing(() =>
+      this.deps.store.appendEvents(events, this.effectsFor('record', events)),
+    );
+    this.afterCommit(null, committed);
+    return committed.events;
   }
 
   /** Re-reads, decides and writes conditionally until the write lands on the version it was decided on. */
@@ -251,8 +284,14 @@ export class RequestService {
       const decided = await attempt();
       if (!decided) return null;
       try {
-        const events = await this.deps.store.updateRequest(decided.request.version, decided.outcome);
-        this.notify(decided.outcome.request, events);
+        const committed = await this.committing(() =>
+          this.deps.store.updateRequest(
+            decided.request.version,
+            decided.outcome,
+            this.effectsFor('change', decided.outcome.events),
+          ),
+        );
+        this.afterCommit(decided.outcome.request, committed);
         return decided.outcome.request;
       } catch (error) {
         if (!(error instanceof ConcurrentUpdateError)) throw error;
@@ -315,24 +354,69 @@ export class RequestService {
     }
   }
 
-  private track(listener: LifecycleListener, work: Promise<void>, requestId?: string): void {
+  /** The listeners a commit owes an effect: they name the commit's outbox entry. */
+  private effectsFor(kind: 'change' | 'record', events: AuditEventDraft[]): string[] {
+    return this.listeners
+      .filter((listener) => (kind === 'record' ? listener.afterRecord !== undefined : true))
+      .filter((listener) => listener.wants?.(events) ?? true)
+      .map((listener) => listener.name);
+  }
+
+  /** Tells the named listeners about a commit; resolves to the names that succeeded (failures are logged). */
+  async runEffects(
+    effects: string[],
+    request: AccessRequest | null,
+    events: CommittedEvent[],
+    kind: 'change' | 'record' = request ? 'change' : 'record',
+  ): Promise<string[]> {
+    const done: string[] = [];
+    await Promise.all(
+      this.listeners
+        .filter((listener) => effects.includes(listener.name))
+        .map(async (listener) => {
+          try {
+            if (kind === 'change' && request) await listener.afterChange(request, events);
+            else if (kind === 'record') await listener.afterRecord?.(events);
+            done.push(listener.name);
+          } catch (error) {
+            this.deps.logger.error(
+              { err: error, listener: listener.name, requestId: request?.id },
+              'listener failed; the outbox relay retries it',
+            );
+          }
+        }),
+    );
+    return done;
+  }
+
+  /** After a commit: run the owed effects and settle the outbox entry. */
+  /**
+   * Runs a store write, then the commit hooks — also when the write failed, since a write whose response was
+   * lost may still have committed, and its events must not wait for the sealer's fallback interval.
+   */
+  private async committing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      for (const hook of this.commitHooks) hook();
+    }
+  }
+
+  private afterCommit(request: AccessRequest | null, committed: Committed): void {
+    const effects = this.effectsFor(request ? 'change' : 'record', committed.events);
+    if (effects.length === 0) return;
+    const outboxId = committed.outbox;
+    const work = this.runEffects(effects, request, committed.events).then(async (done) => {
+      if (!outboxId || !this.deps.outbox) return;
+      const retryAt = new Date(this.now().getTime() + EFFECT_RETRY_SECONDS * 1000);
+      await this.deps.outbox.settle(outboxId, done, done.length === effects.length, retryAt);
+    });
     const tracked = work.catch((error: unknown) => {
-      this.deps.logger.error({ err: error, listener: listener.name, requestId }, 'listener failed');
+      // The entry stays owed; the relay takes it over after its grace period.
+      this.deps.logger.error({ err: error, outbox: outboxId }, 'could not settle post-commit effects');
     });
     this.inflight.add(tracked);
     void tracked.finally(() => this.inflight.delete(tracked));
-  }
-
-  private notifyRecorded(events: AuditEvent[]): void {
-    for (const listener of this.listeners) {
-      if (listener.afterRecord) this.track(listener, listener.afterRecord(events));
-    }
-  }
-
-  private notify(request: AccessRequest, events: AuditEvent[]): void {
-    for (const listener of this.listeners) {
-      this.track(listener, listener.afterChange(request, events), request.id);
-    }
   }
 
   private now(): Date {

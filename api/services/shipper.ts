@@ -370,38 +370,3 @@ export class AuditShipper {
     return this.deps.clock.now();
   }
 }
-
-/** Runs the shipper on an interval (the local stack; in AWS the table's stream drives it). */
-export class ShipperLoop {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-
-  constructor(
-    private readonly shipper: AuditShipper,
-    private readonly logger: Logger,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
-    void this.tick();
-  }
-
-  tick(): Promise<unknown> {
-    this.running ??= this.shipper
-      .shipPending()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'bunker shipping failed; will retry'))
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-}

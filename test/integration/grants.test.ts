@@ -10,7 +10,7 @@ import type { AuditEvent } from '../../api/domain/types.js';
 import { MutableClock } from '../support/clock.js';
 import { transactFaults } from '../support/faults.js';
 import { type Api, auditEvents } from '../support/fixtures.js';
-import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
+import { apiClient, settledAndSealed, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 
 interface Grant {
   id: string;
@@ -224,11 +224,11 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     clock.advanceMinutes(2);
     try {
       await Promise.all([stack.sweeper.runOnce(), stack.broker.requests.settled()]);
-      await stack.broker.requests.settled();
+      await settledAndSealed(stack);
       await stack.sweeper.runOnce();
       clock.advanceMinutes(120); // the grant's sessions have all lapsed by now
       await stack.sweeper.runOnce();
-      await stack.broker.requests.settled();
+      await settledAndSealed(stack);
     } finally {
       clock.reset();
     }
@@ -272,7 +272,7 @@ describe('AWS grants in simulated mode, against the local stack', () => {
 
     it('a crash right after the revoke commits (listener never runs): the entry is already pending and the sweeper applies it', async () => {
       const grant = await activeGrant();
-      await stack.broker.requests.settled();
+      await settledAndSealed(stack);
       const faults = transactFaults(stack.broker.dynamodb);
       // The revoke's transaction commits, then the process "dies": the caller gets an error, no listener runs.
       faults.fail('network-after');
@@ -281,7 +281,7 @@ describe('AWS grants in simulated mode, against the local stack', () => {
       });
       expect(revoke.status).toBe(500);
       expect(faults.pending).toBe(0);
-      await stack.broker.requests.settled();
+      await settledAndSealed(stack);
       expect((await stack.broker.store.getRequest(grant.id))!.status).toBe('revoked');
       expect(await revocationTypes(grant.id)).toEqual([]);
       const pending = await ledger().pending(100, later());
@@ -292,7 +292,7 @@ describe('AWS grants in simulated mode, against the local stack', () => {
       clock.advanceMinutes(2);
       try {
         await stack.sweeper.runOnce();
-        await stack.broker.requests.settled();
+        await settledAndSealed(stack);
         await stack.sweeper.runOnce();
       } finally {
         clock.reset();
@@ -310,7 +310,7 @@ describe('AWS grants in simulated mode, against the local stack', () => {
       const grant = await activeGrant();
       faults.fail('before');
       await bob('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'leak' });
-      await stack.broker.requests.settled();
+      await settledAndSealed(stack);
       expect(faults.hits).toBe(1);
       expect(await revocationTypes(grant.id)).toEqual([]);
       expect((await ledger().pending(100, later())).map((entry) => entry.requestId)).toContain(grant.id);
@@ -318,7 +318,7 @@ describe('AWS grants in simulated mode, against the local stack', () => {
       clock.advanceMinutes(2);
       try {
         await stack.sweeper.runOnce();
-        await stack.broker.requests.settled();
+        await settledAndSealed(stack);
         await stack.sweeper.runOnce();
       } finally {
         clock.reset();
@@ -334,7 +334,7 @@ describe('AWS grants in simulated mode, against the local stack', () => {
       const grant = await activeGrant();
       faults.fail('after');
       await bob('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'leak' });
-      await stack.broker.requests.settled();
+      await settledAndSealed(stack);
       expect(faults.hits).toBe(1);
       expect(await revocationTypes(grant.id)).toEqual(['revocation.applied']);
       expect((await ledger().pending(100, later())).map((entry) => entry.requestId)).not.toContain(grant.id);
@@ -342,7 +342,7 @@ describe('AWS grants in simulated mode, against the local stack', () => {
       clock.advanceMinutes(2);
       try {
         await stack.sweeper.runOnce();
-        await stack.broker.requests.settled();
+        await settledAndSealed(stack);
       } finally {
         clock.reset();
       }

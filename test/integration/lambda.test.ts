@@ -338,38 +338,39 @@ describe('shipper handler', () => {
       dynamodb: { SequenceNumber: String(sequence), SizeBytes: 200, StreamViewType: 'NEW_IMAGE', ...image },
     };
   }
-  const auditImage = (seq: number, type: string) => ({
-    Keys: { pk: { S: 'AUDIT' }, sk: { S: String(seq).padStart(12, '0') } },
+  /** A newly committed journal entry, as the stream shows it. */
+  const auditImage = (n: number, type: string) => ({
+    Keys: { pk: { S: 'REQ#req_z' }, sk: { S: `EVT#evt_${n}` } },
     NewImage: {
-      pk: { S: 'AUDIT' },
-      sk: { S: String(seq).padStart(12, '0') },
-      seq: { N: String(seq) },
+      pk: { S: 'REQ#req_z' },
+      sk: { S: `EVT#evt_${n}` },
       type: { S: type },
       body: { S: '{}' },
     },
   });
 
-  it('ships the whole chain to the bunker in seq order, skipping a poison record without failing the batch', async () => {
+  it('seals every committed event and ships the whole chain in seq order, skipping a poison record', async () => {
     const created = await lambdaTransport().call('POST', '/v1/requests', {
       token: await tokenFor(stack, 'alice'),
       body: { roleId: 'prod-readonly', durationMinutes: 30, reason: 'audit trail check' },
     });
     expect(created.status).toBe(201);
-    const head = await (await runtime.get()).store.chainHead();
-    expect(head.seq).toBeGreaterThan(0);
+    const broker = await runtime.get();
+    const before = await broker.sealer.lag();
+    expect(before.unsealed).toBeGreaterThan(0);
     const poison = record({ NewImage: { nonsense: { BOOL: true } } });
     const batch = {
       Records: [
         record({ NewImage: { pk: { S: 'REQ#req_x' }, sk: { S: 'REQ' } } }),
         poison,
-        record(auditImage(head.seq, 'grant.activated')),
+        record(auditImage(1, 'grant.activated')),
       ],
     };
-    const result = await createShipperHandler(runtime, (broker) => broker.bunker.shipper)(
-      batch,
-      lambdaContext(),
-    );
+    const result = await createShipperHandler(runtime, (broker) => broker.sealer)(batch, lambdaContext());
     expect(result.batchItemFailures).toEqual([]);
+    expect((await broker.sealer.lag()).unsealed).toBe(0);
+    const head = await broker.store.chainHead();
+    expect(head.seq).toBeGreaterThanOrEqual(before.unsealed);
     const files = readdirSync(join(bunkerDir, 'events'), { recursive: true })
       .map(String)
       .filter((file) => file.endsWith('.json'));
@@ -390,7 +391,7 @@ describe('shipper handler', () => {
       ],
     };
     const failing = createShipperHandler(runtime, () => ({
-      shipPending: () => Promise.reject(new Error('bunker unreachable')),
+      run: () => Promise.reject(new Error('bunker unreachable')),
     }));
     const result = await failing(batch, lambdaContext());
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: first.dynamodb!.SequenceNumber }]);
@@ -401,7 +402,7 @@ describe('shipper handler', () => {
   it('fails the batch while shipping is halted by a bunker conflict, so the lag alarm sees it', async () => {
     const first = record(auditImage(43, 'grant.expired'));
     const halted = createShipperHandler(runtime, () => ({
-      shipPending: async () => ({ shipped: 0, lastSeq: 42, halted: true }),
+      run: async () => ({ sealed: 0, lastSeq: 42, shipped: { shipped: 0, lastSeq: 42, halted: true } }),
     }));
     expect((await halted({ Records: [first] }, lambdaContext())).batchItemFailures).toEqual([
       { itemIdentifier: first.dynamodb!.SequenceNumber },
@@ -411,7 +412,7 @@ describe('shipper handler', () => {
   it('does not ship at all for a batch without audit events', async () => {
     let calls = 0;
     const handler = createShipperHandler(runtime, () => ({
-      shipPending: async () => {
+      run: async () => {
         calls += 1;
       },
     }));

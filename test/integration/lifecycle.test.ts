@@ -14,7 +14,7 @@ import {
   TEST_USERS,
   testConfig,
 } from '../support/fixtures.js';
-import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
+import { apiClient, settledAndSealed, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 
 type Req = AccessRequest & { url: string };
 
@@ -151,9 +151,9 @@ describe('lifecycle transitions through the API', () => {
     ]);
     // The revocation policy, written after the commit (by the listener or the sweeper's retry), is recorded
     // as applied exactly once, and later sweeps do not record it again.
-    await stack.broker.requests.settled();
+    await settledAndSealed(stack);
     await sweepAfter(90); // every session of the grant has lapsed by now
-    await stack.broker.requests.settled();
+    await settledAndSealed(stack);
     clock.reset(); // the provider's tokens are valid again
     const revocations = (await auditEvents(carol))
       .filter((event) => event.requestId === request.id && event.type.startsWith('revocation.'))
@@ -333,13 +333,13 @@ describe('lifecycle transitions through the API', () => {
     await sweepAfter(10);
     expect(await statusOf(request.id)).toBe('expired');
     // Once the after-commit work has finished, nothing at all (lifecycle or side effect) is written again.
-    await stack.broker.requests.settled();
+    await settledAndSealed(stack);
     const everything = async () =>
       (await auditEvents(carol)).filter((event) => event.requestId === request.id).map((event) => event.id);
     const before = await everything();
     await stack.sweeper.runOnce();
     expect(await stack.broker.requests.applyTransition(request.id, 'expire')).toBeNull();
-    await stack.broker.requests.settled();
+    await settledAndSealed(stack);
     expect(await everything()).toEqual(before);
     const types = await eventTypesFor(carol, request.id);
     expect(types.at(-1)).toBe('grant.expired');

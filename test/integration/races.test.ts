@@ -14,7 +14,7 @@ import {
   tally,
   testConfig,
 } from '../support/fixtures.js';
-import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
+import { apiClient, settledAndSealed, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 
 type Req = AccessRequest & { url: string };
 const TERMINAL_EVENTS = new Set([
@@ -57,7 +57,7 @@ describe('races resolve to exactly one outcome', () => {
 
   async function verifyChain() {
     // Let after-commit work (revocations, schedules, notifications) finish, so the head stands still.
-    await stack.broker.requests.settled();
+    await settledAndSealed(stack);
     const verify = await carol<{ ok: boolean; lastSeq: number }>('GET', '/v1/audit/verify');
     expect(verify.body).toMatchObject({ ok: true });
     expect(verify.body.lastSeq).toBe((await stack.broker.store.chainHead()).seq);

@@ -9,7 +9,7 @@ import { ACTION_APPROVE, ACTION_DENY } from '../../api/adapters/slack/blocks.js'
 import { type SlackWebClient, WebApiSlack } from '../../api/adapters/slack/client.js';
 import { signSlackRequest } from '../../api/adapters/slack/signature.js';
 import { type Broker, buildBroker } from '../../api/compose.js';
-import type { AuditEvent, Caller } from '../../api/domain/types.js';
+import type { Caller, CommittedEvent } from '../../api/domain/types.js';
 import { silentLogger } from '../../api/services/logger.js';
 import { exampleConfig } from '../support/stack.js';
 
@@ -143,11 +143,9 @@ describe('Slack messages and signed interactions', () => {
     return { status: response.status, code: text ? (JSON.parse(text) as { code?: string }).code : undefined };
   }
 
-  async function eventsFor(requestId: string): Promise<AuditEvent[]> {
-    const events: AuditEvent[] = [];
-    for await (const event of broker.store.readEvents())
-      if (event.requestId === requestId) events.push(event);
-    return events;
+  /** The request's committed events (the timeline: sealed or not). */
+  async function eventsFor(requestId: string): Promise<CommittedEvent[]> {
+    return broker.store.requestEvents(requestId);
   }
 
   it('posts an approval message to the role’s channel, and a correctly signed approve by a listed approver works', async () => {

@@ -1,7 +1,7 @@
 /** Generated audit histories, sealed with the real chain code: no DynamoDB needed. */
 import { type ChainHead, EMPTY_HEAD, sealEvent } from '../../api/domain/audit-chain.js';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
-import type { BrokerStore, EventRange } from '../../api/services/ports.js';
+import type { BrokerStore, Committed, EventRange } from '../../api/services/ports.js';
 
 export { generateHistory } from '../../bench/fixtures/audit-history.js';
 
@@ -18,18 +18,18 @@ export class MemoryChainStore implements Pick<BrokerStore, 'readEvents' | 'chain
     return last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD;
   }
 
-  async appendEvents(drafts: AuditEventDraft[]): Promise<AuditEvent[]> {
+  /** Commits and seals at once (no sealer in these tests). */
+  async appendEvents(drafts: AuditEventDraft[]): Promise<Committed> {
     const sealed: AuditEvent[] = [];
     for (const draft of drafts) {
-      const event = sealEvent(draft, await this.chainHead(), {
-        id: `evt_x${this.events.length + 1}`,
-        time: new Date().toISOString(),
-        simulated: true,
-      });
+      const event = sealEvent(
+        { ...draft, id: `evt_x${this.events.length + 1}`, time: new Date().toISOString(), simulated: true },
+        await this.chainHead(),
+      );
       this.events.push(event);
       sealed.push(event);
     }
-    return sealed;
+    return { events: sealed, outbox: null };
   }
 
   async *readEvents(range: EventRange = {}): AsyncIterable<AuditEvent> {

@@ -6,7 +6,9 @@ export type TransactFault =
   /** DynamoDB commits, then the response is lost on the way back. */
   | 'network-after'
   /** DynamoDB refuses the transaction because another one holds its items. */
-  | 'conflict';
+  | 'conflict'
+  /** The commit's journal entries carry a condition that cannot hold: DynamoDB itself cancels the transaction. */
+  | 'journal-condition';
 
 function networkError(): Error {
   const error = new Error('socket hang up (injected)');
@@ -36,6 +38,14 @@ export function transactFaults(client: DynamoDBClient) {
             Code: index === 0 ? 'TransactionConflict' : 'None',
           })),
         });
+      }
+      if (fault === 'journal-condition') {
+        const items =
+          (args.input as { TransactItems?: { Put?: Record<string, unknown> }[] }).TransactItems ?? [];
+        for (const item of items) {
+          const sk = (item.Put?.Item as { sk?: { S?: string } } | undefined)?.sk?.S;
+          if (sk?.startsWith('EVT#') && item.Put) item.Put.ConditionExpression = 'attribute_exists(pk)';
+        }
       }
       const result = await next(args);
       if (fault === 'network-after') throw networkError();

@@ -36,6 +36,14 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
   return Object.assign(stack, { dataDir, tableName });
 }
 
+/** Waits for after-commit work (listeners) and then for the sealer to chain what they recorded. */
+export async function settledAndSealed(stack: LocalStack): Promise<void> {
+  await stack.broker.requests.settled();
+  if (typeof stack.broker.notifications.idle === 'function') await stack.broker.notifications.idle();
+  await stack.broker.requests.settled();
+  await stack.sealing.idle();
+}
+
 /** A real signed access token for a demo user, from the stack's development provider. */
 export async function tokenFor(
   stack: LocalStack,
@@ -81,6 +89,9 @@ export function apiClient(stack: LocalStack, token?: string) {
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = await response.text();
+    // Commits are sealed by the in-process sealer right after they land; tests read the sealed chain as a user
+    // would a moment later. (Tests of the unsealed state stop `stack.sealing` first.)
+    await (stack as Partial<LocalStack>).sealing?.idle();
     let parsed: unknown = text;
     try {
       parsed = JSON.parse(text);

@@ -45,11 +45,15 @@ function chain(length: number, head: ChainHead = EMPTY_HEAD): AuditEvent[] {
   const events: AuditEvent[] = [];
   let current = head;
   for (let n = 1; n <= length; n++) {
-    const event = sealEvent(draft(current.seq + 1), current, {
-      id: `evt_${current.seq + 1}`,
-      time: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
-      simulated: false,
-    });
+    const event = sealEvent(
+      {
+        ...draft(current.seq + 1),
+        id: `evt_${current.seq + 1}`,
+        time: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
+        simulated: false,
+      },
+      current,
+    );
     events.push(event);
     current = { seq: event.seq, hash: event.hash };
   }
@@ -76,11 +80,10 @@ describe('sealEvent', () => {
 
   it('carries the draft and meta fields, and continues from any head', () => {
     const head = { seq: 41, hash: 'a'.repeat(64) };
-    const event = sealEvent(draft(42), head, {
-      id: 'evt_x',
-      time: '2026-11-22T10:00:00.000Z',
-      simulated: true,
-    });
+    const event = sealEvent(
+      { ...draft(42), id: 'evt_x', time: '2026-11-22T10:00:00.000Z', simulated: true },
+      head,
+    );
     expect(event).toMatchObject({
       seq: 42,
       id: 'evt_x',
@@ -98,9 +101,11 @@ describe('sealEvent', () => {
         type: 'access.forbidden',
         actor: { type: 'system', subject: 'sweeper' },
         data: { kept: 1, dropped: undefined },
+        id: 'evt_1',
+        time: '2026-11-22T10:00:00.000Z',
+        simulated: false,
       },
       EMPTY_HEAD,
-      { id: 'evt_1', time: '2026-11-22T10:00:00.000Z', simulated: false },
     );
     expect(Object.keys(event)).not.toContain('requestId');
     expect(Object.keys(event)).not.toContain('roleId');

@@ -50,7 +50,7 @@ export class MemoryStore implements BrokerStore {
     const writes = this.contributions(outcome);
     this.requests.set(outcome.request.id, structuredClone(outcome.request));
     for (const write of writes) write.apply();
-    return { request: outcome.request, replayed: false, events: this.seal(outcome.events) };
+    return { request: outcome.request, replayed: false, events: this.seal(outcome.events), outbox: null };
   }
   async updateRequest(expectedVersion: number, outcome: Outcome) {
     if (this.requests.get(outcome.request.id)?.version !== expectedVersion) {
@@ -59,18 +59,21 @@ export class MemoryStore implements BrokerStore {
     const writes = this.contributions(outcome);
     this.requests.set(outcome.request.id, structuredClone(outcome.request));
     for (const write of writes) write.apply();
-    return this.seal(outcome.events);
+    return { events: this.seal(outcome.events), outbox: null };
   }
   async appendEvents(events: AuditEventDraft[]) {
     const writes = this.contributions({ request: null, events });
     for (const write of writes) write.apply();
-    return this.seal(events);
+    return { events: this.seal(events), outbox: null };
   }
   async listRequests(): Promise<Page<AccessRequest>> {
     return { items: [...this.requests.values()], nextCursor: null };
   }
   async listDue() {
     return [];
+  }
+  async requestEvents(requestId: string) {
+    return this.events.filter((event) => event.requestId === requestId);
   }
   async chainHead() {
     return this.head;
@@ -80,13 +83,13 @@ export class MemoryStore implements BrokerStore {
   }
   async ping() {}
 
+  /** Commits and seals at once: unit tests have no sealer. */
   private seal(drafts: AuditEventDraft[]): AuditEvent[] {
     return drafts.map((draft) => {
-      const event = sealEvent(draft, this.head, {
-        id: `evt_${this.events.length + 1}`,
-        time: new Date().toISOString(),
-        simulated: false,
-      });
+      const event = sealEvent(
+        { ...draft, id: `evt_${this.events.length + 1}`, time: new Date().toISOString(), simulated: false },
+        this.head,
+      );
       this.head = { seq: event.seq, hash: event.hash };
       this.events.push(event);
       return event;

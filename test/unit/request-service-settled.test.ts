@@ -17,8 +17,9 @@ function storeStub(): BrokerStore {
       request: outcome.request,
       replayed: false,
       events: seal(outcome.events),
+      outbox: null,
     }),
-    appendEvents: async (drafts) => seal(drafts),
+    appendEvents: async (drafts) => ({ events: seal(drafts), outbox: null }),
   } as Partial<BrokerStore> as BrokerStore;
 }
 

@@ -143,7 +143,7 @@ describe('WebhookDispatcher', () => {
       data: {
         channel: 'webhook',
         target: 'https://siem.example.com/hook',
-        eventSeq: 7,
+        eventId: expect.stringMatching(/^evt_/),
         eventType: 'request.approved',
         error: 'HTTP 500',
       },

@@ -11,29 +11,50 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ulid } from 'ulid';
-import { type ChainHead, EMPTY_HEAD, sealEvent, serializeEvent } from '../../domain/audit-chain.js';
+import { monotonicFactory } from 'ulid';
+import { type ChainHead, EMPTY_HEAD, serializeEvent } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { nextDue, type Outcome } from '../../domain/lifecycle.js';
-import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../domain/types.js';
+import type {
+  AccessRequest,
+  AuditEvent,
+  AuditEventDraft,
+  CommittedEvent,
+  TimelineEvent,
+} from '../../domain/types.js';
 import {
+  type AuditJournal,
   type BrokerStore,
   type Clock,
+  type Committed,
   ConcurrentUpdateError,
+  type EntryRef,
   type EventRange,
   type IdempotencyClaim,
   type ListQuery,
   type Page,
   type PendingCommit,
+  type SealBacklog,
+  SealConflict,
   type TransactionContributor,
+  type UnsealedEntry,
 } from '../../services/ports.js';
 import { INDEXES, TTL_ATTRIBUTE } from './table.js';
 
 const HEAD_KEY = { pk: 'META', sk: 'AUDIT_HEAD' };
 const AUDIT_PK = 'AUDIT';
+export const OUTBOX_PK = 'OUTBOX';
+const UNSEALED = 'UNSEALED';
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-/** A chain conflict (another writer appended first) is retried here, without re-deciding the state change. */
-const MAX_CHAIN_ATTEMPTS = 60;
+/** How long the committing process has to run a commit's effects before a relay may take them over. */
+export const OUTBOX_GRACE_SECONDS = 30;
+/** DynamoDB allows 100 items per transaction: the head plus two items (chain event, entry) per sealed event. */
+const SEAL_BATCH_LIMIT = 49;
+/** A transaction cancelled by a conflict wrote nothing; it is sent again at most this many times in all. */
+const CONFLICT_RETRIES = 3;
+const REQUEST_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
+/** Event ids sort in commit order within a process, so one commit's events seal in the order they were decided. */
+const nextUlid = monotonicFactory();
 const KEY_ATTRIBUTES = [
   'pk',
   'sk',
@@ -53,7 +74,9 @@ export interface DynamoStoreOptions {
 }
 
 /** BrokerStore on one DynamoDB table: conditional writes and TransactWriteItems keep state and audit in step. */
-export class DynamoStore implements BrokerStore {
+export class DynamoStore implements BrokerStore, AuditJournal {
+  readonly sealBatchLimit = SEAL_BATCH_LIMIT;
+
   private readonly contributors: TransactionContributor<TransactWriteItem>[] = [];
 
   constructor(private readonly options: DynamoStoreOptions) {}
@@ -86,7 +109,8 @@ export class DynamoStore implements BrokerStore {
   async createRequest(
     outcome: Outcome,
     idempotency?: IdempotencyClaim,
-  ): Promise<{ request: AccessRequest; replayed: boolean; events: AuditEvent[] }> {
+    effects: string[] = [],
+  ): Promise<{ request: AccessRequest; replayed: boolean } & Committed> {
     const idempotencyKey = idempotency ? idempotencyItemKey(idempotency) : null;
     const extra: TransactWriteItem[] = [];
     if (idempotency && idempotencyKey) {
@@ -111,13 +135,8 @@ export class DynamoStore implements BrokerStore {
       },
     };
     try {
-      const events = await this.commit(
-        write,
-        outcome.events,
-        extra,
-        this.contributions({ request: outcome.request, events: outcome.events }),
-      );
-      return { request: outcome.request, replayed: false, events };
+      const committed = await this.commit(write, outcome, effects, extra);
+      return { request: outcome.request, replayed: false, ...committed };
     } catch (error) {
       if (!(error instanceof IdempotencyTaken) || !idempotency || !idempotencyKey) throw error;
       const { Item } = await this.client.send(
@@ -132,11 +151,11 @@ export class DynamoStore implements BrokerStore {
       }
       const earlier = await this.getRequest(String(record.requestId));
       if (!earlier) throw new Error('idempotency record points at a missing request');
-      return { request: earlier, replayed: true, events: [] };
+      return { request: earlier, replayed: true, events: [], outbox: null };
     }
   }
 
-  async updateRequest(expectedVersion: number, outcome: Outcome): Promise<AuditEvent[]> {
+  updateRequest(expectedVersion: number, outcome: Outcome, effects: string[] = []): Promise<Committed> {
     const write: TransactWriteItem = {
       Put: {
         TableName: this.table,
@@ -146,73 +165,65 @@ export class DynamoStore implements BrokerStore {
         ExpressionAttributeValues: marshall({ ':expected': expectedVersion }),
       },
     };
-    return this.commit(
-      write,
-      outcome.events,
-      [],
-      this.contributions({ request: outcome.request, events: outcome.events }),
-    );
+    return this.commit(write, outcome, effects);
   }
 
-  appendEvents(events: AuditEventDraft[]): Promise<AuditEvent[]> {
-    return this.commit(null, events, [], this.contributions({ request: null, events }));
+  appendEvents(events: AuditEventDraft[], effects: string[] = []): Promise<Committed> {
+    return this.commit(null, { request: null, events }, effects);
   }
 
   /**
-   * One transaction: the state write (if any), the chain head moved from the head we read, and the sealed
-   * events, then `extra` (the idempotency record) and the contributors' writes. Losing the chain race re-reads
-   * the head and tries again; losing the request race, or a contributed write's condition, is the caller's.
+   * One transaction and nothing shared with unrelated requests: the state write (if any), one unsealed journal
+   * entry per event, the outbox entry when effects want the commit, then `extra` (the idempotency record) and the
+   * contributors' writes. No chain head is read or written here: the sealer chains the entries later. Losing
+   * the request race, or a contributed write's condition, is the caller's to handle.
    */
   private async commit(
     write: TransactWriteItem | null,
-    drafts: AuditEventDraft[],
+    pending: PendingCommit,
+    effects: string[],
     extra: TransactWriteItem[] = [],
-    contributed: TransactWriteItem[] = [],
-  ): Promise<AuditEvent[]> {
+  ): Promise<Committed> {
+    const drafts = pending.events;
     if (drafts.length === 0) throw new Error('a state change must be recorded by at least one audit event');
-    for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {
-      const head = await this.chainHead();
-      const time = this.options.clock.now().toISOString();
-      const events: AuditEvent[] = [];
-      let cursor = head;
-      for (const draft of drafts) {
-        const event = sealEvent(draft, cursor, {
-          id: `evt_${ulid()}`,
-          time,
-          simulated: this.options.simulated,
-        });
-        events.push(event);
-        cursor = { seq: event.seq, hash: event.hash };
-      }
-      const items: TransactWriteItem[] = [
-        ...(write ? [write] : []),
-        headWrite(this.table, head, cursor),
-        ...events.map((event) => eventWrite(this.table, event)),
-        ...extra,
-        ...contributed,
-      ];
+    const time = this.options.clock.now().toISOString();
+    const events: CommittedEvent[] = drafts.map((draft) =>
+      commitEvent(draft, { id: `evt_${nextUlid()}`, time, simulated: this.options.simulated }),
+    );
+    const outbox = effects.length > 0 ? events[0]!.id : null;
+    const contributed = this.contributions(pending);
+    const items: TransactWriteItem[] = [
+      ...(write ? [write] : []),
+      ...events.map((event) => journalWrite(this.table, event)),
+      ...(outbox ? [outboxWrite(this.table, outbox, pending.request, events, effects, time)] : []),
+      ...extra,
+      ...contributed,
+    ];
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-        return events;
+        return { events, outbox };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
-        const writeIndex = write ? 0 : -1;
         const contributedStart = items.length - contributed.length;
         const extraStart = contributedStart - extra.length;
         if (extra.length > 0 && codes.slice(extraStart, contributedStart).includes('ConditionalCheckFailed'))
           throw new IdempotencyTaken();
-        if (writeIndex === 0 && codes[0] === 'ConditionalCheckFailed')
-          throw new ConcurrentUpdateError('request');
+        if (write && codes[0] === 'ConditionalCheckFailed') throw new ConcurrentUpdateError('request');
         if (contributed.length > 0 && codes.slice(contributedStart).includes('ConditionalCheckFailed'))
           throw new ConcurrentUpdateError('transaction');
-        // Chain head moved or a concurrent transaction touched the same items: back off briefly and retry.
-        await sleep(Math.random() * Math.min(50, 5 * (attempt + 1)));
+        // Only this commit's own items are in the transaction, so a conflict is another writer touching the
+        // same request at the same moment: a cancelled transaction wrote nothing, so the same writes are sent
+        // again a few times before the caller decides again on what the other writer left.
+        if (!codes.includes('TransactionConflict')) throw error;
+        if (attempt >= CONFLICT_RETRIES) {
+          if (write) throw new ConcurrentUpdateError('request');
+          throw new DomainError('concurrent_update', 'the change could not be stored; try again');
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
-    // Not a ConcurrentUpdateError: the service would re-decide and run this whole loop again (25 × 60
-    // transactions against a chain that cannot move). The caller gets a 409 to retry later instead.
-    throw new DomainError('concurrent_update', 'the audit log is busy; try again');
   }
 
   async listRequests(query: ListQuery): Promise<Page<AccessRequest>> {
@@ -272,6 +283,112 @@ export class DynamoStore implements BrokerStore {
     return (Items ?? []).map(toRequest);
   }
 
+  async requestEvents(requestId: string, limit = 500): Promise<TimelineEvent[]> {
+    const events: TimelineEvent[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
+          ExpressionAttributeValues: marshall({ ':pk': `REQ#${requestId}`, ':evt': 'EVT#' }),
+          ConsistentRead: true,
+          Limit: limit - events.length,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const raw = unmarshall(item);
+        const event = JSON.parse(String(raw.body)) as TimelineEvent;
+        events.push(raw.seq !== undefined ? { ...event, seq: Number(raw.seq) } : event);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && events.length < limit);
+    return events;
+  }
+
+  async unsealed(limit: number): Promise<UnsealedEntry[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'byUnsealed',
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
+        ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map((item) => {
+      const raw = unmarshall(item);
+      return {
+        event: JSON.parse(String(raw.body)) as CommittedEvent,
+        ref: { pk: String(raw.pk), sk: String(raw.sk) },
+      };
+    });
+  }
+
+  async seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void> {
+    if (batch.length === 0) return;
+    if (batch.length > SEAL_BATCH_LIMIT) throw new Error(`at most ${SEAL_BATCH_LIMIT} events per seal`);
+    const last = batch[batch.length - 1]!.event;
+    const items: TransactWriteItem[] = [
+      headWrite(this.table, from, { seq: last.seq, hash: last.hash }),
+      ...batch.flatMap(({ ref, event }) => [
+        eventWrite(this.table, event),
+        {
+          Update: {
+            TableName: this.table,
+            Key: marshall(ref),
+            // Exactly once: an entry another sealer already took fails the whole batch.
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(seq)',
+            UpdateExpression: 'SET seq = :seq REMOVE #upk, #usk',
+            ExpressionAttributeNames: { '#upk': INDEXES.byUnsealed.pk, '#usk': INDEXES.byUnsealed.sk },
+            ExpressionAttributeValues: marshall({ ':seq': event.seq }),
+          },
+        },
+      ]),
+    ];
+    try {
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+      if (codes[0] === 'ConditionalCheckFailed') throw new SealConflict('head');
+      const sealedAlready = batch
+        .filter((_, index) => codes[2 + index * 2] === 'ConditionalCheckFailed')
+        .map(({ ref }) => ref);
+      if (sealedAlready.length > 0) throw new SealConflict('entry', sealedAlready);
+      // A seq already taken without the head saying so, or a transaction conflict with another sealer.
+      throw new SealConflict('head');
+    }
+  }
+
+  async backlog(): Promise<SealBacklog> {
+    let count = 0;
+    let oldestTime: string | null = null;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byUnsealed',
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#time': 'time' },
+          ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
+          ProjectionExpression: '#time',
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const time = String(unmarshall(item).time);
+        if (oldestTime === null || time < oldestTime) oldestTime = time;
+        count += 1;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { count, oldestTime };
+  }
+
   async chainHead(): Promise<ChainHead> {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
@@ -323,11 +440,71 @@ export class DynamoStore implements BrokerStore {
 
 class IdempotencyTaken extends Error {}
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function idempotencyItemKey(claim: IdempotencyClaim) {
   const owner = createHash('sha256').update(claim.subject).digest('hex').slice(0, 32);
   return { pk: `IDEMP#${owner}#${claim.key}`, sk: 'IDEMP' };
+}
+
+/** Where a committed event's journal entry lives: in its request's item collection, or on its own. */
+export function entryRef(event: Pick<CommittedEvent, 'id' | 'requestId'>): EntryRef {
+  const owner =
+    event.requestId && REQUEST_ID.test(event.requestId) ? `REQ#${event.requestId}` : `EVT#${event.id}`;
+  return { pk: owner, sk: `EVT#${event.id}` };
+}
+
+function commitEvent(
+  draft: AuditEventDraft,
+  meta: { id: string; time: string; simulated: boolean },
+): CommittedEvent {
+  // JSON round trip drops `undefined`, so the entry holds exactly what the sealer will hash.
+  return JSON.parse(JSON.stringify({ ...draft, ...meta })) as CommittedEvent;
+}
+
+function journalWrite(table: string, event: CommittedEvent): TransactWriteItem {
+  return {
+    Put: {
+      TableName: table,
+      Item: marshall({
+        ...entryRef(event),
+        time: event.time,
+        type: event.type,
+        body: JSON.stringify(event),
+        [INDEXES.byUnsealed.pk]: UNSEALED,
+        [INDEXES.byUnsealed.sk]: event.id,
+      }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+function outboxWrite(
+  table: string,
+  id: string,
+  request: AccessRequest | null,
+  events: CommittedEvent[],
+  effects: string[],
+  time: string,
+): TransactWriteItem {
+  const dueAt = new Date(new Date(time).getTime() + OUTBOX_GRACE_SECONDS * 1000).toISOString();
+  return {
+    Put: {
+      TableName: table,
+      Item: marshall({
+        pk: OUTBOX_PK,
+        sk: id,
+        // A request change tells listeners `afterChange`; events recorded beside a request, `afterRecord`.
+        kind: request ? 'change' : 'record',
+        ...((request?.id ?? events[0]?.requestId) ? { requestId: request?.id ?? events[0]?.requestId } : {}),
+        eventIds: events.map((event) => event.id),
+        entries: events.map(entryRef),
+        effects,
+        done: [],
+        attempts: 0,
+        dueAt,
+        createdAt: time,
+      }),
+    },
+  };
 }
 
 function headWrite(table: string, head: ChainHead, next: ChainHead): TransactWriteItem {

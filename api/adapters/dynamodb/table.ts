@@ -15,6 +15,8 @@ export const INDEXES = {
   byStatus: { pk: 'gsi2pk', sk: 'gsi2sk' },
   byDue: { pk: 'gsi3pk', sk: 'gsi3sk' },
   byCreated: { pk: 'gsi4pk', sk: 'gsi4sk' },
+  /** Sparse: journal entries the sealer has not chained yet (`UNSEALED` / event id). */
+  byUnsealed: { pk: 'gsi5pk', sk: 'gsi5sk' },
 } as const;
 
 export const TTL_ATTRIBUTE = 'expiresAt';

@@ -27,6 +27,7 @@ const FAILURE = new Set([
   'revocation.failed',
   'notification.failed',
   'bunker.conflict',
+  'effect.failed',
 ]);
 
 /** Severity: informational by default, louder for emergencies, refusals, failed reviews and tampering. */

@@ -9,6 +9,6 @@ export interface WebOptions {
   cookieSecret?: string;
   /** Remembers logged-out session ids until their cookies would have expired anyway. */
   markers?: MarkerStore;
-  /** Reads audit events for a request's timeline. */
-  readEvents?: BrokerStore['readEvents'];
+  /** Reads a request's committed events for its timeline. */
+  requestEvents?: BrokerStore['requestEvents'];
 }

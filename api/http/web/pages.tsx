@@ -1,7 +1,7 @@
 /** Server-rendered pages (Hono JSX). No scripts: every action is a plain form POST carrying the CSRF token. */
 import type { Child, FC } from 'hono/jsx';
 import type { RoleConfig } from '../../config/schema.js';
-import type { AccessRequest, AuditEvent } from '../../domain/types.js';
+import type { AccessRequest, TimelineEvent } from '../../domain/types.js';
 import type { AuditVerifyReport } from '../../services/audit-verify.js';
 
 export interface Viewer {
@@ -166,11 +166,11 @@ export interface RequestPageProps {
   actions: RequestActions;
   ticketUrl: string | null;
   stillToApprove: { groups: string[]; users: string[]; remaining: number } | null;
-  timeline: AuditEvent[];
+  timeline: TimelineEvent[];
   flash: Flash;
 }
 
-function describeEvent(event: AuditEvent): string {
+function describeEvent(event: TimelineEvent): string {
   const data = event.data as Record<string, unknown>;
   const note = (key: string) => (typeof data[key] === 'string' && data[key] ? `: ${String(data[key])}` : '');
   switch (event.type) {
@@ -189,7 +189,7 @@ function describeEvent(event: AuditEvent): string {
   }
 }
 
-const actorName = (event: AuditEvent) =>
+const actorName = (event: TimelineEvent) =>
   event.actor.type === 'user' ? `${event.actor.email} via ${event.actor.via}` : 'system';
 
 export const RequestPage: FC<RequestPageProps> = ({
@@ -379,7 +379,12 @@ export const RequestPage: FC<RequestPageProps> = ({
             <li data-type={event.type}>
               {when(event.time)} · <strong>{describeEvent(event)}</strong>{' '}
               <span class="muted">
-                by {actorName(event)} · #{event.seq}
+                by {actorName(event)} ·{' '}
+                {event.seq !== undefined ? (
+                  `#${event.seq}`
+                ) : (
+                  <span title="committed; the sealer has not chained it yet">not yet sealed</span>
+                )}
               </span>
             </li>
           ))}

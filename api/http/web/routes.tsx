@@ -7,7 +7,7 @@ import { TokenRejected } from '../../adapters/oidc/token-verifier.js';
 import type { RoleConfig } from '../../config/schema.js';
 import { isAdmin, isApproverFor, isAuditor, isOwnRequest } from '../../domain/access.js';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.js';
-import type { AccessRequest, AuditEvent, Caller } from '../../domain/types.js';
+import type { AccessRequest, Caller, TimelineEvent } from '../../domain/types.js';
 import type { App, AppDeps } from '../env.js';
 import { clientIp } from '../middleware/authenticate.js';
 import { problemBody } from '../problem.js';
@@ -553,14 +553,8 @@ function stillToApprove(request: AccessRequest, role: RoleConfig | undefined) {
   };
 }
 
-/** The request's audit events: read from its creation on (the chain is ordered by time), filtered by id. */
-async function timeline(options: WebOptions, request: AccessRequest): Promise<AuditEvent[]> {
-  if (!options.readEvents) return [];
-  const events: AuditEvent[] = [];
-  for await (const event of options.readEvents({ since: request.createdAt })) {
-    if (event.requestId !== request.id) continue;
-    events.push(event);
-    if (events.length >= MAX_TIMELINE_EVENTS) break;
-  }
-  return events;
+/** Every committed event of the request, sealed or not (unsealed ones carry no seq yet). */
+async function timeline(options: WebOptions, request: AccessRequest): Promise<TimelineEvent[]> {
+  if (!options.requestEvents) return [];
+  return options.requestEvents(request.id, MAX_TIMELINE_EVENTS);
 }

@@ -1,7 +1,7 @@
 import { type MessageContext, requestMessage } from '../../adapters/slack/blocks.js';
 import type { SlackApi, SlackMessageRef } from '../../adapters/slack/client.js';
 import type { BreakglassConfig } from '../../config/schema.js';
-import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../domain/types.js';
+import type { AccessRequest, AuditEventDraft, CommittedEvent } from '../../domain/types.js';
 import type { Logger } from '../logger.js';
 import type { MarkerStore } from '../markers.js';
 import type { LifecycleListener } from '../request-service.js';
@@ -32,7 +32,7 @@ export class SlackNotifier implements LifecycleListener {
 
   constructor(private readonly options: SlackNotifierOptions) {}
 
-  afterChange(request: AccessRequest, events: AuditEvent[]): Promise<void> {
+  afterChange(request: AccessRequest, events: CommittedEvent[]): Promise<void> {
     const previous = this.chains.get(request.id) ?? Promise.resolve();
     const work = previous.catch(() => undefined).then(() => this.handle(request, events));
     this.chains.set(request.id, work);
@@ -77,7 +77,7 @@ export class SlackNotifier implements LifecycleListener {
     await this.update({ channel: ref.channel, ts: ref.ts }, request);
   }
 
-  private async handle(request: AccessRequest, events: AuditEvent[]): Promise<void> {
+  private async handle(request: AccessRequest, events: CommittedEvent[]): Promise<void> {
     const channel = this.channelFor(request.roleId);
     if (!channel) return;
     const types = new Set(events.map((event) => event.type));

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../domain/types.js';
+import type { AccessRequest, AuditEventDraft, CommittedEvent } from '../../domain/types.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../ports.js';
 import type { LifecycleListener } from '../request-service.js';
@@ -50,11 +50,18 @@ export class WebhookDispatcher implements LifecycleListener {
 
   constructor(private readonly options: WebhookDispatcherOptions) {}
 
-  afterChange(_request: AccessRequest, events: AuditEvent[]): Promise<void> {
+  /** A commit owes this dispatcher a delivery only when some hook takes one of its events. */
+  wants(events: AuditEventDraft[]): boolean {
+    return events.some(
+      (event) => !isOwnReport(event) && this.options.hooks.some((hook) => takes(hook, event)),
+    );
+  }
+
+  afterChange(_request: AccessRequest, events: CommittedEvent[]): Promise<void> {
     return this.dispatch(events);
   }
 
-  afterRecord(events: AuditEvent[]): Promise<void> {
+  afterRecord(events: CommittedEvent[]): Promise<void> {
     return this.dispatch(events);
   }
 
@@ -63,18 +70,12 @@ export class WebhookDispatcher implements LifecycleListener {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  dispatch(events: AuditEvent[]): Promise<void> {
+  dispatch(events: CommittedEvent[]): Promise<void> {
     const deliveries: Promise<void>[] = [];
     for (const event of events) {
-      // Our own delivery reports never go out again: that is what keeps a dead hook from looping.
-      if (
-        event.type.startsWith('notification.') &&
-        (event.data as { channel?: unknown }).channel === 'webhook'
-      ) {
-        continue;
-      }
+      if (isOwnReport(event)) continue;
       for (const hook of this.options.hooks) {
-        if (hook.events && !hook.events.includes(event.type)) continue;
+        if (!takes(hook, event)) continue;
         const delivery = this.deliver(hook, event).finally(() => this.inFlight.delete(delivery));
         this.inFlight.add(delivery);
         deliveries.push(delivery);
@@ -83,7 +84,7 @@ export class WebhookDispatcher implements LifecycleListener {
     return Promise.all(deliveries).then(() => undefined);
   }
 
-  private async deliver(hook: WebhookTarget, event: AuditEvent): Promise<void> {
+  private async deliver(hook: WebhookTarget, event: CommittedEvent): Promise<void> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     const baseDelay = this.options.baseDelayMs ?? 500;
     const sleep = this.options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -123,7 +124,7 @@ export class WebhookDispatcher implements LifecycleListener {
       }
     }
     const url = redactUrl(hook.url);
-    this.options.logger.warn({ url, seq: event.seq, error: lastError }, 'webhook delivery failed');
+    this.options.logger.warn({ url, eventId: event.id, error: lastError }, 'webhook delivery failed');
     await this.options
       .recordEvents([
         {
@@ -135,7 +136,7 @@ export class WebhookDispatcher implements LifecycleListener {
           data: {
             channel: 'webhook',
             target: url,
-            eventSeq: event.seq,
+            eventId: event.id,
             eventType: event.type,
             error: lastError,
           },
@@ -145,4 +146,15 @@ export class WebhookDispatcher implements LifecycleListener {
         this.options.logger.error({ err: (error as Error).message }, 'could not record notification.failed');
       });
   }
+}
+
+/** Our own delivery reports never go out again: that is what keeps a dead hook from looping. */
+function isOwnReport(event: AuditEventDraft): boolean {
+  return (
+    event.type.startsWith('notification.') && (event.data as { channel?: unknown }).channel === 'webhook'
+  );
+}
+
+function takes(hook: WebhookTarget, event: AuditEventDraft): boolean {
+  return !hook.events || hook.events.includes(event.type);
 }

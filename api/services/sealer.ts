@@ -1,0 +1,197 @@
+/**
+ * The one writer of the audit chain. Commits store their events as unsealed journal entries and touch nothing
+ * shared; the sealer takes those entries in the order it finds them, gives each the next seq, the previous hash
+ * and its own hash (`sealAll`), and stores a batch in one transaction that also moves the chain head from where
+ * it read it. A second sealer running by mistake loses that condition and stops — the chain never forks — and
+ * an entry sealed once is never sealed again (its entry is marked in the same transaction). After sealing it
+ * ships the sealed events to the bunker and writes the signed digests (`AuditShipper`). A crash anywhere
+ * resumes with no gap and no duplicate: what committed is either sealed or still unsealed.
+ */
+import { sealAll } from '../domain/audit-chain.js';
+import type { ReadinessCheck } from '../http/env.js';
+import type { Logger } from './logger.js';
+import { type AuditJournal, type Clock, type EntryRef, SealConflict } from './ports.js';
+import type { ShipResult } from './shipper.js';
+
+export interface SealResult {
+  sealed: number;
+  lastSeq: number;
+  shipped?: ShipResult;
+}
+
+export interface SealLag {
+  unsealed: number;
+  /** Seconds the oldest unsealed event has waited; null when none waits. */
+  oldestUnsealedAgeSeconds: number | null;
+}
+
+export interface SealerDeps {
+  journal: AuditJournal;
+  /** Ships what was sealed; absent in tests of sealing alone. */
+  shipper?: { shipPending(): Promise<ShipResult> };
+  clock: Clock;
+  logger: Logger;
+  /** `/readyz` fails when the oldest unsealed event is older than this (seconds). */
+  maxLagSeconds: number;
+  /** Upper bound per run, so a Lambda invocation stays inside its timeout. */
+  maxPerRun?: number;
+}
+
+const MAX_HEAD_CONFLICTS = 5;
+
+export class Sealer {
+  private running: Promise<SealResult> | null = null;
+  private again = false;
+
+  constructor(private readonly deps: SealerDeps) {}
+
+  /**
+   * Seals everything unsealed, then ships. Calls during a run share it and schedule one more run after it, so
+   * an entry committed while a run was finishing is never left waiting for the next trigger.
+   */
+  run(): Promise<SealResult> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      let result: SealResult;
+      do {
+        this.again = false;
+        result = await this.sealPending();
+        if (this.deps.shipper) result.shipped = await this.deps.shipper.shipPending();
+      } while (this.again);
+      return result;
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Seals unsealed entries in batches until none is left (or `maxPerRun`). */
+  async sealPending(): Promise<SealResult> {
+    const { journal } = this.deps;
+    const maxPerRun = this.deps.maxPerRun ?? 50_000;
+    /** Entries found sealed already (the unsealed index lags behind the table); skipped for this run. */
+    const skip = new Set<string>();
+    let sealed = 0;
+    let conflicts = 0;
+    let head = await journal.chainHead();
+    while (sealed < maxPerRun) {
+      const found = await journal.unsealed(journal.sealBatchLimit + skip.size);
+      const batch = found.filter((entry) => !skip.has(refKey(entry.ref))).slice(0, journal.sealBatchLimit);
+      if (batch.length === 0) break;
+      const chained = sealAll(
+        batch.map((entry) => entry.event),
+        head,
+      );
+      try {
+        await journal.seal(
+          head,
+          batch.map((entry, index) => ({ ref: entry.ref, event: chained.sealed[index]! })),
+        );
+        head = chained.head;
+        sealed += batch.length;
+      } catch (error) {
+        if (!(error instanceof SealConflict)) throw error;
+        if (error.target === 'entry') {
+          for (const ref of error.sealedAlready) skip.add(refKey(ref));
+        } else {
+          conflicts += 1;
+          if (conflicts >= MAX_HEAD_CONFLICTS) {
+            this.deps.logger.warn(
+              { conflicts },
+              'audit chain head keeps moving: another sealer is running; yielding',
+            );
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20 * conflicts));
+        }
+        head = await journal.chainHead();
+      }
+    }
+    return { sealed, lastSeq: head.seq };
+  }
+
+  async lag(): Promise<SealLag> {
+    const backlog = await this.deps.journal.backlog();
+    return {
+      unsealed: backlog.count,
+      oldestUnsealedAgeSeconds:
+        backlog.oldestTime === null
+          ? null
+          : Math.max(
+              0,
+              Math.round((this.deps.clock.now().getTime() - new Date(backlog.oldestTime).getTime()) / 1000),
+            ),
+    };
+  }
+
+  /** The `sealer` entry of `/readyz`: red when sealing lags beyond the configured threshold. */
+  readiness(): ReadinessCheck {
+    return {
+      name: 'sealer',
+      check: async () => {
+        const lag = await this.lag();
+        const stale = (lag.oldestUnsealedAgeSeconds ?? 0) > this.deps.maxLagSeconds;
+        return {
+          ok: !stale,
+          ...(stale ? { detail: `oldest unsealed event is older than ${this.deps.maxLagSeconds}s` } : {}),
+          ...lag,
+        };
+      },
+    };
+  }
+}
+
+function refKey(ref: EntryRef): string {
+  return `${ref.pk}\u0000${ref.sk}`;
+}
+
+/**
+ * Runs the sealer locally: woken after every commit (`wake`) and on an interval as a fallback. In AWS the
+ * table's stream triggers the sealer Lambda instead, with the periodic sweep as the fallback.
+ */
+export class SealerLoop {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private current: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly sealer: Sealer,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.intervalMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    const run = this.sealer.run().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'audit sealing failed; will retry');
+    });
+    this.current = run;
+  }
+
+  /** Resolves when the run in progress (and any it scheduled) has finished. */
+  async idle(): Promise<void> {
+    while (this.current) {
+      const current = this.current;
+      await current;
+      if (this.current === current) this.current = null;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.idle();
+  }
+}

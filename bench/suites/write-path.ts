@@ -1,0 +1,264 @@
+/**
+ * The write path under contention, against one DynamoDB Local: creates and approvals over distinct requests at
+ * concurrency 1, 5, 20 and 80 (throughput, p50/p99, 409s, and how long committed events waited for the
+ * in-process sealer), a flood of refused calls by a user with no groups while another user approves, and the
+ * sealer's own throughput (events sealed and shipped to the file bunker per second).
+ * Targets: throughput at 80 ≥ throughput at 1 with zero 409s; approvals under the flood ≤ 2× without it;
+ * sealed and shipped ≥ 1,000 events/s; commit→sealed p99 ≤ 2 s.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { DynamoStore } from '../../api/adapters/dynamodb/store.js';
+import type { AuditEventDraft } from '../../api/domain/types.js';
+import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
+import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
+import { silentLogger } from '../../api/services/logger.js';
+
+export const name = 'write-path';
+
+const LEVELS = [1, 5, 20, 80];
+const OPS_PER_LEVEL = Number(process.env.BENCH_WRITE_OPS ?? 240);
+const FLOOD_CALLS = Number(process.env.BENCH_FLOOD_CALLS ?? 1500);
+const SEALER_EVENTS = Number(process.env.BENCH_SEALER_EVENTS ?? 5000);
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
+const fmt = (value: number) => `${value.toFixed(1)} ms`;
+
+async function devToken(stack: LocalStack, username: string): Promise<string> {
+  const response = await fetch(`${stack.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:breakglass:params:oauth:grant-type:dev-user',
+      username,
+      client_id: stack.config.oidc.clientId,
+    }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no token for ${username}`);
+  return body.access_token;
+}
+
+interface Call {
+  ms: number;
+  status: number;
+  body: { id?: string; status?: string };
+}
+
+async function call(stack: LocalStack, method: string, path: string, token: string, body?: unknown) {
+  const started = performance.now();
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  const ms = performance.now() - started;
+  let parsed: Call['body'] = {};
+  try {
+    parsed = JSON.parse(text) as Call['body'];
+  } catch {
+    // not JSON
+  }
+  return { ms, status: response.status, body: parsed } satisfies Call;
+}
+
+/** Runs `count` operations with at most `concurrency` in flight; returns each call and the wall time. */
+async function pool(count: number, concurrency: number, op: (index: number) => Promise<Call>) {
+  const calls: Call[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        calls.push(await op(index));
+      }
+    }),
+  );
+  return { calls, wallMs: performance.now() - started };
+}
+
+/** Commit→sealed latency: time from each event's commit to the moment its journal entry carries a seq. */
+async function sealLag(store: DynamoStore, ids: string[], committedAt: Map<string, number>) {
+  const lags: number[] = [];
+  for (const id of ids) {
+    for (const event of await store.requestEvents(id)) {
+      const sealedAt = sealedTimes.get(event.id);
+      const committed = committedAt.get(id);
+      if (sealedAt !== undefined && committed !== undefined) lags.push(sealedAt - committed);
+    }
+  }
+  return lags;
+}
+
+/** When the sealer reported each event sealed (filled by a wrapper around the journal's `seal`). */
+const sealedTimes = new Map<string, number>();
+
+export async function run(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bg-bench-write-'));
+  const dynamo = await startDynamoDbLocal();
+  let stack: LocalStack | null = null;
+  try {
+    stack = await startLocalStack({
+      port: 0,
+      dataDir,
+      dynamodbEndpoint: dynamo.endpoint,
+      tableName: 'benchwrite',
+      sweepIntervalSeconds: 24 * 3600,
+      shipIntervalSeconds: 24 * 3600,
+      logger: silentLogger,
+    });
+    const store = stack.broker.store as DynamoStore;
+    const originalSeal = store.seal.bind(store);
+    store.seal = async (from, batch) => {
+      await originalSeal(from, batch);
+      const now = performance.now();
+      for (const item of batch) sealedTimes.set(item.event.id, now);
+    };
+    const alice = await devToken(stack, 'alice');
+    const bob = await devToken(stack, 'bob');
+    const erin = await devToken(stack, 'erin');
+    const body = { roleId: 'prod-readonly', durationMinutes: 60, reason: 'benchmark: contention curve' };
+
+    console.log(
+      `${OPS_PER_LEVEL} operations per level over distinct requests, real HTTP + tokens, DynamoDB Local in memory,` +
+        ' sealer in process (woken after each commit)',
+    );
+    const curve: Record<string, { level: number; perSecond: number }[]> = { create: [], approve: [] };
+    for (const level of LEVELS) {
+      const committedAt = new Map<string, number>();
+      const creates = await pool(OPS_PER_LEVEL, level, async () => {
+        const result = await call(stack!, 'POST', '/v1/requests', alice, body);
+        if (result.body.id) committedAt.set(result.body.id, performance.now());
+        return result;
+      });
+      const ids = creates.calls.flatMap((c) => (c.body.id ? [c.body.id] : []));
+      const approveAt = new Map<string, number>();
+      const approvals = await pool(ids.length, level, async (index) => {
+        const id = ids[index]!;
+        const result = await call(stack!, 'POST', `/v1/requests/${id}/approve`, bob, {});
+        approveAt.set(id, performance.now());
+        return result;
+      });
+      await stack.sealing.idle();
+      for (const [kind, run, at] of [
+        ['create', creates, committedAt],
+        ['approve', approvals, approveAt],
+      ] as const) {
+        const ok = run.calls.filter((c) => c.status < 300);
+        const conflicts = run.calls.filter((c) => c.status === 409).length;
+        const other = run.calls.length - ok.length - conflicts;
+        const perSecond = (ok.length / run.wallMs) * 1000;
+        curve[kind]!.push({ level, perSecond });
+        const lags = kind === 'create' ? await sealLag(store, ids, at) : [];
+        console.log(
+          `  ${kind.padEnd(7)} c=${String(level).padStart(2)}  ${perSecond.toFixed(1).padStart(6)}/s` +
+            `  p50 ${fmt(
+              percentile(
+                ok.map((c) => c.ms),
+                50,
+              ),
+            )}  p99 ${fmt(
+              percentile(
+                ok.map((c) => c.ms),
+                99,
+              ),
+            )}` +
+            `  409s ${conflicts}  other errors ${other}` +
+            (lags.length ? `  commit→sealed p99 ${fmt(percentile(lags, 99))}` : ''),
+        );
+      }
+    }
+    for (const kind of ['create', 'approve'] as const) {
+      const points = curve[kind]!;
+      const ratio = points.at(-1)!.perSecond / points[0]!.perSecond;
+      console.log(
+        `  ${kind}: throughput at 80 / at 1 = ${ratio.toFixed(2)}x (target ≥ 1.00x) ${ratio >= 1 ? 'ok' : 'MISSED'}`,
+      );
+    }
+
+    // A flood of refused calls by a user with no groups (each one an access.forbidden commit) while bob
+    // approves, against the same approvals without the flood.
+    const approveRound = async (count: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const created = await call(stack!, 'POST', '/v1/requests', alice, body);
+        ids.push(created.body.id!);
+      }
+      const times: number[] = [];
+      for (const id of ids)
+        times.push((await call(stack!, 'POST', `/v1/requests/${id}/approve`, bob, {})).ms);
+      return times;
+    };
+    const quiet = await approveRound(40);
+    let flooding = true;
+    let refused = 0;
+    const flood = pool(FLOOD_CALLS, 20, async () => {
+      const result = await call(stack!, 'POST', '/v1/requests', erin, {
+        roleId: 'prod-admin',
+        durationMinutes: 30,
+        reason: 'flood of refused calls',
+      });
+      if (result.status === 403) refused += 1;
+      return result;
+    }).finally(() => {
+      flooding = false;
+    });
+    const underFlood: number[] = [];
+    while (flooding) {
+      const created = await call(stack, 'POST', '/v1/requests', alice, body);
+      const approved = await call(stack, 'POST', `/v1/requests/${created.body.id}/approve`, bob, {});
+      if (flooding) underFlood.push(approved.ms);
+    }
+    await flood;
+    const ratio = percentile(underFlood, 50) / percentile(quiet, 50);
+    console.log(
+      `\nflood: ${refused} of ${FLOOD_CALLS} refused calls (no groups, concurrency 20) while bob approved ${underFlood.length} requests:` +
+        ` approval p50 ${fmt(percentile(underFlood, 50))} (p99 ${fmt(percentile(underFlood, 99))}) vs ${fmt(percentile(quiet, 50))} without the flood` +
+        ` = ${ratio.toFixed(2)}x (target ≤ 2x) ${ratio <= 2 ? 'ok' : 'MISSED'}`,
+    );
+
+    // The sealer alone: a backlog committed with sealing stopped, then sealed and shipped in one run.
+    await stack.sealing.stop();
+    const drafts = (n: number): AuditEventDraft[] => [
+      {
+        type: 'access.forbidden',
+        actor: { type: 'user', subject: `flood-${n}`, email: `f${n}@example.com`, via: 'api' },
+        data: { action: 'bench', n },
+      },
+    ];
+    await pool(SEALER_EVENTS, 20, async (n) => {
+      await store.appendEvents(drafts(n));
+      return { ms: 0, status: 200, body: {} };
+    });
+    const backlog = (await stack.broker.sealer.lag()).unsealed;
+    const sealStart = performance.now();
+    const sealed = await stack.broker.sealer.sealPending();
+    const sealMs = performance.now() - sealStart;
+    const shipStart = performance.now();
+    const shipped = await stack.broker.bunker.shipper.shipPending();
+    const shipMs = performance.now() - shipStart;
+    const both = (sealed.sealed / (sealMs + shipMs)) * 1000;
+    console.log(
+      `\nsealer: backlog ${backlog}; sealed ${sealed.sealed} in ${sealMs.toFixed(0)} ms (${((sealed.sealed / sealMs) * 1000).toFixed(0)} events/s),` +
+        ` shipped ${shipped.shipped} to the file bunker in ${shipMs.toFixed(0)} ms;` +
+        ` sealed and shipped ${both.toFixed(0)} events/s (target ≥ 1000) ${both >= 1000 ? 'ok' : 'MISSED'}`,
+    );
+    const verdict = await stack.broker.audit.verifyStored();
+    console.log(`chain after the run: ${verdict.ok ? `intact, ${verdict.events} events` : 'BROKEN'}`);
+    if (!verdict.ok) process.exitCode = 1;
+  } finally {
+    await stack?.stop();
+    await dynamo.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

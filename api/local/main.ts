@@ -12,6 +12,11 @@ async function main(): Promise<void> {
     port: Number(process.env.PORT ?? 8787),
     dataDir,
     ...(process.env.BREAKGLASS_CONFIG ? { configPath: process.env.BREAKGLASS_CONFIG } : {}),
+    // An already running DynamoDB (Local) and table instead of the embedded one (crash tests, shared dev DBs).
+    ...(process.env.BREAKGLASS_DYNAMODB_ENDPOINT
+      ? { dynamodbEndpoint: process.env.BREAKGLASS_DYNAMODB_ENDPOINT }
+      : {}),
+    ...(process.env.BREAKGLASS_TABLE ? { tableName: process.env.BREAKGLASS_TABLE } : {}),
   });
   const users = DEMO_USERS.map((user) => `${user.name} (${user.groups.join(', ') || 'no groups'})`).join(
     ', ',

@@ -180,6 +180,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     publicUrl: options.publicUrl.replace(/\/$/, ''),
     readiness: [...(options.readiness ?? []), sealer.readiness(), bunker.shipper.readiness()],
     bunker,
+    sealing: sealer,
     web: { ...options.web, markers, requestEvents: (id, limit) => store.requestEvents(id, limit) },
     slack: notifications.interactions,
     grants,

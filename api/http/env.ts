@@ -31,6 +31,8 @@ export interface AppDeps {
   readiness?: ReadinessCheck[];
   /** The data bunker (digest keys, verify against digests); absent in tests that build a bare app. */
   bunker?: Bunker;
+  /** How far sealing lags behind commits (reported by `GET /v1/audit/verify`). */
+  sealing?: { lag(): Promise<{ unsealed: number; oldestUnsealedAgeSeconds: number | null }> };
   /** AWS credentials and console sign-in (absent in apps built without AWS adapters). */
   grants?: GrantService;
   /** Web sign-in secrets and helpers (see web/options.ts); absent secrets fall back to the environment. */

@@ -13,6 +13,7 @@ import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
 import { silentLogger } from '../../api/services/logger.js';
 import { systemClock } from '../../api/services/ports.js';
 import { Sealer } from '../../api/services/sealer.js';
+import { MutableClock } from '../support/clock.js';
 import { transactFaults } from '../support/faults.js';
 import { testConfig } from '../support/fixtures.js';
 import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
@@ -30,12 +31,13 @@ async function sealedChain(store: DynamoStore): Promise<AuditEvent[]> {
 }
 
 describe('commit without a global lock, one sealer that chains', () => {
+  const clock = new MutableClock();
   let stack: TestStack;
   /** A second store on the same table, as another Lambda instance would have. */
   let other: DynamoStore;
 
   beforeAll(async () => {
-    stack = await startTestStack({ config: testConfig(), shipIntervalSeconds: 3600 });
+    stack = await startTestStack({ clock, config: testConfig(), shipIntervalSeconds: 3600 });
     await stack.sealing.stop();
     other = new DynamoStore({
       client: stack.broker.dynamodb,
@@ -130,5 +132,29 @@ describe('commit without a global lock, one sealer that chains', () => {
     expect(new Set(sealedIds).size).toBe(sealedIds.length);
     for (const id of ids) expect(sealedIds).toContain(id);
     expect(chain.map((event) => event.seq)).toEqual(chain.map((_, index) => index + 1));
+  });
+
+  it('verify reports what waits for the sealer; /readyz fails once sealing lags beyond the threshold', async () => {
+    const carol = apiClient(stack, await tokenFor(stack, 'carol'));
+    await stack.broker.store.appendEvents([draft(5000)]);
+    const verify = await carol<{ ok: boolean; sealing: { unsealed: number } }>('GET', '/v1/audit/verify');
+    expect(verify.body.ok).toBe(true);
+    expect(verify.body.sealing.unsealed).toBeGreaterThanOrEqual(1);
+    const fresh = await fetch(`${stack.url}/readyz`);
+    expect(((await fresh.json()) as { checks: { sealer: { ok: boolean } } }).checks.sealer.ok).toBe(true);
+    clock.advanceMinutes(2);
+    try {
+      const stale = await fetch(`${stack.url}/readyz`);
+      expect(stale.status).toBe(503);
+      const body = (await stale.json()) as {
+        checks: { sealer: { ok: boolean; oldestUnsealedAgeSeconds: number } };
+      };
+      expect(body.checks.sealer.ok).toBe(false);
+      expect(body.checks.sealer.oldestUnsealedAgeSeconds).toBeGreaterThan(60);
+      await sealer().run();
+      expect((await fetch(`${stack.url}/readyz`)).status).toBe(200);
+    } finally {
+      clock.reset();
+    }
   });
 });

@@ -44,6 +44,13 @@ const eventsRoute = createRoute({
   },
 });
 
+const SealingSchema = z
+  .object({
+    unsealed: z.number().describe('Committed events the sealer has not chained yet (not in this check).'),
+    oldestUnsealedAgeSeconds: z.number().nullable(),
+  })
+  .optional();
+
 const VerifySchema = z
   .union([
     z.object({
@@ -54,9 +61,10 @@ const VerifySchema = z
       lastSeq: z.number(),
       lastHash: z.string(),
       digests: z.number().nullable(),
-      unsealed: z.number().nullable(),
+      unsealed: z.number().nullable().describe('Sealed events after the newest signed digest.'),
       signature: z.string(),
       keySource: z.string().nullable(),
+      sealing: SealingSchema,
     }),
     z.object({
       ok: z.literal(false),
@@ -65,6 +73,7 @@ const VerifySchema = z
       firstBadSeq: z.number(),
       reason: z.string(),
       detail: z.string(),
+      sealing: SealingSchema,
     }),
   ])
   .openapi('VerifyResult');
@@ -75,7 +84,8 @@ const verifyRoute = createRoute({
   tags: ['audit'],
   description:
     'Walks the stored hash chain up to its head and checks every signed digest in the bunker against it; ' +
-    'reports the first bad seq and why. Auditors only.',
+    'reports the first bad seq and why, and how many committed events still wait for the sealer (and the age ' +
+    'of the oldest). Auditors only.',
   responses: { 200: jsonResponse(VerifySchema, 'Verification result'), ...problemResponses },
 });
 
@@ -167,12 +177,12 @@ export function registerAuditRoutes(app: App): void {
     const deps = c.get('deps');
     await deps.audit.authorize(c.get('caller'), 'audit.verify');
     const bunker = bunkerOf(c);
-    const result = await verifyStore(bunker.store, {
-      reader: bunker.sink,
-      keys: await auditJwks(bunker.signer),
-    });
+    const [result, sealing] = await Promise.all([
+      verifyStore(bunker.store, { reader: bunker.sink, keys: await auditJwks(bunker.signer) }),
+      deps.sealing?.lag(),
+    ]);
     c.header('cache-control', 'no-store');
-    return c.json(result, 200);
+    return c.json({ ...result, ...(sealing ? { sealing } : {}) }, 200);
   });
 
   app.openapi(reportRoute, async (c) => {

@@ -16,6 +16,8 @@ import type { ShipResult } from './shipper.js';
 export interface SealResult {
   sealed: number;
   lastSeq: number;
+  /** Longest commit→sealed wait among the events sealed in this run (ms); 0 when none. */
+  maxLagMs: number;
   shipped?: ShipResult;
 }
 
@@ -59,6 +61,7 @@ export class Sealer {
       do {
         this.again = false;
         result = await this.sealPending();
+        if (result.sealed > 0) this.emitMetric(result);
         if (this.deps.shipper) result.shipped = await this.deps.shipper.shipPending();
       } while (this.again);
       return result;
@@ -75,6 +78,7 @@ export class Sealer {
     /** Entries found sealed already (the unsealed index lags behind the table); skipped for this run. */
     const skip = new Set<string>();
     let sealed = 0;
+    let maxLagMs = 0;
     let conflicts = 0;
     let head = await journal.chainHead();
     while (sealed < maxPerRun) {
@@ -92,6 +96,8 @@ export class Sealer {
         );
         head = chained.head;
         sealed += batch.length;
+        const sealedAt = this.deps.clock.now().getTime();
+        for (const entry of batch) maxLagMs = Math.max(maxLagMs, sealedAt - Date.parse(entry.event.time));
       } catch (error) {
         if (!(error instanceof SealConflict)) throw error;
         if (error.target === 'entry') {
@@ -110,7 +116,34 @@ export class Sealer {
         head = await journal.chainHead();
       }
     }
-    return { sealed, lastSeq: head.seq };
+    return { sealed, lastSeq: head.seq, maxLagMs };
+  }
+
+  /** One log line per run that sealed something, in CloudWatch embedded-metric format (the seal-lag alarm). */
+  private emitMetric(result: SealResult): void {
+    this.deps.logger.info(
+      {
+        metric: 'audit.sealing',
+        sealed: result.sealed,
+        lastSeq: result.lastSeq,
+        _aws: {
+          Timestamp: this.deps.clock.now().getTime(),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'Breakglass',
+              Dimensions: [[]],
+              Metrics: [
+                { Name: 'EventsSealed', Unit: 'Count' },
+                { Name: 'SealLagSeconds', Unit: 'Seconds' },
+              ],
+            },
+          ],
+        },
+        EventsSealed: result.sealed,
+        SealLagSeconds: Math.round(result.maxLagMs / 1000),
+      },
+      'audit sealed',
+    );
   }
 
   async lag(): Promise<SealLag> {

@@ -106,7 +106,7 @@ export class BrokerStack extends Stack {
   private readonly bunkerRegion: string;
   private readonly securityAccountId: string;
   readonly alarms: Record<
-    'transitionFailures' | 'dlqDepth' | 'shipperLag' | 'revocationFailures',
+    'transitionFailures' | 'dlqDepth' | 'shipperLag' | 'sealLag' | 'revocationFailures',
     cloudwatch.Alarm
   >;
 
@@ -195,7 +195,7 @@ export class BrokerStack extends Stack {
     this.shipperRole = new iam.Role(this, 'ShipperRole', {
       roleName: SHIPPER_ROLE_NAME,
       assumedBy: lambdaPrincipal,
-      description: 'The audit shipper: reads the chain, writes the data bunker',
+      description: 'The audit sealer: chains committed events, ships them to the data bunker, signs digests',
     });
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       roleName: SCHEDULER_ROLE_NAME,
@@ -371,7 +371,8 @@ export class BrokerStack extends Stack {
       timeout: Duration.seconds(55),
       reserved: 1,
     });
-    // One shipper at a time keeps the bunker in seq order without a lock.
+    // The sealer (its entry point is still called "shipper"): one at a time keeps the chain single and the
+    // bunker in seq order; a second one running by mistake loses the chain head's condition instead of forking.
     const shipper = makeFunction('shipper', this.shipperRole, {
       memoryMb: 512,
       timeout: Duration.seconds(120),
@@ -512,6 +513,18 @@ export class BrokerStack extends Stack {
         'Audit events are not reaching the data bunker (stream iterator age above 5 minutes)',
         shipper.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
         5 * 60 * 1000,
+        3,
+      ),
+      sealLag: alarm(
+        'SealLagAlarm',
+        'Committed audit events wait more than a minute for the sealer (the sealer Lambda fails or is throttled)',
+        new cloudwatch.Metric({
+          namespace: 'Breakglass',
+          metricName: 'SealLagSeconds',
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        60,
         3,
       ),
       revocationFailures: alarm(

@@ -264,7 +264,7 @@ describe('BrokerStack', () => {
     });
   });
 
-  it('alarms on transition failures, DLQ depth, shipper lag and revocation failures to an encrypted topic', () => {
+  it('alarms on transition failures, DLQ depth, shipper lag, seal lag and revocation failures to an encrypted topic', () => {
     const topicId = logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: 'Breakglass alarms' });
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::Subscription', {
@@ -272,7 +272,7 @@ describe('BrokerStack', () => {
       Endpoint: 'oncall@example.com',
     });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
@@ -289,6 +289,11 @@ describe('BrokerStack', () => {
     expect(byMetric('Errors')).toBe(byMetric('TransitionFailures'));
     expect(byMetric('ApproximateNumberOfMessagesVisible')?.Properties.Threshold).toBe(1);
     expect(byMetric('IteratorAge')?.Properties).toMatchObject({ Threshold: 300_000, Statistic: 'Maximum' });
+    expect(byMetric('SealLagSeconds')?.Properties).toMatchObject({
+      Namespace: 'Breakglass',
+      Threshold: 60,
+      Statistic: 'Maximum',
+    });
     expect(byMetric('RevocationFailures')?.Properties).toMatchObject({
       Namespace: 'Breakglass',
       Threshold: 1,

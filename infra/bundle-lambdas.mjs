@@ -57,6 +57,21 @@ const packageRootStub = {
   },
 };
 
+/**
+ * zod re-exports every locale it ships (`z.locales`, about 300 KiB minified) and nothing in the broker reads
+ * one but English, which zod configures for itself. Its locale index is replaced by one that exports English
+ * only, so a bundle carries only the messages the broker shows.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!args.importer.includes('/node_modules/zod/')) return undefined;
+      return { path: join(dirname(args.importer), '..', 'locales', 'en.js') };
+    });
+  },
+};
+
 /** Bytes of every file under dir (the entry and its chunks). */
 function sizeOf(dir) {
   return readdirSync(dir, { withFileTypes: true }).reduce(
@@ -89,7 +104,7 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       banner: {
         js: "import { createRequire as __bgCreateRequire } from 'node:module'; const require = __bgCreateRequire(import.meta.url);",
       },
-      plugins: [packageRootStub],
+      plugins: [packageRootStub, zodEnglishOnly],
       logLevel: 'warning',
     });
     const leaked = Object.keys(result.metafile.inputs).filter((input) =>

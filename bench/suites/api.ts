@@ -2,7 +2,8 @@
  * API overhead over storage: `POST /v1/requests` and `POST /v1/requests/{id}/approve` over real HTTP with real
  * tokens from the development provider, against the same storage work done directly through DynamoStore on
  * the same DynamoDB Local. Samples alternate (one API call, one direct call) so drift in DynamoDB Local and the
- * JIT hits both sides alike. Target: the API adds at most 50% on top of its storage round trips.
+ * JIT hits both sides alike. Target: the API adds at most 20% on top of its storage round trips, and those round
+ * trips are exactly one TransactWriteItems for a create and one GetItem + one TransactWriteItems for an approval.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ export const name = 'api';
 
 const SAMPLES = positiveInt(process.env.BENCH_API_SAMPLES, 300);
 const WARMUP = positiveInt(process.env.BENCH_API_WARMUP, 30);
-const TARGET_RATIO = 1.5;
+const TARGET_RATIO = 1.2;
 const ROLE = 'prod-readonly';
 
 function positiveInt(text: string | undefined, fallback: number): number {
@@ -100,7 +101,7 @@ interface Sample {
   storage: number;
   /** The TransactWriteItems alone. */
   transaction: number;
-  /** The GetItem calls (chain head, and the request itself for decisions). */
+  /** The GetItem calls (the request itself, for decisions). */
   getItem: number;
   commands: string[];
   /** Calls made after the operation returned (post-commit listeners), until the table was quiet again. */
@@ -231,6 +232,9 @@ export async function run(): Promise<void> {
       shipIntervalSeconds: 24 * 3600,
       logger: silentLogger,
     });
+    // Sealing runs after each commit on its own client; it has its own suite (write-path). Stopped here so the
+    // samples measure the commit path alone, as in AWS where the sealer is another function.
+    await stack.sealing.stop();
     const { store } = stack.broker;
     const config = stack.config;
     const timer = new DynamoTimer(stack.broker.dynamodb);
@@ -248,7 +252,7 @@ export async function run(): Promise<void> {
       return result.json.id!;
     };
     // The same storage work POST /v1/requests does: the domain decision, then DynamoStore.createRequest
-    // (chain head read + one TransactWriteItems with the request, the head and the event).
+    // (one TransactWriteItems with the request and its unsealed journal entry).
     const directCreate = async () => {
       const outcome = lifecycle.createRequest(
         config,
@@ -264,7 +268,7 @@ export async function run(): Promise<void> {
       if (result.json.status !== 'active') throw new Error(`approval left ${id} ${result.json.status}`);
     };
     // The same storage work an approval does: read the request, decide, DynamoStore.updateRequest
-    // (chain head read + one TransactWriteItems with the request and its three events).
+    // (one TransactWriteItems with the request and its three journal entries).
     const directApprove = async (id: string) => {
       const request = await store.getRequest(id);
       if (!request) throw new Error(`lost ${id}`);
@@ -360,6 +364,7 @@ export async function run(): Promise<void> {
     const healthTimes = await floor('/healthz');
     const meTimes = await floor('/v1/me', alice);
 
+    await stack.broker.sealer.run();
     const verdict = await stack.broker.audit.verifyStored();
     console.log(
       `${SAMPLES} samples per operation after ${WARMUP} warm-up calls, sequential, API and direct calls alternating;` +

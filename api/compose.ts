@@ -166,8 +166,9 @@ export function buildBroker(options: BrokerOptions): Broker {
   const sweepTasks: SweepTask[] = [
     { name: 'revocation-retry', run: () => grants.retryRevocations() },
     { name: 'outbox-relay', run: () => outbox.drain() },
-    // Fallback for a lost stream trigger: nothing committed waits for the sealer longer than one sweep.
-    { name: 'sealer', run: () => sealer.run() },
+    // Fallback for a lost stream trigger: nothing committed waits for the sealer longer than one sweep. It only
+    // seals; shipping stays with the one sealer function (or the local loop), which the next commit wakes.
+    { name: 'sealer', run: () => sealer.sealPending() },
   ];
   const app = createApp({
     config,

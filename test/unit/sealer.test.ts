@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryAuditJournal } from '../../api/adapters/memory/audit-journal.js';
+import { sealAll, verifyChain } from '../../api/domain/audit-chain.js';
+import type { CommittedEvent } from '../../api/domain/types.js';
+import type { Logger } from '../../api/services/logger.js';
+import { silentLogger } from '../../api/services/logger.js';
+import { Sealer } from '../../api/services/sealer.js';
+import { FrozenClock } from './aws-support.js';
+
+const committed = (n: number, time = '2026-11-22T10:00:00.000Z'): CommittedEvent => ({
+  id: `evt_${String(n).padStart(6, '0')}`,
+  time,
+  type: 'access.forbidden',
+  actor: { type: 'system', subject: 'test' },
+  data: { n },
+  simulated: false,
+});
+
+function setup(count: number, options: { batch?: number } = {}) {
+  const journal = new MemoryAuditJournal({ sealBatchLimit: options.batch ?? 49 });
+  for (let n = 1; n <= count; n++) journal.commit(committed(n));
+  const clock = new FrozenClock(new Date('2026-11-22T10:00:05.000Z'));
+  const lines: Record<string, unknown>[] = [];
+  const logger = {
+    ...silentLogger,
+    info: (fields: Record<string, unknown>) => lines.push(fields),
+    warn: (fields: Record<string, unknown>) => lines.push(fields),
+  } as unknown as Logger;
+  const sealer = new Sealer({ journal, clock, logger, maxLagSeconds: 60 });
+  return { journal, clock, sealer, lines };
+}
+
+describe('Sealer', () => {
+  it('chains every committed event once, in the order found, across batches', async () => {
+    const { journal, sealer } = setup(130, { batch: 49 });
+    const result = await sealer.run();
+    expect(result.sealed).toBe(130);
+    expect(journal.chain.map((event) => event.seq)).toEqual(Array.from({ length: 130 }, (_, i) => i + 1));
+    expect(journal.chain.map((event) => event.id)).toEqual(
+      Array.from({ length: 130 }, (_, i) => committed(i + 1).id),
+    );
+    expect(verifyChain(journal.chain).ok).toBe(true);
+    // Sealing changes nothing of the committed event.
+    const { seq: _seq, prevHash: _prev, hash: _hash, ...first } = journal.chain[0]!;
+    expect(first).toEqual(committed(1));
+    expect((await sealer.run()).sealed).toBe(0);
+  });
+
+  it('skips entries the lagging index still lists as unsealed instead of sealing them twice', async () => {
+    const { journal, sealer } = setup(10);
+    await sealer.run();
+    for (const event of journal.chain.slice(0, 5)) journal.staleIndex.add(event.id);
+    journal.commit(committed(11));
+    const result = await sealer.run();
+    expect(result.sealed).toBe(1);
+    expect(journal.chain.map((event) => event.id)).toEqual(
+      Array.from({ length: 11 }, (_, i) => committed(i + 1).id),
+    );
+    expect(verifyChain(journal.chain).ok).toBe(true);
+  });
+
+  it('re-reads the head when another sealer moved it, and continues the chain it finds', async () => {
+    const { journal, sealer } = setup(6);
+    // Another sealer seals the first two events between our read and our write.
+    journal.interloper = () => {
+      const head = { seq: 0, hash: '0'.repeat(64) };
+      const other = sealAll([committed(1), committed(2)], head).sealed;
+      journal.chain.push(...other);
+      (journal as unknown as { entries: Map<string, { seq?: number }> }).entries.get(committed(1).id)!.seq =
+        1;
+      (journal as unknown as { entries: Map<string, { seq?: number }> }).entries.get(committed(2).id)!.seq =
+        2;
+    };
+    const result = await sealer.run();
+    expect(result.sealed).toBe(4);
+    expect(journal.chain.map((event) => event.id)).toEqual(
+      Array.from({ length: 6 }, (_, i) => committed(i + 1).id),
+    );
+    expect(verifyChain(journal.chain).ok).toBe(true);
+  });
+
+  it('reports the seal lag: readiness turns red past the threshold; the run logs the SealLagSeconds metric', async () => {
+    const { sealer, clock, lines } = setup(3);
+    expect(await sealer.lag()).toEqual({ unsealed: 3, oldestUnsealedAgeSeconds: 5 });
+    expect(await sealer.readiness().check()).toMatchObject({ ok: true, unsealed: 3 });
+    clock.advanceMinutes(2);
+    expect(await sealer.readiness().check()).toMatchObject({
+      ok: false,
+      oldestUnsealedAgeSeconds: 125,
+      detail: 'oldest unsealed event is older than 60s',
+    });
+    await sealer.run();
+    expect(lines.find((line) => line.metric === 'audit.sealing')).toMatchObject({
+      EventsSealed: 3,
+      SealLagSeconds: 125,
+    });
+    expect(await sealer.lag()).toEqual({ unsealed: 0, oldestUnsealedAgeSeconds: null });
+  });
+});

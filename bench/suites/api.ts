@@ -18,6 +18,7 @@ import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
 import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
 import { silentLogger } from '../../api/services/logger.js';
 import type { LifecycleListener } from '../../api/services/request-service.js';
+import { devToken, percentile } from '../support.js';
 
 export const name = 'api';
 
@@ -110,27 +111,8 @@ interface Sample {
 
 const sumOf = (calls: Call[], command: string) =>
   calls.filter((call) => call.command === command).reduce((sum, call) => sum + call.ms, 0);
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
 const median = (samples: Sample[], pick: (sample: Sample) => number) => percentile(samples.map(pick), 50);
 const ms = (value: number) => `${value.toFixed(2)} ms`;
-
-async function devToken(stack: LocalStack, username: string): Promise<string> {
-  const response = await fetch(`${stack.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:breakglass:params:oauth:grant-type:dev-user',
-      username,
-      client_id: stack.config.oidc.clientId,
-    }),
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`the development provider gave no token for ${username}`);
-  return body.access_token;
-}
 
 /**
  * The HTTP client runs in a worker thread, like a real client in its own process: on one event loop the

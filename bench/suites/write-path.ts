@@ -15,6 +15,7 @@ import type { AuditEventDraft } from '../../api/domain/types.js';
 import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
 import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
 import { silentLogger } from '../../api/services/logger.js';
+import { devToken, percentile } from '../support.js';
 
 export const name = 'write-path';
 
@@ -23,26 +24,7 @@ const OPS_PER_LEVEL = Number(process.env.BENCH_WRITE_OPS ?? 240);
 const FLOOD_CALLS = Number(process.env.BENCH_FLOOD_CALLS ?? 1500);
 const SEALER_EVENTS = Number(process.env.BENCH_SEALER_EVENTS ?? 5000);
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
 const fmt = (value: number) => `${value.toFixed(1)} ms`;
-
-async function devToken(stack: LocalStack, username: string): Promise<string> {
-  const response = await fetch(`${stack.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:breakglass:params:oauth:grant-type:dev-user',
-      username,
-      client_id: stack.config.oidc.clientId,
-    }),
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`no token for ${username}`);
-  return body.access_token;
-}
 
 interface Call {
   ms: number;

@@ -164,6 +164,7 @@ export const AUDIT_EVENT_TYPES = [
   'notification.failed',
   'access.forbidden',
   'bunker.conflict',
+  'activity.viewed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

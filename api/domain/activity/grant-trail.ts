@@ -96,8 +96,10 @@ const SIGN_IN_SOURCE = 'signin.amazonaws.com';
  * Records outside [window.from, attributableUntil] are never attributed.
  */
 export function belongsToGrant(record: TrailRecord, trail: GrantTrail): boolean {
+  // CloudTrail times have whole seconds: a call in the grant's first second shows before its exact start.
   const time = Date.parse(record.eventTime);
-  if (!(time >= Date.parse(trail.window.from) && time <= Date.parse(trail.attributableUntil))) return false;
+  const from = Math.floor(Date.parse(trail.window.from) / 1000) * 1000;
+  if (!(time >= from && time <= Date.parse(trail.attributableUntil))) return false;
   const identity = record.userIdentity;
   if (!identity) return false;
   if (identity.accessKeyId && trail.accessKeyIds.includes(identity.accessKeyId)) {

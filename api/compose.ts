@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import { awsAdaptersFor } from './adapters/aws/index.js';
 import type { AwsAdapters } from './adapters/aws/ports.js';
 import { type Bunker, buildBunker } from './adapters/bunker/factory.js';
+import { trailSourceFor } from './adapters/cloudtrail/factory.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
@@ -16,6 +17,8 @@ import { createApp } from './http/app.js';
 import type { App, ReadinessCheck } from './http/env.js';
 import type { WebOptions } from './http/web/options.js';
 import { VERSION } from './package-root.js';
+import type { CloudTrailSource } from './ports/cloudtrail.js';
+import { ActivityService, layoutOf } from './services/activity.js';
 import { AuditService } from './services/audit-service.js';
 import { GrantService } from './services/grant-service.js';
 import type { Logger } from './services/logger.js';
@@ -49,6 +52,8 @@ export interface BrokerOptions {
   fetch?: typeof fetch;
   /** AWS adapters (tests pass live ones on mocked clients); built from aws.mode when omitted. */
   aws?: AwsAdapters;
+  /** The organisation trail for activity reviews (tests); built from `cloudtrail` in config when omitted. */
+  cloudtrail?: CloudTrailSource;
 }
 
 export interface Broker {
@@ -61,6 +66,7 @@ export interface Broker {
   /** The data-bunker sink, audit signer and shipper (`broker.bunker.shipper.shipPending()`). */
   bunker: Bunker;
   grants: GrantService;
+  activity: ActivityService;
   /** Periodic work the sweeper runs after each sweep. */
   sweepTasks: SweepTask[];
 }
@@ -135,6 +141,15 @@ export function buildBroker(options: BrokerOptions): Broker {
     );
   }
   const sweepTasks: SweepTask[] = [{ name: 'revocation-retry', run: () => grants.retryRevocations() }];
+  const activity = new ActivityService({
+    requests,
+    store,
+    source:
+      options.cloudtrail ?? (config.cloudtrail ? trailSourceFor(config.cloudtrail, config.aws.region) : null),
+    layout: config.cloudtrail ? layoutOf(config.cloudtrail) : null,
+    clock,
+    logger,
+  });
   const app = createApp({
     config,
     requests,
@@ -149,6 +164,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     web: { ...options.web, markers, readEvents: (range) => store.readEvents(range) },
     slack: notifications.interactions,
     grants,
+    activity,
   });
-  return { app, store, requests, audit, dynamodb, notifications, bunker, grants, sweepTasks };
+  return { app, store, requests, audit, dynamodb, notifications, bunker, grants, activity, sweepTasks };
 }

@@ -208,6 +208,18 @@ describe('grant activity from the organisation trail', () => {
     expect(report.findings.map((f) => f.eventName)).not.toContain('ScheduleKeyDeletion');
   });
 
+  it('shows each credential-issuing grant’s activity in the review report', async () => {
+    const response = await carol<string>('GET', '/v1/audit/report');
+    expect(response.status).toBe(200);
+    const html = response.body;
+    const section = html.slice(html.indexOf('id="grant-activity"'));
+    const row = section.slice(section.indexOf(`<code>${grantId}</code>`)).split('</tr>')[0]!;
+    expect(row).toContain(`<td>${scenario.mine.length}</td>`);
+    expect(row).toContain('3 refused');
+    for (const kind of ['cloudtrail-tampering ×1', 'iam-policy-change ×1', 'kms-key-deletion ×1'])
+      expect(row).toContain(kind);
+  });
+
   it('records activity.viewed for each look, with who looked and where the trail was read', async () => {
     const events = (await auditEvents(carol)).filter(
       (e) => e.type === 'activity.viewed' && e.requestId === grantId,

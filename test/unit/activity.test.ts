@@ -2,6 +2,7 @@
  * The pure activity review: the grant's CloudTrail identity, the join (nothing foreign attributed), window
  * edges, every checklist kind, calls after the end, and the streaming record splitter.
  */
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FINDING_RULES, findingFor } from '../../api/domain/activity/findings.js';
@@ -366,6 +367,14 @@ describe('the checklist table', () => {
         trailRecord({ who: GRANT, time: FROM, eventSource: 'iam.amazonaws.com', eventName: 'AttachPolicy' }),
       ),
     ).toBeNull();
+  });
+});
+
+describe('docs/audit.md', () => {
+  it('lists exactly the checklist kinds of FINDING_RULES, each with its service', () => {
+    const doc = readFileSync(new URL('../../docs/audit.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([a-z0-9-]+)` \| ([a-z0-9]+) \|/gm)].map((m) => [m[1], m[2]]);
+    expect(rows).toEqual(FINDING_RULES.map((rule) => [rule.kind, rule.eventSource.split('.')[0]]));
   });
 });
 

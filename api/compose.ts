@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import { awsAdaptersFor } from './adapters/aws/index.js';
 import type { AwsAdapters } from './adapters/aws/ports.js';
 import { type Bunker, buildBunker } from './adapters/bunker/factory.js';
+import { trailSourceFor } from './adapters/cloudtrail/factory.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
@@ -17,6 +18,8 @@ import { createApp } from './http/app.js';
 import type { App, ReadinessCheck } from './http/env.js';
 import type { WebOptions } from './http/web/options.js';
 import { VERSION } from './package-root.js';
+import type { CloudTrailSource } from './ports/cloudtrail.js';
+import { ActivityService, layoutOf } from './services/activity.js';
 import { AuditService } from './services/audit-service.js';
 import { GrantService } from './services/grant-service.js';
 import type { Logger } from './services/logger.js';
@@ -52,6 +55,8 @@ export interface BrokerOptions {
   fetch?: typeof fetch;
   /** AWS adapters (tests pass live ones on mocked clients); built from aws.mode when omitted. */
   aws?: AwsAdapters;
+  /** The organisation trail for activity reviews (tests); built from `cloudtrail` in config when omitted. */
+  cloudtrail?: CloudTrailSource;
 }
 
 export interface Broker {
@@ -68,6 +73,7 @@ export interface Broker {
   /** Runs post-commit effects a crash or a failure left owed (`broker.outbox.drain()`). */
   outbox: OutboxRelay;
   grants: GrantService;
+  activity: ActivityService;
   /** Periodic work the sweeper runs after each sweep. */
   sweepTasks: SweepTask[];
   /** Closes the DynamoDB clients the broker made. */
@@ -170,6 +176,15 @@ export function buildBroker(options: BrokerOptions): Broker {
     // seals; shipping stays with the one sealer function (or the local loop), which the next commit wakes.
     { name: 'sealer', run: () => sealer.sealPending() },
   ];
+  const activity = new ActivityService({
+    requests,
+    store,
+    source:
+      options.cloudtrail ?? (config.cloudtrail ? trailSourceFor(config.cloudtrail, config.aws.region) : null),
+    layout: config.cloudtrail ? layoutOf(config.cloudtrail) : null,
+    clock,
+    logger,
+  });
   const app = createApp({
     config,
     requests,
@@ -185,6 +200,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     web: { ...options.web, markers, requestEvents: (id, limit) => store.requestEvents(id, limit) },
     slack: notifications.interactions,
     grants,
+    activity,
   });
   return {
     app,
@@ -197,6 +213,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     sealer,
     outbox,
     grants,
+    activity,
     sweepTasks,
     close: () => {
       dynamodb.destroy();

@@ -16,6 +16,7 @@ const SUITES: Array<() => Promise<Suite>> = [
   () => import('./suites/audit.js'),
   () => import('./suites/cli.js'),
   () => import('./suites/lambda.js'),
+  () => import('./suites/activity.js'),
 ];
 
 async function main(): Promise<void> {

@@ -247,12 +247,13 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .action(lazy(creds, (m) => m.openConsole as never));
 
   const auditCommand = withGlobals(program.command('audit'))
-    .description('export and verify the audit log (auditors)')
+    .description('export and verify the audit log, review grant activity (auditors)')
     .addHelpText(
       'after',
       examples([
         'breakglass audit export --since 7d --out audit.jsonl',
         'breakglass audit verify audit.jsonl',
+        'breakglass audit activity req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D',
       ]),
     );
   withGlobals(auditCommand.command('export'))
@@ -278,6 +279,29 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--keys <file>', 'JWKS with the audit signing keys (default: fetched from the server)')
     .addHelpText('after', examples(['breakglass audit verify audit.jsonl']))
     .action(lazy(audit, (m) => m.auditVerify as never));
+
+  withGlobals(auditCommand.command('activity').argument('<id>', 'request id of a grant'))
+    .description("what was done with a grant: its CloudTrail calls and the security checklist's findings")
+    .option(
+      '--cloudtrail <location>',
+      "read this copy of the organisation trail (a folder holding AWSLogs/, or s3://bucket/prefix with your AWS credentials) instead of the broker's",
+    )
+    .option('--delivery-delay <duration>', 'with --cloudtrail: how late log files may arrive (default 15m)')
+    .option('--region <region...>', "with --cloudtrail: the trail's regions (default: every region folder)")
+    .addHelpText(
+      'after',
+      examples([
+        'breakglass audit activity req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D',
+        'breakglass audit activity req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D --cloudtrail ./org-trail --json',
+        'breakglass audit activity req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D --cloudtrail s3://org-trail/security',
+      ]),
+    )
+    .action(
+      lazy(
+        () => import('./commands/activity.js'),
+        (m) => m.auditActivity as never,
+      ),
+    );
 
   const configCommand = withGlobals(program.command('config')).description('work with breakglass.yaml');
   withGlobals(

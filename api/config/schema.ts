@@ -89,6 +89,44 @@ const bunkerSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** Where the organisation trail's log files are read for grant activity reviews (docs/configuration.md). */
+const cloudtrailCommon = {
+  /** `o-…` when the trail is an organisation trail (its files sit under `AWSLogs/<org id>/`); found when unset. */
+  organizationId: z
+    .string()
+    .regex(/^o-[a-z0-9]{10,32}$/, 'must be an AWS Organizations id such as o-a1b2c3d4e5')
+    .optional(),
+  /** Regions the trail logs; listed from the account's folder when unset. */
+  regions: z
+    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'))
+    .optional(),
+  /** How long after a call its log file may still arrive (CloudTrail delivers within about 5 minutes). */
+  deliveryDelay: duration.default(15),
+};
+
+const cloudtrailSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('s3'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    prefix: z.string().default(''),
+    /** The security account that owns the bucket; sent as ExpectedBucketOwner. */
+    expectedBucketOwner: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit account id')
+      .optional(),
+    region: z.string().optional(),
+    /** The KMS key the trail encrypts with (SSE-KMS); the broker needs kms:Decrypt on it (infra grants it). */
+    kmsKeyArn: z.string().startsWith('arn:', 'must be a KMS key ARN').optional(),
+    ...cloudtrailCommon,
+  }),
+  z.strictObject({
+    kind: z.literal('directory'),
+    /** A directory holding `AWSLogs/` (a copy of the bucket under its prefix). */
+    directory: z.string().min(1),
+    ...cloudtrailCommon,
+  }),
+]);
+
 const slackSchema = z.strictObject({
   channel: z.string().min(1),
   approveInSlack: z.boolean().default(false),
@@ -165,6 +203,7 @@ export const configSchema = z
         maxSealLagSeconds: z.number().int().min(1, 'must be ≥ 1').default(60),
       })
       .default({ maxSealLagSeconds: 60 }),
+    cloudtrail: cloudtrailSchema.optional(),
     notifications: z
       .strictObject({
         slack: slackSchema.optional(),
@@ -265,3 +304,4 @@ export const configSchema = z
 export type BreakglassConfig = z.infer<typeof configSchema>;
 export type RoleConfig = BreakglassConfig['roles'][number];
 export type OidcConfig = BreakglassConfig['oidc'];
+export type CloudTrailConfig = NonNullable<BreakglassConfig['cloudtrail']>;

@@ -44,6 +44,9 @@ export const ERROR_STATUS = {
   aws_conflict: 502,
   aws_federation_failed: 502,
   aws_throttled: 503,
+  // Grant activity reviews: no trail configured here, or the trail bucket refused the broker.
+  cloudtrail_not_configured: 409,
+  cloudtrail_unreadable: 502,
   not_ready: 503,
   internal: 500,
 } as const;

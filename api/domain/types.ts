@@ -177,6 +177,7 @@ export const AUDIT_EVENT_TYPES = [
   'access.forbidden',
   'bunker.conflict',
   'effect.failed',
+  'activity.viewed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

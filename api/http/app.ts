@@ -8,6 +8,7 @@ import { DomainError } from '../domain/errors.js';
 import type { App, AppDeps, AppEnv } from './env.js';
 import { authenticate } from './middleware/authenticate.js';
 import { problem } from './problem.js';
+import { registerActivityRoutes } from './routes/activity.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
 import { registerGrantRoutes } from './routes/grants.js';
@@ -117,6 +118,7 @@ export function createApp(deps: AppDeps): App {
   registerDecisionRoutes(app);
   registerGrantRoutes(app);
   registerAuditRoutes(app);
+  registerActivityRoutes(app);
   registerSlackRoutes(app);
   web.register(app);
 

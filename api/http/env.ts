@@ -3,6 +3,7 @@ import type { Bunker } from '../adapters/bunker/factory.js';
 import type { TokenVerifier } from '../adapters/oidc/token-verifier.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import type { Caller } from '../domain/types.js';
+import type { ActivityService } from '../services/activity.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { GrantService } from '../services/grant-service.js';
 import type { Logger } from '../services/logger.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   grants?: GrantService;
   /** Web sign-in secrets and helpers (see web/options.ts); absent secrets fall back to the environment. */
   web?: WebOptions;
+  /** Grant activity reviews from the organisation trail (absent in apps built without one). */
+  activity?: ActivityService;
   /** Slack button clicks; absent when Slack is not configured. */
   slack?: SlackInteractions | null;
 }

@@ -9,6 +9,7 @@ import { ensureTable } from '../adapters/dynamodb/table.js';
 import { type Broker, buildBroker } from '../compose.js';
 import { ConfigError, exampleConfigPath, loadConfigFile } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
+import type { CloudTrailSource } from '../ports/cloudtrail.js';
 import { createLogger, type Logger } from '../services/logger.js';
 import type { Clock } from '../services/ports.js';
 import { SealerLoop } from '../services/sealer.js';
@@ -41,6 +42,8 @@ export interface LocalStackOptions {
   demoUsers?: readonly DemoUser[];
   /** AWS adapters for tests (live adapters on mocked SDK clients); simulated ones when omitted. */
   aws?: AwsAdapters;
+  /** The organisation trail for activity reviews (tests); built from config when omitted. */
+  cloudtrail?: CloudTrailSource;
 }
 
 export interface LocalStack {
@@ -133,6 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dataDir,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.aws ? { aws: options.aws } : {}),
+      ...(options.cloudtrail ? { cloudtrail: options.cloudtrail } : {}),
     });
     await ensureTable(broker.dynamodb, tableName);
 

@@ -47,6 +47,7 @@ import {
   TRANSITION_FUNCTION_NAME,
   TRANSITIONS_ROLE_NAME,
 } from './names.js';
+import { type TrailReadAccess, trailReaderStatements } from './trail-read-access.js';
 
 export type LambdaName = 'http' | 'transition' | 'sweeper' | 'shipper';
 
@@ -75,6 +76,8 @@ export interface BrokerStackProps extends StackProps {
   logRetention?: logs.RetentionDays;
   /** The broker's public base URL when it sits behind a custom domain. */
   publicUrl?: string;
+  /** The organisation trail the API reads, read-only, for grant activity reviews (`cloudtrail` in config). */
+  cloudTrail?: Omit<TrailReadAccess, 'region'> & { region?: string };
 }
 
 const PACKAGE_ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -294,6 +297,11 @@ export class BrokerStack extends Stack {
     this.table.grantStreamRead(this.shipperRole);
     this.digestKey.grant(this.shipperRole, 'kms:Sign', 'kms:GetPublicKey');
     this.digestKey.grant(this.issuerRole, 'kms:GetPublicKey');
+    if (props.cloudTrail) {
+      // The API Lambda runs as the issuer role; it reads the trail for GET /v1/requests/{id}/activity.
+      const access = { ...props.cloudTrail, region: props.cloudTrail.region ?? this.region };
+      for (const statement of trailReaderStatements(access)) this.issuerRole.addToPrincipalPolicy(statement);
+    }
     this.shipperRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         // GetObject only to compare bytes after a 412 (replay vs conflict); never List or Delete.

@@ -150,10 +150,69 @@ function verificationBlock(verification: RangeVerification): string {
   return `<p class="status bad" id="verification">NOT VERIFIED: first bad seq ${verification.firstBadSeq} (${escapeHtml(verification.reason)}): ${escapeHtml(verification.detail)}</p>`;
 }
 
+/** One grant's CloudTrail activity for the report, or why it could not be read. */
+export type ReportActivity =
+  | {
+      requestId: string;
+      records: number;
+      writes: number;
+      accessDenied: number;
+      afterEnd: { refused: number; allowed: number };
+      findings: Array<{ kind: string }>;
+    }
+  | { requestId: string; error: string };
+
+/** `null`: no organisation trail configured; otherwise one entry per grant that issued credentials. */
+export type ReportActivitySection = { grants: ReportActivity[]; omitted: number } | null;
+
+function activityTable(section: ReportActivitySection): string {
+  if (!section) {
+    return '<p class="empty">No organisation trail is configured (<code>cloudtrail</code> in breakglass.yaml), so grant activity is not shown.</p>';
+  }
+  const kinds = (findings: Array<{ kind: string }>) => {
+    const counts = new Map<string, number>();
+    for (const finding of findings) counts.set(finding.kind, (counts.get(finding.kind) ?? 0) + 1);
+    return [...counts].map(([kind, count]) => `${escapeHtml(kind)} ×${count}`).join(', ');
+  };
+  const rows = section.grants.map((grant) =>
+    'error' in grant
+      ? [
+          `<code>${escapeHtml(grant.requestId)}</code>`,
+          `<span class="warn">${escapeHtml(grant.error)}</span>`,
+          '',
+          '',
+          '',
+          '',
+        ]
+      : [
+          `<code>${escapeHtml(grant.requestId)}</code>`,
+          escapeHtml(grant.records),
+          escapeHtml(grant.writes),
+          escapeHtml(grant.accessDenied),
+          `${escapeHtml(grant.afterEnd.refused)} refused${grant.afterEnd.allowed > 0 ? `, <span class="bad">${escapeHtml(grant.afterEnd.allowed)} allowed</span>` : ''}`,
+          grant.findings.length > 0
+            ? `<span class="warn">${kinds(grant.findings)}</span>`
+            : '<span class="good">none</span>',
+        ],
+  );
+  const note =
+    section.omitted > 0
+      ? `<p>${section.omitted} more grants not read; review them one by one with <code>breakglass audit activity ID</code>.</p>`
+      : '';
+  return (
+    note +
+    table(
+      ['Request', 'CloudTrail records', 'Writes', 'AccessDenied', 'After the end', 'Checklist findings'],
+      rows,
+      'No grant issued credentials in this range.',
+    )
+  );
+}
+
 export function renderAuditReport(
   model: ReportModel,
   verification: RangeVerification,
-  meta: { version: string; generatedAt: string },
+  meta: { version: string; generatedAt: string; activity?: ReportActivitySection },
 ): string {
   const range = `${model.since ? time(model.since) : 'the beginning'} to ${model.until ? time(model.until) : 'now'}`;
   const t = model.totals;
@@ -258,6 +317,7 @@ ${verificationBlock(verification)}
 <section><h2>Early revocations</h2>${early}</section>
 <section><h2>Refused and forbidden attempts</h2><p>${model.totals.refusals} in total${model.totals.refusals > model.refusalsShown ? `, first ${model.refusalsShown} shown` : ''}.</p>${refusals}</section>
 <section><h2>Credentials issued per grant</h2>${credentials}</section>
+<section id="grant-activity"><h2>What was done with each grant (organisation CloudTrail)</h2>${activityTable(meta.activity ?? null)}</section>
 </main>
 <footer><p>Every figure is computed from the hash-chained audit log. Verify an export offline with <code>breakglass audit verify FILE</code>.</p></footer>
 </body>

@@ -4,12 +4,18 @@ import { stream } from 'hono/streaming';
 import { ChainVerifier } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { ReportBuilder } from '../../domain/exports/report.js';
-import type { AuditEvent } from '../../domain/types.js';
+import type { AuditEvent, Caller } from '../../domain/types.js';
 import { eventsInRange, exportCsv, exportJsonl, exportOcsf } from '../../services/audit-export.js';
 import { verifyStore } from '../../services/audit-verify.js';
 import { auditJwks, DigestChecker } from '../../services/digests.js';
-import type { App, AppEnv } from '../env.js';
-import { AUDIT_REPORT_CSS, type RangeVerification, renderAuditReport } from '../pages/audit-report.js';
+import type { App, AppDeps, AppEnv } from '../env.js';
+import {
+  AUDIT_REPORT_CSS,
+  type RangeVerification,
+  type ReportActivity,
+  type ReportActivitySection,
+  renderAuditReport,
+} from '../pages/audit-report.js';
 import { jsonResponse, problemResponses } from '../schemas.js';
 
 const RangeQuery = z.object({
@@ -193,11 +199,13 @@ export function registerAuditRoutes(app: App): void {
     const builder = new ReportBuilder();
     const verification = await verifyRange(eventsInRange(bunker.store, range), builder, bunker);
     const model = builder.build({ since: range.since ?? null, until: range.until ?? null }, new Date());
+    const activity = await reportActivity(deps, c.get('caller'), model.credentialsPerGrant);
     c.header('cache-control', 'no-store');
     return c.html(
       renderAuditReport(model, verification, {
         version: deps.version,
         generatedAt: new Date().toISOString(),
+        activity,
       }),
       200,
     ) as never;
@@ -215,6 +223,28 @@ export function registerAuditRoutes(app: App): void {
     c.header('cache-control', 'public, max-age=3600');
     return c.body(AUDIT_REPORT_CSS);
   });
+}
+
+/** Grants whose activity the report reads from the trail; more are listed as omitted. */
+const REPORT_ACTIVITY_GRANTS = 25;
+
+/** Each credential-issuing grant's CloudTrail summary (each read records `activity.viewed`). */
+async function reportActivity(
+  deps: AppDeps,
+  caller: Caller,
+  grants: Array<{ requestId: string }>,
+): Promise<ReportActivitySection> {
+  if (!deps.activity?.configured) return null;
+  const rows: ReportActivity[] = [];
+  for (const { requestId } of grants.slice(0, REPORT_ACTIVITY_GRANTS)) {
+    try {
+      rows.push(await deps.activity.summary(caller, requestId));
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      rows.push({ requestId, error: `${error.code}: ${error.message}` });
+    }
+  }
+  return { grants: rows, omitted: Math.max(0, grants.length - REPORT_ACTIVITY_GRANTS) };
 }
 
 /** Feeds the report and checks the range: contiguous chain from its first event, and digests inside it. */

@@ -3,6 +3,7 @@ import type { Child, FC } from 'hono/jsx';
 import type { RoleConfig } from '../../config/schema.js';
 import type { AccessRequest, TimelineEvent } from '../../domain/types.js';
 import type { AuditVerifyReport } from '../../services/audit-verify.js';
+import { type ActivityPanel, ActivitySection } from './activity-section.js';
 
 export interface Viewer {
   email: string;
@@ -168,6 +169,8 @@ export interface RequestPageProps {
   stillToApprove: { groups: string[]; users: string[]; remaining: number } | null;
   timeline: TimelineEvent[];
   flash: Flash;
+  /** The grant-activity section, for reviewers of a grant that started; absent otherwise. */
+  activity?: ActivityPanel | null;
 }
 
 function describeEvent(event: TimelineEvent): string {
@@ -201,6 +204,7 @@ export const RequestPage: FC<RequestPageProps> = ({
   stillToApprove,
   timeline,
   flash,
+  activity,
 }) => {
   const base = `/requests/${request.id}`;
   return (
@@ -371,6 +375,8 @@ export const RequestPage: FC<RequestPageProps> = ({
           </div>
         </section>
       ) : null}
+
+      {activity ? <ActivitySection requestId={request.id} panel={activity} /> : null}
 
       <section aria-labelledby="timeline">
         <h2 id="timeline">Timeline</h2>

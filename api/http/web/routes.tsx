@@ -11,6 +11,7 @@ import type { AccessRequest, Caller, TimelineEvent } from '../../domain/types.js
 import type { App, AppDeps } from '../env.js';
 import { clientIp } from '../middleware/authenticate.js';
 import { problemBody } from '../problem.js';
+import type { ActivityPanel } from './activity-section.js';
 import { LoginFailed, WebLogin } from './oidc-login.js';
 import type { WebOptions } from './options.js';
 import {
@@ -416,6 +417,7 @@ function registerRoutes(
     request: AccessRequest,
     flash: Flash,
     status = 200,
+    showActivity = false,
   ): Promise<Response> {
     const role = deps.requests.role(request.roleId);
     return html(
@@ -429,6 +431,7 @@ function registerRoutes(
         stillToApprove={stillToApprove(request, role)}
         timeline={await timeline(options, request)}
         flash={flash}
+        activity={await activityPanel(deps, request, role, caller, showActivity)}
       />,
       status,
     );
@@ -439,7 +442,8 @@ function registerRoutes(
     page(async (c, session, caller) => {
       try {
         const request = await deps.requests.get(caller, c.req.param('id') ?? '');
-        return renderRequest(c, session, caller, request, { notice: NOTICES[c.req.query('done') ?? ''] });
+        const flash = { notice: NOTICES[c.req.query('done') ?? ''] };
+        return renderRequest(c, session, caller, request, flash, 200, c.req.query('activity') === '1');
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         return refuse(c, error.code, error.message, viewerOf(deps, session));
@@ -533,6 +537,28 @@ export function actionsFor(
     cancel: own && (request.status === 'pending' || request.status === 'approved'),
     review: !own && approver && request.postReview !== null && request.postReview.outcome === null,
   };
+}
+
+/** The activity section for reviewers (auditors, the role's approvers) of a grant that started. */
+async function activityPanel(
+  deps: AppDeps,
+  request: AccessRequest,
+  role: RoleConfig | undefined,
+  caller: Caller,
+  show: boolean,
+): Promise<ActivityPanel | null> {
+  const reviewer =
+    isAuditor(deps.config, caller) ||
+    (role !== undefined && isApproverFor(role, caller) && !isOwnRequest(request, caller));
+  if (!deps.activity?.configured || !reviewer || !request.startAt) return null;
+  if (!['active', 'expired', 'revoked'].includes(request.status)) return null;
+  if (!show) return { kind: 'offer' };
+  try {
+    return { kind: 'report', report: await deps.activity.summary(caller, request.id) };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    return { kind: 'error', code: error.code, message: error.message };
+  }
 }
 
 function ticketUrl(deps: AppDeps, request: AccessRequest): string | null {

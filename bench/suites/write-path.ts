@@ -100,8 +100,10 @@ export async function run(): Promise<void> {
       logger: silentLogger,
     });
     const store = stack.broker.store as DynamoStore;
-    const originalSeal = store.seal.bind(store);
-    store.seal = async (from, batch) => {
+    // The sealer writes through its own store (its own client); wrap its `seal` to learn when each event sealed.
+    const journal = (stack.broker.sealer as unknown as { deps: { journal: DynamoStore } }).deps.journal;
+    const originalSeal = journal.seal.bind(journal);
+    journal.seal = async (from, batch) => {
       await originalSeal(from, batch);
       const now = performance.now();
       for (const item of batch) sealedTimes.set(item.event.id, now);

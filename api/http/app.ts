@@ -16,6 +16,7 @@ import { registerInfoRoutes } from './routes/info.js';
 import { registerMeRoutes } from './routes/me.js';
 import { registerRequestRoutes } from './routes/requests.js';
 import { registerSlackRoutes, SLACK_INTERACTIONS_PATH } from './routes/slack.js';
+import { INVALID_TEXT } from './schemas.js';
 import { createWeb } from './web/routes.js';
 
 /** Largest JSON body the API accepts; requests are a few hundred bytes. */
@@ -34,6 +35,13 @@ export function createApp(deps: AppDeps): App {
           message: issue.message,
         }));
         const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+        const text = result.error.issues.find(
+          (issue) => issue.code === 'custom' && issue.params?.code === INVALID_TEXT,
+        );
+        if (text) {
+          const field = text.path.map(String).join('.');
+          return problem(c as Context, 'invalid_text', `${field} ${text.message}`, { field, errors: issues });
+        }
         return problem(c as Context, 'validation_failed', summary, { errors: issues });
       }
       return undefined;

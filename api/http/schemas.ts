@@ -1,5 +1,17 @@
 import { z } from '@hono/zod-openapi';
+import { type TextKind, textProblem } from '../domain/text.js';
 import { REQUEST_STATUSES } from '../domain/types.js';
+
+/** Marks a zod issue as a breach of the text rule, so the validation hook answers `invalid_text`. */
+export const INVALID_TEXT = 'invalid_text';
+
+/** A free-text string under the one text rule (api/domain/text.ts); check it after trimming. */
+export function freeText<T extends z.ZodType<string>>(schema: T, kind: TextKind = 'multiline') {
+  return schema.superRefine((value, ctx) => {
+    const problem = textProblem(value, kind);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { code: INVALID_TEXT } });
+  });
+}
 
 export const ProblemSchema = z
   .object({

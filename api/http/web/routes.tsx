@@ -7,6 +7,7 @@ import { TokenRejected } from '../../adapters/oidc/token-verifier.js';
 import type { RoleConfig } from '../../config/schema.js';
 import { isAdmin, isApproverFor, isAuditor, isOwnRequest } from '../../domain/access.js';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.js';
+import { checkText, encodeLinkComponent } from '../../domain/text.js';
 import type { AccessRequest, AuditEvent, Caller } from '../../domain/types.js';
 import type { App, AppDeps } from '../env.js';
 import { clientIp } from '../middleware/authenticate.js';
@@ -384,6 +385,8 @@ function registerRoutes(
             'reason is limited to 1000 and ticket to 128 characters',
           );
         }
+        checkText('reason', values.reason ?? '');
+        checkText('ticket', values.ticket ?? '', 'line');
         const { request } = await deps.requests.create(caller, {
           roleId: values.roleId ?? '',
           durationMinutes,
@@ -451,16 +454,21 @@ function registerRoutes(
     string,
     (caller: Caller, id: string, form: Record<string, string>) => Promise<AccessRequest>
   > = {
-    approve: (caller, id, form) => deps.requests.approve(caller, id, text(form.comment) ?? null),
-    deny: (caller, id, form) => deps.requests.deny(caller, id, required(form.comment, 'a comment')),
-    revoke: (caller, id, form) => deps.requests.revoke(caller, id, required(form.reason, 'a reason')),
+    approve: (caller, id, form) => deps.requests.approve(caller, id, text(form.comment, 'comment') ?? null),
+    deny: (caller, id, form) =>
+      deps.requests.deny(caller, id, required(form.comment, 'comment', 'a comment')),
+    revoke: (caller, id, form) =>
+      deps.requests.revoke(caller, id, required(form.reason, 'reason', 'a reason')),
     cancel: (caller, id) => deps.requests.cancel(caller, id),
     review: (caller, id, form) => {
       const outcome = form.outcome;
       if (outcome !== 'acknowledged' && outcome !== 'flagged') {
         throw new DomainError('validation_failed', 'outcome must be acknowledged or flagged');
       }
-      return deps.requests.review(caller, id, { outcome, comment: required(form.comment, 'a comment') });
+      return deps.requests.review(caller, id, {
+        outcome,
+        comment: required(form.comment, 'comment', 'a comment'),
+      });
     },
   };
 
@@ -502,13 +510,17 @@ function registerRoutes(
   );
 }
 
-function text(value: string | undefined): string | undefined {
+/** A form's free text under the same rule and limit as the API (never sliced: a cut can split a pair). */
+function text(value: string | undefined, field: string): string | undefined {
   const trimmed = value?.trim();
-  return trimmed ? trimmed.slice(0, 1000) : undefined;
+  if (!trimmed) return undefined;
+  if (trimmed.length > 1000)
+    throw new DomainError('validation_failed', `${field} is limited to 1000 characters`);
+  return checkText(field, trimmed);
 }
 
-function required(value: string | undefined, what: string): string {
-  const trimmed = text(value);
+function required(value: string | undefined, field: string, what: string): string {
+  const trimmed = text(value, field);
   if (!trimmed) throw new DomainError('validation_failed', `give ${what}`);
   return trimmed;
 }
@@ -538,7 +550,7 @@ export function actionsFor(
 function ticketUrl(deps: AppDeps, request: AccessRequest): string | null {
   const template = deps.config.web.ticketUrlTemplate;
   if (!template || !request.ticket) return null;
-  return template.replace('{ticket}', encodeURIComponent(request.ticket));
+  return template.replace('{ticket}', encodeLinkComponent(request.ticket));
 }
 
 function stillToApprove(request: AccessRequest, role: RoleConfig | undefined) {

@@ -73,6 +73,11 @@ export function dynamoClientFor(region: string, endpoint?: string): DynamoDBClie
   });
 }
 
+function cookieSecretOf(options: BrokerOptions): string | undefined {
+  const env = options.config.web.cookieSecretEnv;
+  return options.web?.cookieSecret ?? (env ? process.env[env] : undefined);
+}
+
 export function buildBroker(options: BrokerOptions): Broker {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
@@ -82,6 +87,8 @@ export function buildBroker(options: BrokerOptions): Broker {
     tableName: options.tableName,
     clock,
     simulated: config.aws.mode === 'simulated',
+    // List cursors are HMAC'd; every instance shares the cookie secret, so a cursor works on any of them.
+    ...(cookieSecretOf(options) ? { cursorSecret: cookieSecretOf(options) } : {}),
   });
   const requests = new RequestService({ config, store, clock, logger });
   const audit = new AuditService({ store, requests });

@@ -105,10 +105,13 @@ export const RequestSchema = z
   })
   .openapi('AccessRequest');
 
+/** A request id: `req_` and a ULID. Checked on every route before any storage call (API, web and Slack). */
+export const REQUEST_ID_PATTERN = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
+
 export const RequestIdParam = z.object({
   id: z
     .string()
-    .regex(/^req_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a request id such as req_01J…')
+    .regex(REQUEST_ID_PATTERN, 'must be a request id such as req_01J…')
     .openapi({ param: { name: 'id', in: 'path' }, example: 'req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D' }),
 });
 

@@ -35,8 +35,11 @@ export function callerFromClaims(
   payload: JWTPayload,
   context: { via: Channel; ip?: string },
 ): Caller {
-  const subject = payload.sub;
-  if (!subject) throw new TokenRejected('token has no sub claim');
+  const subject: unknown = payload.sub;
+  // jose checks presence only: an array or object `sub` would end up inside index keys and audit events.
+  if (typeof subject !== 'string' || subject.trim() === '' || subject.length > 255) {
+    throw new TokenRejected('token has no usable sub claim (a non-empty string)');
+  }
   const email = readClaim(payload, oidc.emailClaim);
   if (typeof email !== 'string' || !email.includes('@')) {
     throw new TokenRejected(`token has no usable ${oidc.emailClaim} claim`);
@@ -87,6 +90,11 @@ export class JoseTokenVerifier implements TokenVerifier {
         requiredClaims: ['exp', 'sub', 'iat'],
         ...(this.options.clock ? { currentDate: this.options.clock.now() } : {}),
       });
+      // jose accepts any iat; a token "issued" in the future is forged or from a badly skewed issuer.
+      const now = Math.floor((this.options.clock?.now() ?? new Date()).getTime() / 1000);
+      if (typeof payload.iat !== 'number' || payload.iat > now + this.oidc.clockToleranceSeconds) {
+        throw new TokenRejected('token iat is in the future beyond the clock tolerance');
+      }
       return callerFromClaims(this.oidc, payload, context);
     } catch (error) {
       if (error instanceof TokenRejected) throw error;

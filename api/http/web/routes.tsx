@@ -12,6 +12,7 @@ import type { AccessRequest, AuditEvent, Caller } from '../../domain/types.js';
 import type { App, AppDeps } from '../env.js';
 import { clientIp } from '../middleware/authenticate.js';
 import { problemBody } from '../problem.js';
+import { REQUEST_ID_PATTERN } from '../schemas.js';
 import { LoginFailed, WebLogin } from './oidc-login.js';
 import type { WebOptions } from './options.js';
 import {
@@ -228,7 +229,7 @@ function registerRoutes(
           caller,
           `web.${name}`,
           error,
-          id && /^req_[0-9A-Z]{26}$/.test(id) ? { requestId: id } : {},
+          id && REQUEST_ID_PATTERN.test(id) ? { requestId: id } : {},
         );
         return refuse(c, 'csrf_failed', error.message, viewerOf(deps, session));
       }
@@ -441,7 +442,7 @@ function registerRoutes(
     '/requests/:id',
     page(async (c, session, caller) => {
       try {
-        const request = await deps.requests.get(caller, c.req.param('id') ?? '');
+        const request = await deps.requests.get(caller, requestIdOf(c));
         return renderRequest(c, session, caller, request, { notice: NOTICES[c.req.query('done') ?? ''] });
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
@@ -478,12 +479,13 @@ function registerRoutes(
       action(`request.${name}`, async (c, session, caller, form) => {
         const id = c.req.param('id') ?? '';
         try {
+          requestIdOf(c);
           await decide(caller, id, form);
           return c.redirect(`/requests/${id}?done=${name}`, 303);
         } catch (error) {
           if (!(error instanceof DomainError)) throw error;
           const flash = { error: { code: error.code, detail: error.message } };
-          if (!wantsHtml(c)) return refuse(c, error.code, error.message);
+          if (!wantsHtml(c) || !REQUEST_ID_PATTERN.test(id)) return refuse(c, error.code, error.message);
           try {
             const current = await deps.requests.get(caller, id);
             return renderRequest(c, session, caller, current, flash, error.status);
@@ -511,6 +513,15 @@ function registerRoutes(
 }
 
 /** A form's free text under the same rule and limit as the API (never sliced: a cut can split a pair). */
+/** The `:id` of a web route, checked before it reaches storage (a 3,000-character id used to be a 500). */
+function requestIdOf(c: Context): string {
+  const id = c.req.param('id') ?? '';
+  if (!REQUEST_ID_PATTERN.test(id)) {
+    throw new DomainError('validation_failed', 'that is not a request id such as req_01J…');
+  }
+  return id;
+}
+
 function text(value: string | undefined, field: string): string | undefined {
   const trimmed = value?.trim();
   if (!trimmed) return undefined;

@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import { awsAdaptersFor } from './adapters/aws/index.js';
 import type { AwsAdapters } from './adapters/aws/ports.js';
 import { type Bunker, buildBunker } from './adapters/bunker/factory.js';
+import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
@@ -65,12 +66,15 @@ export interface Broker {
   sweepTasks: SweepTask[];
 }
 
+/** A DynamoDB client with bounded timeouts and retries whose storage faults surface as storage_unavailable. */
 export function dynamoClientFor(region: string, endpoint?: string): DynamoDBClient {
-  return new DynamoDBClient({
-    region,
-    maxAttempts: 5,
-    ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
+  return translateStorageFaults(
+    new DynamoDBClient({
+      region,
+      ...boundedClientOptions(),
+      ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    }),
+  );
 }
 
 function cookieSecretOf(options: BrokerOptions): string | undefined {

@@ -106,7 +106,15 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.onError((error, c) => {
-    if (error instanceof DomainError) return problem(c, error.code, error.message, error.extra);
+    if (error instanceof DomainError) {
+      if (error.status >= 500) {
+        deps.logger.warn(
+          { requestId: c.get('requestId'), code: error.code, err: error.cause ?? error },
+          error.message,
+        );
+      }
+      return problem(c, error.code, error.message, error.extra);
+    }
     if (error instanceof HTTPException && error.status === 400) {
       return problem(c, 'malformed_json', 'the request body is not valid JSON');
     }

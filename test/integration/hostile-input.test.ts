@@ -103,6 +103,26 @@ describe('hostile input beyond the JSON API', () => {
     expect(current.body.approvals).toEqual([]);
   });
 
+  it('the new-request form carries an Idempotency-Key: submitting it twice creates one request', async () => {
+    const page = await (
+      await fetch(`${stack.url}/requests/new`, { headers: { cookie: aliceWeb.cookie } })
+    ).text();
+    const key = /name="idempotencyKey" value="([\w-]+)"/.exec(page)?.[1];
+    expect(key).toMatch(/^web-/);
+    const form = {
+      roleId: 'prod-readonly',
+      durationMinutes: '30',
+      reason: 'double submit',
+      idempotencyKey: key!,
+    };
+    const first = await webPost(aliceWeb, '/requests', form);
+    const second = await webPost(aliceWeb, '/requests', form);
+    expect([first.status, second.status]).toEqual([303, 303]);
+    expect(second.headers.get('location')).toBe(first.headers.get('location'));
+    const mine = await alice<{ items: Array<{ reason: string }> }>('GET', '/v1/requests?mine=true&limit=100');
+    expect(mine.body.items.filter((item) => item.reason === 'double submit')).toHaveLength(1);
+  });
+
   it('a token whose sub is not a non-empty string is invalid_token, and writes nothing', async () => {
     const real = await tokenFor(stack, 'alice');
     const before = (await auditEvents(auditor)).length;

@@ -2,6 +2,7 @@
  * The approver web app: OIDC login (code + PKCE) into an encrypted cookie session, and server-rendered pages
  * whose every decision goes through RequestService with via='web' — the same rules as the API.
  */
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { TokenRejected } from '../../adapters/oidc/token-verifier.js';
 import type { RoleConfig } from '../../config/schema.js';
@@ -358,7 +359,7 @@ function registerRoutes(
         <NewRequestPage
           viewer={viewerOf(deps, session)}
           roles={deps.requests.requestableRoles(caller)}
-          values={{ roleId: c.req.query('role') }}
+          values={{ roleId: c.req.query('role'), idempotencyKey: `web-${randomUUID()}` }}
           flash={{}}
         />,
       ),
@@ -374,6 +375,10 @@ function registerRoutes(
         reason: form.reason ?? '',
         ticket: form.ticket ?? '',
         emergency: form.emergency === 'true',
+        // A form re-rendered after an error keeps its key, so correcting and resubmitting stays one request.
+        idempotencyKey: /^[\w-]{8,128}$/.test(form.idempotencyKey ?? '')
+          ? form.idempotencyKey
+          : `web-${randomUUID()}`,
       };
       try {
         const durationMinutes = Number(values.duration);
@@ -388,14 +393,18 @@ function registerRoutes(
         }
         checkText('reason', values.reason ?? '');
         checkText('ticket', values.ticket ?? '', 'line');
-        const { request } = await deps.requests.create(caller, {
-          roleId: values.roleId ?? '',
-          durationMinutes,
-          reason: values.reason ?? '',
-          ticket: values.ticket?.trim() || null,
-          startAt: null,
-          emergency: values.emergency ?? false,
-        });
+        const { request } = await deps.requests.create(
+          caller,
+          {
+            roleId: values.roleId ?? '',
+            durationMinutes,
+            reason: values.reason ?? '',
+            ticket: values.ticket?.trim() || null,
+            startAt: null,
+            emergency: values.emergency ?? false,
+          },
+          values.idempotencyKey,
+        );
         return c.redirect(`/requests/${request.id}?done=created`, 303);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;

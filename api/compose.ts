@@ -8,6 +8,7 @@ import type { AwsAdapters } from './adapters/aws/ports.js';
 import { type Bunker, buildBunker } from './adapters/bunker/factory.js';
 import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
+import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
 import { JoseTokenVerifier, type TokenVerifier } from './adapters/oidc/token-verifier.js';
@@ -22,6 +23,7 @@ import { GrantService } from './services/grant-service.js';
 import type { Logger } from './services/logger.js';
 import { type Notifications, setupNotifications } from './services/notifications/index.js';
 import { type BrokerStore, type Clock, systemClock } from './services/ports.js';
+import { MemoryRateLimiter } from './services/rate-limiter.js';
 import { RequestService } from './services/request-service.js';
 import type { SweepTask } from './services/sweeper.js';
 
@@ -160,6 +162,10 @@ export function buildBroker(options: BrokerOptions): Broker {
     web: { ...options.web, markers, readEvents: (range) => store.readEvents(range) },
     slack: notifications.interactions,
     grants,
+    limiter:
+      config.limits.store === 'dynamodb'
+        ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
+        : new MemoryRateLimiter(),
   });
   return { app, store, requests, audit, dynamodb, notifications, bunker, grants, sweepTasks };
 }

@@ -163,6 +163,7 @@ export const AUDIT_EVENT_TYPES = [
   'notification.sent',
   'notification.failed',
   'access.forbidden',
+  'access.throttled',
   'bunker.conflict',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -5,8 +5,10 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors.js';
+import { MemoryRateLimiter } from '../services/rate-limiter.js';
 import type { App, AppDeps, AppEnv } from './env.js';
 import { authenticate } from './middleware/authenticate.js';
+import { rateLimits } from './middleware/rate-limit.js';
 import { problem } from './problem.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
@@ -83,6 +85,15 @@ export function createApp(deps: AppDeps): App {
   // Slack's interaction payloads embed the whole message; that route sets its own, larger limit.
   app.use('*', (c, next) => (c.req.path === SLACK_INTERACTIONS_PATH ? next() : limitBody(c, next)));
   const web = createWeb(deps);
+  const limits = rateLimits({
+    limits: deps.config.limits,
+    limiter: deps.limiter ?? new MemoryRateLimiter(),
+    requests: deps.requests,
+    logger: deps.logger,
+  });
+  app.use('/auth/*', limits.perIp);
+  app.use(SLACK_INTERACTIONS_PATH, limits.perIp);
+  app.use('/v1/*', limits.refusedTokens);
   app.use('/v1/*', async (c, next) => {
     if (c.req.path === '/v1/info') return next();
     // Auditors download exports from the /audit page: read-only audit GETs also accept the browser session.
@@ -95,6 +106,7 @@ export function createApp(deps: AppDeps): App {
     }
     return authenticate(c, next);
   });
+  app.use('/v1/*', limits.perPrincipal);
   // The JSON validator skips bodies of any other media type, which left handlers with no body at all (a 500).
   app.use('/v1/*', async (c, next) => {
     const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding');

@@ -7,6 +7,7 @@ import type { AuditService } from '../services/audit-service.js';
 import type { GrantService } from '../services/grant-service.js';
 import type { Logger } from '../services/logger.js';
 import type { SlackInteractions } from '../services/notifications/slack-interactions.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
 import type { RequestService } from '../services/request-service.js';
 import type { WebOptions } from './web/options.js';
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   grants?: GrantService;
   /** Web sign-in secrets and helpers (see web/options.ts); absent secrets fall back to the environment. */
   web?: WebOptions;
+  /** Counts calls for the rate limits (config `limits:`); in-memory when absent. */
+  limiter?: RateLimiter;
   /** Slack button clicks; absent when Slack is not configured. */
   slack?: SlackInteractions | null;
 }

@@ -68,6 +68,7 @@ export function callerFromClaims(
  */
 export class JoseTokenVerifier implements TokenVerifier {
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+  private discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
 
   constructor(
     private readonly oidc: OidcConfig,
@@ -116,12 +117,21 @@ export class JoseTokenVerifier implements TokenVerifier {
 
   private async keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     if (this.jwks) return this.jwks;
-    const uri = this.options.jwksUri ?? (await this.discoverJwksUri());
-    this.jwks = createRemoteJWKSet(new URL(uri), {
-      cooldownDuration: 30_000,
-      cacheMaxAge: 600_000,
-      timeoutDuration: 5000,
-    });
+    // One discovery for all the calls that arrive together: a burst of 100 used to start 100 discoveries and
+    // 100 key-set downloads, and the provider's slow answers turned most of the burst into 503 not_ready.
+    this.discovering ??= (async () => {
+      try {
+        const uri = this.options.jwksUri ?? (await this.discoverJwksUri());
+        return createRemoteJWKSet(new URL(uri), {
+          cooldownDuration: 30_000,
+          cacheMaxAge: 600_000,
+          timeoutDuration: 5000,
+        });
+      } finally {
+        this.discovering = null;
+      }
+    })();
+    this.jwks = await this.discovering;
     return this.jwks;
   }
 

@@ -123,6 +123,14 @@ describe('hostile input beyond the JSON API', () => {
     expect(mine.body.items.filter((item) => item.reason === 'double submit')).toHaveLength(1);
   });
 
+  it('a caller who can see no role lists an empty page, and approvable is empty without a read', async () => {
+    const erin = apiClient(stack, await tokenFor(stack, 'erin'));
+    for (const query of ['', '?approvable=true', '?status=pending', '?role=prod-readonly']) {
+      const page = await erin<{ items: unknown[]; nextCursor: unknown }>('GET', `/v1/requests${query}`);
+      expect([query, page.status, page.body.items, page.body.nextCursor]).toEqual([query, 200, [], null]);
+    }
+  });
+
   it('a token whose sub is not a non-empty string is invalid_token, and writes nothing', async () => {
     const real = await tokenFor(stack, 'alice');
     const before = (await auditEvents(auditor)).length;

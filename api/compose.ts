@@ -7,8 +7,10 @@ import { awsAdaptersFor } from './adapters/aws/index.js';
 import type { AwsAdapters } from './adapters/aws/ports.js';
 import { type Bunker, buildBunker } from './adapters/bunker/factory.js';
 import { trailSourceFor } from './adapters/cloudtrail/factory.js';
+import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
+import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
 import { JoseTokenVerifier, type TokenVerifier } from './adapters/oidc/token-verifier.js';
@@ -26,6 +28,7 @@ import type { Logger } from './services/logger.js';
 import { type Notifications, setupNotifications } from './services/notifications/index.js';
 import { OutboxRelay } from './services/outbox-relay.js';
 import { type BrokerStore, type Clock, systemClock } from './services/ports.js';
+import { MemoryRateLimiter } from './services/rate-limiter.js';
 import { RequestService } from './services/request-service.js';
 import { Sealer } from './services/sealer.js';
 import type { SweepTask } from './services/sweeper.js';
@@ -80,12 +83,32 @@ export interface Broker {
   close(): void;
 }
 
-export function dynamoClientFor(region: string, endpoint?: string): DynamoDBClient {
-  return new DynamoDBClient({
-    region,
-    maxAttempts: 5,
-    ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
+/** A DynamoDB client with bounded timeouts and retries whose storage faults surface as storage_unavailable. */
+/**
+ * A DynamoDB client with bounded connection and request timeouts. Background writers nobody waits on (the
+ * sealer's 100-item transactions) may allow a request longer than the API's default.
+ */
+export function dynamoClientFor(
+  region: string,
+  endpoint?: string,
+  options: { requestTimeoutMs?: number } = {},
+): DynamoDBClient {
+  const bounded = boundedClientOptions();
+  return translateStorageFaults(
+    new DynamoDBClient({
+      region,
+      ...bounded,
+      ...(options.requestTimeoutMs
+        ? { requestHandler: { ...bounded.requestHandler, requestTimeout: options.requestTimeoutMs } }
+        : {}),
+      ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    }),
+  );
+}
+
+function cookieSecretOf(options: BrokerOptions): string | undefined {
+  const env = options.config.web.cookieSecretEnv;
+  return options.web?.cookieSecret ?? (env ? process.env[env] : undefined);
 }
 
 export function buildBroker(options: BrokerOptions): Broker {
@@ -97,6 +120,8 @@ export function buildBroker(options: BrokerOptions): Broker {
     tableName: options.tableName,
     clock,
     simulated: config.aws.mode === 'simulated',
+    // List cursors are HMAC'd; every instance shares the cookie secret, so a cursor works on any of them.
+    ...(cookieSecretOf(options) ? { cursorSecret: cookieSecretOf(options) } : {}),
   });
   const outboxStore = new DynamoOutbox({ client: dynamodb, tableName: options.tableName });
   const requests = new RequestService({ config, store, clock, logger, outbox: outboxStore });
@@ -114,7 +139,9 @@ export function buildBroker(options: BrokerOptions): Broker {
   });
   // The sealer (and the shipper behind it) is its own writer: in AWS a separate Lambda, here a separate client,
   // so its transactions never queue behind, or are mistaken for, the commits of API calls.
-  const sealerClient = options.dynamodb ?? dynamoClientFor(config.aws.region, options.dynamodbEndpoint);
+  const sealerClient =
+    options.dynamodb ??
+    dynamoClientFor(config.aws.region, options.dynamodbEndpoint, { requestTimeoutMs: 15_000 });
   const sealerStore = options.dynamodb
     ? store
     : new DynamoStore({
@@ -201,6 +228,10 @@ export function buildBroker(options: BrokerOptions): Broker {
     slack: notifications.interactions,
     grants,
     activity,
+    limiter:
+      config.limits.store === 'dynamodb'
+        ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
+        : new MemoryRateLimiter(),
   });
   return {
     app,

@@ -16,6 +16,27 @@ export interface ServerInfo {
 
 /** Sessions are refreshed this long before the access token expires. */
 const REFRESH_MARGIN_MS = 60_000;
+/** One request's deadline unless BREAKGLASS_TIMEOUT (seconds) says otherwise. */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+/** Retries of a 503 / 429 (or a timeout) for calls that are safe to repeat. */
+const MAX_RETRIES = 2;
+/** The longest Retry-After the CLI waits for by itself; longer ones are reported. */
+const MAX_RETRY_WAIT_SECONDS = 10;
+
+function timeoutSeconds(ctx: CliContext): number {
+  const configured = Number(ctx.env.BREAKGLASS_TIMEOUT);
+  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_TIMEOUT_SECONDS;
+}
+
+/** The server did not answer within the deadline. */
+export function timedOut(server: string, seconds: number): CliError {
+  return new CliError(
+    `${server} did not answer within ${seconds} s`,
+    EXIT.unavailable,
+    'run the same command again; set BREAKGLASS_TIMEOUT (seconds) to wait longer',
+    'timeout',
+  );
+}
 
 /** Calls fetch and turns network failures into one readable line. */
 export async function send(
@@ -27,9 +48,13 @@ export async function send(
   const headers = new Headers(init.headers);
   headers.set('x-breakglass-client', 'cli');
   headers.set('accept', headers.get('accept') ?? 'application/json');
+  const seconds = timeoutSeconds(ctx);
+  const deadline = AbortSignal.timeout(seconds * 1000);
+  const signal = AbortSignal.any([init.signal ?? ctx.signal, deadline]);
   try {
-    return await ctx.fetch(`${server}${path}`, { ...init, headers, signal: init.signal ?? ctx.signal });
+    return await ctx.fetch(`${server}${path}`, { ...init, headers, signal });
   } catch (error) {
+    if (deadline.aborted && !(init.signal ?? ctx.signal).aborted) throw timedOut(server, seconds);
     if ((error as Error).name === 'AbortError') throw new CliError('interrupted', EXIT.interrupted);
     const { cause } = error as { cause?: { code?: string; message?: string } };
     const reason = cause?.code ?? cause?.message ?? (error as Error).message;
@@ -123,18 +148,39 @@ export class ApiClient {
     saveSession(this.ctx, this.session);
   }
 
-  /** Sends one authenticated request; a 401 triggers one silent refresh and retry. */
+  /**
+   * Sends one authenticated request; a 401 triggers one silent refresh and retry. A call that is safe to
+   * repeat (a GET, or a POST carrying an Idempotency-Key) is retried after a 503 / 429 or a timeout, honouring
+   * Retry-After; anything else reports the failure rather than risk doing it twice.
+   */
   async raw(method: string, path: string, options: CallOptions = {}, retried = false): Promise<Response> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.session.accessToken}`,
       ...options.headers,
     };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await send(this.ctx, this.server, path, {
-      method,
-      headers,
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
+    const repeatable =
+      method === 'GET' || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key');
+    let response: Response;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        response = await send(this.ctx, this.server, path, {
+          method,
+          headers,
+          ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof CliError && error.code === 'timeout') || !repeatable || attempt >= MAX_RETRIES)
+          throw error;
+        continue;
+      }
+      if (!repeatable || attempt >= MAX_RETRIES || (response.status !== 503 && response.status !== 429))
+        break;
+      const wait = Number(response.headers.get('retry-after') ?? 1);
+      if (!Number.isFinite(wait) || wait > MAX_RETRY_WAIT_SECONDS) break;
+      await response.body?.cancel();
+      await pause(Math.max(0, wait) * 1000, this.ctx.signal);
+    }
     if (response.status === 401) {
       await response.body?.cancel();
       if (!retried && this.session.refreshToken) {
@@ -151,6 +197,21 @@ export class ApiClient {
     const response = await this.raw(method, path, options);
     return (await response.json()) as T;
   }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new CliError('interrupted', EXIT.interrupted));
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new CliError('interrupted', EXIT.interrupted));
+      },
+      { once: true },
+    );
+  });
 }
 
 /** Token lifetime from the JWT itself when possible, else from `expires_in`. */

@@ -9,6 +9,8 @@ export const EXIT = {
   forbidden: 4,
   notFound: 5,
   conflict: 6,
+  /** The server did not answer in time, or stayed 503 / 429 after the retries: try again later. */
+  unavailable: 7,
   interrupted: 130,
 } as const;
 
@@ -56,6 +58,9 @@ const HINTS: Record<string, string> = {
   not_found: 'check the id with `breakglass list`',
   invalid_state: 'run `breakglass status <id>` to see where it stands',
   already_approved: 'each approver counts once',
+  storage_unavailable: 'the broker’s storage is briefly unavailable; run the same command again shortly',
+  rate_limited: 'too many calls; wait a little and run the same command again',
+  invalid_text: 'remove control, bidi or zero-width characters from the text',
 };
 
 /** Maps a problem to the documented exit code. */
@@ -75,6 +80,9 @@ export function exitCodeForProblem(problem: Problem): ExitCode {
       return EXIT.notFound;
     case 409:
       return EXIT.conflict;
+    case 429:
+    case 503:
+      return EXIT.unavailable;
     default:
       return EXIT.error;
   }

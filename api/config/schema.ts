@@ -150,6 +150,30 @@ const webSchema = z.strictObject({
   ticketUrlTemplate: z.string().includes('{ticket}', { message: 'must contain {ticket}' }).optional(),
 });
 
+/** Rate limits (docs/configuration.md#limits): fixed windows, per principal for callers with a token, per IP before. */
+const LIMIT_DEFAULTS = {
+  windowSeconds: 60,
+  perPrincipal: 300,
+  refusedPerPrincipal: 20,
+  perIp: 60,
+  store: 'dynamodb' as const,
+};
+const limitsSchema = z.strictObject({
+  windowSeconds: z.number().int().min(1).max(3600).default(LIMIT_DEFAULTS.windowSeconds),
+  /** Calls per window for one authenticated person (a legitimate burst of 100 must pass). */
+  perPrincipal: z
+    .number()
+    .int()
+    .min(100, 'must let a burst of 100 calls through')
+    .default(LIMIT_DEFAULTS.perPrincipal),
+  /** Refused (4xx) calls per window for one person before every further call is 429. */
+  refusedPerPrincipal: z.number().int().min(1).default(LIMIT_DEFAULTS.refusedPerPrincipal),
+  /** Unauthenticated calls per window and client address: login, callback, Slack, refused tokens. */
+  perIp: z.number().int().min(1).default(LIMIT_DEFAULTS.perIp),
+  /** `dynamodb` holds the limit across instances (Lambda); `memory` counts per process. */
+  store: z.enum(['memory', 'dynamodb']).default(LIMIT_DEFAULTS.store),
+});
+
 const roleSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (≤ 63)'),
   description: z.string().default(''),
@@ -211,6 +235,7 @@ export const configSchema = z
       })
       .default({ webhooks: [] }),
     web: webSchema.default({ cookieSecretEnv: 'BREAKGLASS_COOKIE_SECRET', sessionHours: 8 }),
+    limits: limitsSchema.default(LIMIT_DEFAULTS),
     auditors: groupList.default([]),
     admins: groupList.default([]),
     defaults: z
@@ -305,3 +330,4 @@ export type BreakglassConfig = z.infer<typeof configSchema>;
 export type RoleConfig = BreakglassConfig['roles'][number];
 export type OidcConfig = BreakglassConfig['oidc'];
 export type CloudTrailConfig = NonNullable<BreakglassConfig['cloudtrail']>;
+export type LimitsConfig = BreakglassConfig['limits'];

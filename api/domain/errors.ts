@@ -5,6 +5,7 @@ export const ERROR_STATUS = {
   login_failed: 400,
   unknown_action: 400,
   invalid_cursor: 400,
+  invalid_text: 400,
   invalid_token: 401,
   login_required: 401,
   invalid_signature: 401,
@@ -48,6 +49,8 @@ export const ERROR_STATUS = {
   cloudtrail_not_configured: 409,
   cloudtrail_unreadable: 502,
   not_ready: 503,
+  storage_unavailable: 503,
+  rate_limited: 429,
   internal: 500,
 } as const;
 

@@ -175,6 +175,7 @@ export const AUDIT_EVENT_TYPES = [
   'notification.sent',
   'notification.failed',
   'access.forbidden',
+  'access.throttled',
   'bunker.conflict',
   'effect.failed',
   'activity.viewed',

@@ -5,8 +5,10 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors.js';
+import { MemoryRateLimiter } from '../services/rate-limiter.js';
 import type { App, AppDeps, AppEnv } from './env.js';
 import { authenticate } from './middleware/authenticate.js';
+import { rateLimits } from './middleware/rate-limit.js';
 import { problem } from './problem.js';
 import { registerActivityRoutes } from './routes/activity.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -17,6 +19,7 @@ import { registerInfoRoutes } from './routes/info.js';
 import { registerMeRoutes } from './routes/me.js';
 import { registerRequestRoutes } from './routes/requests.js';
 import { registerSlackRoutes, SLACK_INTERACTIONS_PATH } from './routes/slack.js';
+import { INVALID_TEXT } from './schemas.js';
 import { createWeb } from './web/routes.js';
 
 /** Largest JSON body the API accepts; requests are a few hundred bytes. */
@@ -35,6 +38,13 @@ export function createApp(deps: AppDeps): App {
           message: issue.message,
         }));
         const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+        const text = result.error.issues.find(
+          (issue) => issue.code === 'custom' && issue.params?.code === INVALID_TEXT,
+        );
+        if (text) {
+          const field = text.path.map(String).join('.');
+          return problem(c as Context, 'invalid_text', `${field} ${text.message}`, { field, errors: issues });
+        }
         return problem(c as Context, 'validation_failed', summary, { errors: issues });
       }
       return undefined;
@@ -76,6 +86,15 @@ export function createApp(deps: AppDeps): App {
   // Slack's interaction payloads embed the whole message; that route sets its own, larger limit.
   app.use('*', (c, next) => (c.req.path === SLACK_INTERACTIONS_PATH ? next() : limitBody(c, next)));
   const web = createWeb(deps);
+  const limits = rateLimits({
+    limits: deps.config.limits,
+    limiter: deps.limiter ?? new MemoryRateLimiter(),
+    requests: deps.requests,
+    logger: deps.logger,
+  });
+  app.use('/auth/*', limits.perIp);
+  app.use(SLACK_INTERACTIONS_PATH, limits.perIp);
+  app.use('/v1/*', limits.refusedTokens);
   app.use('/v1/*', async (c, next) => {
     if (c.req.path === '/v1/info') return next();
     // Auditors download exports from the /audit page: read-only audit GETs also accept the browser session.
@@ -88,6 +107,7 @@ export function createApp(deps: AppDeps): App {
     }
     return authenticate(c, next);
   });
+  app.use('/v1/*', limits.perPrincipal);
   // The JSON validator skips bodies of any other media type, which left handlers with no body at all (a 500).
   app.use('/v1/*', async (c, next) => {
     const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding');
@@ -99,7 +119,15 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.onError((error, c) => {
-    if (error instanceof DomainError) return problem(c, error.code, error.message, error.extra);
+    if (error instanceof DomainError) {
+      if (error.status >= 500) {
+        deps.logger.warn(
+          { requestId: c.get('requestId'), code: error.code, err: error.cause ?? error },
+          error.message,
+        );
+      }
+      return problem(c, error.code, error.message, error.extra);
+    }
     if (error instanceof HTTPException && error.status === 400) {
       return problem(c, 'malformed_json', 'the request body is not valid JSON');
     }

@@ -8,6 +8,7 @@ import type { AuditService } from '../services/audit-service.js';
 import type { GrantService } from '../services/grant-service.js';
 import type { Logger } from '../services/logger.js';
 import type { SlackInteractions } from '../services/notifications/slack-interactions.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
 import type { RequestService } from '../services/request-service.js';
 import type { WebOptions } from './web/options.js';
 
@@ -40,6 +41,8 @@ export interface AppDeps {
   web?: WebOptions;
   /** Grant activity reviews from the organisation trail (absent in apps built without one). */
   activity?: ActivityService;
+  /** Counts calls for the rate limits (config `limits:`); in-memory when absent. */
+  limiter?: RateLimiter;
   /** Slack button clicks; absent when Slack is not configured. */
   slack?: SlackInteractions | null;
 }

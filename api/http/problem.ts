@@ -9,6 +9,10 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   not_found: 'Not found',
   invalid_state: 'Request is not in a state that allows this',
   payload_too_large: 'Request body too large',
+  storage_unavailable: 'Storage unavailable',
+  rate_limited: 'Too many requests',
+  invalid_text: 'Text not accepted',
+  invalid_cursor: 'Invalid cursor',
   internal: 'Internal error',
 };
 
@@ -55,5 +59,10 @@ export function problem(
     'x-request-id': body.requestId,
   };
   if (code === 'invalid_token') headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  // 503 and 429 say when to come back (RFC 9110 §10.2.3); the body repeats it for clients that read JSON.
+  if (body.status === 503 || body.status === 429) {
+    const seconds = typeof extra.retryAfterSeconds === 'number' ? extra.retryAfterSeconds : 2;
+    headers['retry-after'] = String(Math.max(1, Math.ceil(seconds)));
+  }
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }

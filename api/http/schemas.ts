@@ -1,5 +1,17 @@
 import { z } from '@hono/zod-openapi';
+import { type TextKind, textProblem } from '../domain/text.js';
 import { REQUEST_STATUSES } from '../domain/types.js';
+
+/** Marks a zod issue as a breach of the text rule, so the validation hook answers `invalid_text`. */
+export const INVALID_TEXT = 'invalid_text';
+
+/** A free-text string under the one text rule (api/domain/text.ts); check it after trimming. */
+export function freeText<T extends z.ZodType<string>>(schema: T, kind: TextKind = 'multiline') {
+  return schema.superRefine((value, ctx) => {
+    const problem = textProblem(value, kind);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { code: INVALID_TEXT } });
+  });
+}
 
 export const ProblemSchema = z
   .object({
@@ -93,10 +105,13 @@ export const RequestSchema = z
   })
   .openapi('AccessRequest');
 
+/** A request id: `req_` and a ULID. Checked on every route before any storage call (API, web and Slack). */
+export const REQUEST_ID_PATTERN = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
+
 export const RequestIdParam = z.object({
   id: z
     .string()
-    .regex(/^req_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a request id such as req_01J…')
+    .regex(REQUEST_ID_PATTERN, 'must be a request id such as req_01J…')
     .openapi({ param: { name: 'id', in: 'path' }, example: 'req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D' }),
 });
 

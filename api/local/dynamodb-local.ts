@@ -7,6 +7,8 @@ import { dynamoClientFor } from '../compose.js';
 
 export interface RunningDynamoDb {
   endpoint: string;
+  /** The Java process (fault tests stop and kill it). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export async function startDynamoDbLocal(
   client.destroy();
   return {
     endpoint,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();

@@ -145,6 +145,10 @@ export class RequestService {
       (!filter.status || request.status === filter.status) &&
       (!filter.mine || isOwnRequest(request, caller)) &&
       (!filter.approvable || this.awaitsApprovalFrom(request, caller));
+    // Cost bounded by what the caller may see: someone who approves no role and audits nothing sees only
+    // their own requests, so read those through the requester index instead of filtering every request.
+    const ownOnly = !seesAll && approvableRoles.size === 0;
+    if (filter.approvable && ownOnly) return { items: [], nextCursor: null };
     if (filter.approvable) {
       // Requests waiting for a decision: pending ones, and active grants with an extension to approve.
       const [pending, active] = await Promise.all(
@@ -156,7 +160,7 @@ export class RequestService {
       return { items, nextCursor: null };
     }
     const base = { where: matches, limit: filter.limit, ...(filter.cursor ? { cursor: filter.cursor } : {}) };
-    if (filter.mine)
+    if (filter.mine || (ownOnly && !filter.status))
       return this.deps.store.listRequests({ ...base, index: 'byRequester', key: caller.subject });
     if (filter.status)
       return this.deps.store.listRequests({ ...base, index: 'byStatus', key: filter.status });

@@ -1,4 +1,5 @@
 /** `roles`, `request`, `status`, `list` and the decisions on a request. */
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { formatMinutes, parseDurationMinutes } from '../../api/domain/duration.js';
 import type { ApiClient } from '../api-client.js';
@@ -130,7 +131,9 @@ export async function request(
     requireText(await ask(ctx, 'Reason: '), '--reason', 'INC-123 database failover');
   minutes ??= role?.defaultDurationMinutes ?? 60;
 
+  // One key per invocation: a retry after a timeout or a 503 finds the request the first attempt created.
   const created = await client.json<RequestView>('POST', '/v1/requests', {
+    headers: { 'idempotency-key': `cli-${randomUUID()}` },
     body: {
       roleId,
       durationMinutes: minutes,

@@ -314,6 +314,88 @@ const cases: Case[] = [
     400,
     'validation_failed',
   ],
+  // The one text rule (docs/threat-model.md): ill-formed Unicode, controls, bidi and zero-width are refused.
+  [
+    'a ticket with a lone surrogate on an emergency role',
+    'POST',
+    '/v1/requests',
+    { ...VALID, roleId: 'prod-admin', ticket: 'INC-78\ud800', emergency: true },
+    {},
+    400,
+    'invalid_text',
+  ],
+  [
+    'a reason with a right-to-left override',
+    'POST',
+    '/v1/requests',
+    { ...VALID, reason: 'update \u202etxt.exe\u202c now' },
+    {},
+    400,
+    'invalid_text',
+  ],
+  [
+    'a reason with a NUL',
+    'POST',
+    '/v1/requests',
+    { ...VALID, reason: 'why\u0000not' },
+    {},
+    400,
+    'invalid_text',
+  ],
+  [
+    'a zero-width space in an approval comment',
+    'POST',
+    '/v1/requests/req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D/approve',
+    { comment: 'appr\u200boved' },
+    {},
+    400,
+    'invalid_text',
+  ],
+  [
+    'a deny comment with an escape sequence',
+    'POST',
+    '/v1/requests/req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D/deny',
+    { comment: '\u001b[2Jno' },
+    {},
+    400,
+    'invalid_text',
+  ],
+  [
+    'a revoke reason with a lone surrogate',
+    'POST',
+    '/v1/requests/req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D/revoke',
+    { reason: 'x\udfff' },
+    {},
+    400,
+    'invalid_text',
+  ],
+  [
+    'a forged cursor naming another index',
+    'GET',
+    `/v1/requests?cursor=${Buffer.from(JSON.stringify({ i: 'byCreated', k: { pk: 'x', gsi2pk: 'y' } })).toString('base64url')}`,
+    undefined,
+    {},
+    400,
+    'invalid_cursor',
+  ],
+  [
+    'a forged cursor with wrong key names',
+    'GET',
+    `/v1/requests?cursor=${Buffer.from(JSON.stringify({ i: 'byCreated', k: { nope: 'x' } })).toString('base64url')}`,
+    undefined,
+    {},
+    400,
+    'invalid_cursor',
+  ],
+  [
+    'a forged cursor that is an array',
+    'GET',
+    `/v1/requests?cursor=${Buffer.from(JSON.stringify({ i: 'byCreated', k: ['a'] })).toString('base64url')}`,
+    undefined,
+    {},
+    400,
+    'invalid_cursor',
+  ],
   ['an unknown route', 'GET', '/v1/nothing-here', undefined, {}, 404, 'not_found'],
 ];
 
@@ -385,6 +467,23 @@ describe('bad input is a 4xx problem, never a 5xx', () => {
     const other = await sam<{ id: string }>('POST', '/v1/requests', VALID, { 'idempotency-key': key });
     expect(other.status).toBe(201);
     expect(other.body.id).not.toBe(first.body.id);
+  });
+
+  it('a real cursor pages on; the same cursor edited by one character is refused as invalid_cursor', async () => {
+    for (let i = 0; i < 3; i++) expect((await alice('POST', '/v1/requests', VALID)).status).toBe(201);
+    const first = await alice<{ nextCursor: string }>('GET', '/v1/requests?mine=true&limit=1');
+    const cursor = first.body.nextCursor;
+    expect(cursor).toMatch(/^[\w-]+\.[\w-]+$/);
+    expect((await alice('GET', `/v1/requests?mine=true&limit=1&cursor=${cursor}`)).status).toBe(200);
+    const [body = '', mac = ''] = cursor.split('.');
+    const decoded = JSON.parse(Buffer.from(body, 'base64url').toString()) as { k: Record<string, string> };
+    decoded.k.gsi1pk = 'USER#someone-else';
+    const forged = `${Buffer.from(JSON.stringify(decoded)).toString('base64url')}.${mac}`;
+    const { response, text } = await send('GET', `/v1/requests?mine=true&cursor=${forged}`, undefined, {});
+    expectProblem(response, text, 400, 'invalid_cursor');
+    const flipped = `${cursor.slice(0, -1)}${cursor.endsWith('A') ? 'B' : 'A'}`;
+    const again = await send('GET', `/v1/requests?mine=true&cursor=${flipped}`, undefined, {});
+    expectProblem(again.response, again.text, 400, 'invalid_cursor');
   });
 
   it('an offered x-request-id is echoed when well-formed and replaced when not', async () => {

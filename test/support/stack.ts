@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { exampleConfigPath, parseConfigText } from '../../api/config/load.js';
-import type { BreakglassConfig } from '../../api/config/schema.js';
+import type { BreakglassConfig, LimitsConfig } from '../../api/config/schema.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../api/local/stack.js';
 import { silentLogger } from '../../api/services/logger.js';
 
@@ -20,8 +20,25 @@ export interface TestStack extends LocalStack {
   tableName: string;
 }
 
-export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
+/**
+ * Suites send hundreds of deliberately refused calls from one person and one address; they run with limits
+ * far above that unless they test the limits themselves (`limits`).
+ */
+const TEST_LIMITS: LimitsConfig = {
+  windowSeconds: 60,
+  perPrincipal: 1_000_000,
+  refusedPerPrincipal: 1_000_000,
+  perIp: 1_000_000,
+  store: 'memory',
+};
+
+export async function startTestStack(
+  options: Partial<LocalStackOptions> & { limits?: Partial<LimitsConfig> } = {},
+): Promise<TestStack> {
   tableCounter += 1;
+  const { limits, ...rest } = options;
+  const base = rest.config ?? exampleConfig();
+  options = { ...rest, config: { ...base, limits: { ...TEST_LIMITS, ...limits } } };
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'bg-test-'));
   const tableName = options.tableName ?? `t${Date.now().toString(36)}${process.pid}${tableCounter}`;
   const stack = await startLocalStack({

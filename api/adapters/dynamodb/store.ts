@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   type AttributeValue,
   DescribeTableCommand,
@@ -71,6 +71,12 @@ export interface DynamoStoreOptions {
   clock: Clock;
   /** Marks every event this broker writes (aws.mode: simulated). */
   simulated: boolean;
+  /**
+   * Keys the HMAC on list cursors, so a client can neither forge nor edit one. Every instance serving the
+   * same table needs the same secret; without one, a random per-process key is used (cursors then only work
+   * against the instance that issued them, and anywhere else answer 400 invalid_cursor).
+   */
+  cursorSecret?: string;
 }
 
 /** BrokerStore on one DynamoDB table: conditional writes and TransactWriteItems keep state and audit in step. */
@@ -79,7 +85,14 @@ export class DynamoStore implements BrokerStore, AuditJournal {
 
   private readonly contributors: TransactionContributor<TransactWriteItem>[] = [];
 
-  constructor(private readonly options: DynamoStoreOptions) {}
+  private readonly cursorKey: Buffer;
+
+  constructor(private readonly options: DynamoStoreOptions) {
+    this.cursorKey = createHash('sha256')
+      .update('breakglass-list-cursor-v1:')
+      .update(options.cursorSecret ?? randomBytes(32).toString('hex'))
+      .digest();
+  }
 
   /** Adds the contributor's writes to the transaction of every later commit (see TransactionContributor). */
   addContributor(contributor: TransactionContributor<TransactWriteItem>): void {
@@ -234,7 +247,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
         : query.index === 'byStatus'
           ? `STATUS#${query.key}`
           : 'REQUESTS';
-    let startKey = decodeCursor(query.cursor, query.index);
+    let startKey = decodeCursor(this.cursorKey, query.cursor, query.index, index);
     const items: AccessRequest[] = [];
     let lastIncluded: Record<string, AttributeValue> | null = null;
     let more = false;
@@ -265,7 +278,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
       startKey = page.LastEvaluatedKey;
     }
     // Continue after the last item returned, not after the last one DynamoDB read.
-    const nextCursor = more && lastIncluded ? encodeCursor(query.index, pickKey(lastIncluded, index)) : null;
+    const nextCursor =
+      more && lastIncluded ? encodeCursor(this.cursorKey, query.index, pickKey(lastIncluded, index)) : null;
     return { items, nextCursor };
   }
 
@@ -576,23 +590,50 @@ function pickKey(item: Record<string, AttributeValue>, index: { pk: string; sk: 
   return key;
 }
 
-function encodeCursor(index: string, key: Record<string, AttributeValue>): string {
-  return Buffer.from(JSON.stringify({ i: index, k: unmarshall(key) })).toString('base64url');
+/**
+ * Cursors are opaque and tamper-evident: base64url(JSON) plus an HMAC over the index and the key. A cursor that
+ * was not issued by this broker for this index is refused before DynamoDB sees it (it used to answer 500).
+ */
+function encodeCursor(secret: Buffer, index: string, key: Record<string, AttributeValue>): string {
+  const body = Buffer.from(JSON.stringify({ i: index, k: unmarshall(key) })).toString('base64url');
+  return `${body}.${cursorMac(secret, body)}`;
 }
 
-function decodeCursor(cursor: string | undefined, index: string): Record<string, AttributeValue> | undefined {
+function cursorMac(secret: Buffer, body: string): string {
+  return createHmac('sha256', secret).update(body).digest('base64url');
+}
+
+function decodeCursor(
+  secret: Buffer,
+  cursor: string | undefined,
+  indexName: string,
+  index: { pk: string; sk: string },
+): Record<string, AttributeValue> | undefined {
   if (!cursor) return undefined;
+  const refuse = () =>
+    new DomainError('invalid_cursor', 'cursor is not valid for this query; start again without it');
+  const [body, mac, ...rest] = cursor.split('.');
+  if (!body || !mac || rest.length > 0) throw refuse();
+  const expected = Buffer.from(cursorMac(secret, body));
+  const given = Buffer.from(mac);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refuse();
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+    const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
       i?: unknown;
       k?: unknown;
     };
-    const key = parsed.k as Record<string, unknown> | undefined;
-    if (parsed.i !== index || typeof key !== 'object' || key === null) throw new Error('wrong index');
-    if (!Object.values(key).every((value) => typeof value === 'string' && value.length < 1024))
-      throw new Error('bad key');
-    return marshall(key);
+    const key = parsed.k;
+    if (parsed.i !== indexName || typeof key !== 'object' || key === null || Array.isArray(key))
+      throw refuse();
+    const allowed = new Set(['pk', 'sk', index.pk, index.sk]);
+    const entries = Object.entries(key);
+    if (
+      entries.length !== allowed.size ||
+      !entries.every(([name, value]) => allowed.has(name) && typeof value === 'string')
+    )
+      throw refuse();
+    return marshall(key as Record<string, string>);
   } catch {
-    throw new DomainError('invalid_cursor', 'cursor is not valid for this query');
+    throw refuse();
   }
 }

@@ -35,8 +35,11 @@ export function callerFromClaims(
   payload: JWTPayload,
   context: { via: Channel; ip?: string },
 ): Caller {
-  const subject = payload.sub;
-  if (!subject) throw new TokenRejected('token has no sub claim');
+  const subject: unknown = payload.sub;
+  // jose checks presence only: an array or object `sub` would end up inside index keys and audit events.
+  if (typeof subject !== 'string' || subject.trim() === '' || subject.length > 255) {
+    throw new TokenRejected('token has no usable sub claim (a non-empty string)');
+  }
   const email = readClaim(payload, oidc.emailClaim);
   if (typeof email !== 'string' || !email.includes('@')) {
     throw new TokenRejected(`token has no usable ${oidc.emailClaim} claim`);
@@ -65,6 +68,7 @@ export function callerFromClaims(
  */
 export class JoseTokenVerifier implements TokenVerifier {
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+  private discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
 
   constructor(
     private readonly oidc: OidcConfig,
@@ -87,6 +91,11 @@ export class JoseTokenVerifier implements TokenVerifier {
         requiredClaims: ['exp', 'sub', 'iat'],
         ...(this.options.clock ? { currentDate: this.options.clock.now() } : {}),
       });
+      // jose accepts any iat; a token "issued" in the future is forged or from a badly skewed issuer.
+      const now = Math.floor((this.options.clock?.now() ?? new Date()).getTime() / 1000);
+      if (typeof payload.iat !== 'number' || payload.iat > now + this.oidc.clockToleranceSeconds) {
+        throw new TokenRejected('token iat is in the future beyond the clock tolerance');
+      }
       return callerFromClaims(this.oidc, payload, context);
     } catch (error) {
       if (error instanceof TokenRejected) throw error;
@@ -108,12 +117,21 @@ export class JoseTokenVerifier implements TokenVerifier {
 
   private async keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     if (this.jwks) return this.jwks;
-    const uri = this.options.jwksUri ?? (await this.discoverJwksUri());
-    this.jwks = createRemoteJWKSet(new URL(uri), {
-      cooldownDuration: 30_000,
-      cacheMaxAge: 600_000,
-      timeoutDuration: 5000,
-    });
+    // One discovery for all the calls that arrive together: a burst of 100 used to start 100 discoveries and
+    // 100 key-set downloads, and the provider's slow answers turned most of the burst into 503 not_ready.
+    this.discovering ??= (async () => {
+      try {
+        const uri = this.options.jwksUri ?? (await this.discoverJwksUri());
+        return createRemoteJWKSet(new URL(uri), {
+          cooldownDuration: 30_000,
+          cacheMaxAge: 600_000,
+          timeoutDuration: 5000,
+        });
+      } finally {
+        this.discovering = null;
+      }
+    })();
+    this.jwks = await this.discovering;
     return this.jwks;
   }
 

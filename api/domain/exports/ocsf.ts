@@ -21,6 +21,7 @@ const API_UPDATE = new Set([
 ]);
 const FAILURE = new Set([
   'access.forbidden',
+  'access.throttled',
   'credentials.refused',
   'grant.failed',
   'schedule.failed',

@@ -4,10 +4,13 @@ import type { Channel } from '../../domain/types.js';
 import type { AppEnv } from '../env.js';
 import { problem } from '../problem.js';
 
-/** The channel a request came through: the CLI identifies itself with a header. */
+/**
+ * The channel of a bearer-token call: always the API. The CLI's header only tells `cli` from `api` among
+ * bearer calls; `web` and `slack` are set by the routes those channels arrive on (session cookie, signed Slack
+ * payload), never by a header a client chooses.
+ */
 export function channelOf(c: Context): Channel {
-  const client = c.req.header('x-breakglass-client');
-  return client === 'cli' ? 'cli' : client === 'web' ? 'web' : 'api';
+  return c.req.header('x-breakglass-client') === 'cli' ? 'cli' : 'api';
 }
 
 /** The caller's address as the runtime saw it (Node socket or Lambda request context). */

@@ -3,10 +3,17 @@ import type { AccessRequest, Caller } from '../../domain/types.js';
 import type { RequestService } from '../../services/request-service.js';
 import type { App } from '../env.js';
 import { presentRequest } from '../present.js';
-import { jsonBody, jsonResponse, problemResponses, RequestIdParam, RequestSchema } from '../schemas.js';
+import {
+  freeText,
+  jsonBody,
+  jsonResponse,
+  problemResponses,
+  RequestIdParam,
+  RequestSchema,
+} from '../schemas.js';
 import { MAX_DURATION_MINUTES } from './requests.js';
 
-const comment = z.string().trim().min(1).max(1000);
+const comment = freeText(z.string().trim().min(1).max(1000));
 
 const bodies = {
   approve: z.strictObject({ comment: comment.optional() }),

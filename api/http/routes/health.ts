@@ -25,6 +25,19 @@ const readyRoute = createRoute({
   },
 });
 
+/** Each readiness probe gets this long, so /readyz answers within 2 s even when a dependency stalls. */
+export const PROBE_DEADLINE_MS = 1500;
+
+function withDeadline<T>(work: Promise<T>, ms: number, name: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${name} did not answer within ${ms} ms`)), ms);
+  });
+  // The abandoned probe may still fail later; that must not become an unhandled rejection.
+  work.catch(() => {});
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 export function registerHealthRoutes(app: App): void {
   app.openapi(healthRoute, (c) => c.json({ ok: true, version: c.get('deps').version }, 200));
 
@@ -44,7 +57,7 @@ export function registerHealthRoutes(app: App): void {
     await Promise.all(
       probes.map(async (probe) => {
         try {
-          checks[probe.name] = await probe.check();
+          checks[probe.name] = await withDeadline(probe.check(), PROBE_DEADLINE_MS, probe.name);
         } catch (error) {
           deps.logger.warn({ check: probe.name, err: (error as Error).message }, 'readiness check failed');
           checks[probe.name] = { ok: false, detail: 'unavailable' };

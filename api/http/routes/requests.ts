@@ -2,7 +2,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { REQUEST_STATUSES } from '../../domain/types.js';
 import type { App } from '../env.js';
 import { presentRequest } from '../present.js';
-import { jsonBody, jsonResponse, problemResponses, RequestIdParam, RequestSchema } from '../schemas.js';
+import {
+  freeText,
+  jsonBody,
+  jsonResponse,
+  problemResponses,
+  RequestIdParam,
+  RequestSchema,
+} from '../schemas.js';
 
 export const MAX_DURATION_MINUTES = 7 * 24 * 60;
 
@@ -14,8 +21,8 @@ const CreateRequestBody = z
       .int('must be a whole number of minutes')
       .min(1, 'must be at least 1')
       .max(MAX_DURATION_MINUTES),
-    reason: z.string().trim().min(3, 'must say why access is needed').max(1000),
-    ticket: z.string().trim().min(1).max(128).optional(),
+    reason: freeText(z.string().trim().min(3, 'must say why access is needed').max(1000)),
+    ticket: freeText(z.string().trim().min(1).max(128), 'line').optional(),
     startAt: z.iso
       .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-11-22T10:00:00Z' })
       .optional(),

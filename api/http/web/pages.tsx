@@ -406,6 +406,8 @@ export interface NewRequestValues {
   reason?: string;
   ticket?: string;
   emergency?: boolean;
+  /** Sent back with the form: a resubmission (double click, reload, retry after a 503) finds the first request. */
+  idempotencyKey?: string;
 }
 
 export const NewRequestPage: FC<{
@@ -421,6 +423,9 @@ export const NewRequestPage: FC<{
     ) : (
       <form method="post" action="/requests" class="panel">
         <Csrf token={viewer.csrf} />
+        {values.idempotencyKey ? (
+          <input type="hidden" name="idempotencyKey" value={values.idempotencyKey} />
+        ) : null}
         <label for="roleId">Role</label>
         <select id="roleId" name="roleId" required>
           {roles.map((role) => (

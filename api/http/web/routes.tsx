@@ -2,15 +2,18 @@
  * The approver web app: OIDC login (code + PKCE) into an encrypted cookie session, and server-rendered pages
  * whose every decision goes through RequestService with via='web' — the same rules as the API.
  */
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { TokenRejected } from '../../adapters/oidc/token-verifier.js';
 import type { RoleConfig } from '../../config/schema.js';
 import { isAdmin, isApproverFor, isAuditor, isOwnRequest } from '../../domain/access.js';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.js';
+import { checkText, encodeLinkComponent } from '../../domain/text.js';
 import type { AccessRequest, Caller, TimelineEvent } from '../../domain/types.js';
 import type { App, AppDeps } from '../env.js';
 import { clientIp } from '../middleware/authenticate.js';
 import { problemBody } from '../problem.js';
+import { REQUEST_ID_PATTERN } from '../schemas.js';
 import type { ActivityPanel } from './activity-section.js';
 import { LoginFailed, WebLogin } from './oidc-login.js';
 import type { WebOptions } from './options.js';
@@ -228,7 +231,7 @@ function registerRoutes(
           caller,
           `web.${name}`,
           error,
-          id && /^req_[0-9A-Z]{26}$/.test(id) ? { requestId: id } : {},
+          id && REQUEST_ID_PATTERN.test(id) ? { requestId: id } : {},
         );
         return refuse(c, 'csrf_failed', error.message, viewerOf(deps, session));
       }
@@ -357,7 +360,7 @@ function registerRoutes(
         <NewRequestPage
           viewer={viewerOf(deps, session)}
           roles={deps.requests.requestableRoles(caller)}
-          values={{ roleId: c.req.query('role') }}
+          values={{ roleId: c.req.query('role'), idempotencyKey: `web-${randomUUID()}` }}
           flash={{}}
         />,
       ),
@@ -373,6 +376,10 @@ function registerRoutes(
         reason: form.reason ?? '',
         ticket: form.ticket ?? '',
         emergency: form.emergency === 'true',
+        // A form re-rendered after an error keeps its key, so correcting and resubmitting stays one request.
+        idempotencyKey: /^[\w-]{8,128}$/.test(form.idempotencyKey ?? '')
+          ? form.idempotencyKey
+          : `web-${randomUUID()}`,
       };
       try {
         const durationMinutes = Number(values.duration);
@@ -385,14 +392,20 @@ function registerRoutes(
             'reason is limited to 1000 and ticket to 128 characters',
           );
         }
-        const { request } = await deps.requests.create(caller, {
-          roleId: values.roleId ?? '',
-          durationMinutes,
-          reason: values.reason ?? '',
-          ticket: values.ticket?.trim() || null,
-          startAt: null,
-          emergency: values.emergency ?? false,
-        });
+        checkText('reason', values.reason ?? '');
+        checkText('ticket', values.ticket ?? '', 'line');
+        const { request } = await deps.requests.create(
+          caller,
+          {
+            roleId: values.roleId ?? '',
+            durationMinutes,
+            reason: values.reason ?? '',
+            ticket: values.ticket?.trim() || null,
+            startAt: null,
+            emergency: values.emergency ?? false,
+          },
+          values.idempotencyKey,
+        );
         return c.redirect(`/requests/${request.id}?done=created`, 303);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
@@ -441,7 +454,7 @@ function registerRoutes(
     '/requests/:id',
     page(async (c, session, caller) => {
       try {
-        const request = await deps.requests.get(caller, c.req.param('id') ?? '');
+        const request = await deps.requests.get(caller, requestIdOf(c));
         const flash = { notice: NOTICES[c.req.query('done') ?? ''] };
         return renderRequest(c, session, caller, request, flash, 200, c.req.query('activity') === '1');
       } catch (error) {
@@ -455,16 +468,21 @@ function registerRoutes(
     string,
     (caller: Caller, id: string, form: Record<string, string>) => Promise<AccessRequest>
   > = {
-    approve: (caller, id, form) => deps.requests.approve(caller, id, text(form.comment) ?? null),
-    deny: (caller, id, form) => deps.requests.deny(caller, id, required(form.comment, 'a comment')),
-    revoke: (caller, id, form) => deps.requests.revoke(caller, id, required(form.reason, 'a reason')),
+    approve: (caller, id, form) => deps.requests.approve(caller, id, text(form.comment, 'comment') ?? null),
+    deny: (caller, id, form) =>
+      deps.requests.deny(caller, id, required(form.comment, 'comment', 'a comment')),
+    revoke: (caller, id, form) =>
+      deps.requests.revoke(caller, id, required(form.reason, 'reason', 'a reason')),
     cancel: (caller, id) => deps.requests.cancel(caller, id),
     review: (caller, id, form) => {
       const outcome = form.outcome;
       if (outcome !== 'acknowledged' && outcome !== 'flagged') {
         throw new DomainError('validation_failed', 'outcome must be acknowledged or flagged');
       }
-      return deps.requests.review(caller, id, { outcome, comment: required(form.comment, 'a comment') });
+      return deps.requests.review(caller, id, {
+        outcome,
+        comment: required(form.comment, 'comment', 'a comment'),
+      });
     },
   };
 
@@ -474,12 +492,13 @@ function registerRoutes(
       action(`request.${name}`, async (c, session, caller, form) => {
         const id = c.req.param('id') ?? '';
         try {
+          requestIdOf(c);
           await decide(caller, id, form);
           return c.redirect(`/requests/${id}?done=${name}`, 303);
         } catch (error) {
           if (!(error instanceof DomainError)) throw error;
           const flash = { error: { code: error.code, detail: error.message } };
-          if (!wantsHtml(c)) return refuse(c, error.code, error.message);
+          if (!wantsHtml(c) || !REQUEST_ID_PATTERN.test(id)) return refuse(c, error.code, error.message);
           try {
             const current = await deps.requests.get(caller, id);
             return renderRequest(c, session, caller, current, flash, error.status);
@@ -506,13 +525,26 @@ function registerRoutes(
   );
 }
 
-function text(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed.slice(0, 1000) : undefined;
+/** A form's free text under the same rule and limit as the API (never sliced: a cut can split a pair). */
+/** The `:id` of a web route, checked before it reaches storage (a 3,000-character id used to be a 500). */
+function requestIdOf(c: Context): string {
+  const id = c.req.param('id') ?? '';
+  if (!REQUEST_ID_PATTERN.test(id)) {
+    throw new DomainError('validation_failed', 'that is not a request id such as req_01J…');
+  }
+  return id;
 }
 
-function required(value: string | undefined, what: string): string {
-  const trimmed = text(value);
+function text(value: string | undefined, field: string): string | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed) return undefined;
+  if (trimmed.length > 1000)
+    throw new DomainError('validation_failed', `${field} is limited to 1000 characters`);
+  return checkText(field, trimmed);
+}
+
+function required(value: string | undefined, field: string, what: string): string {
+  const trimmed = text(value, field);
   if (!trimmed) throw new DomainError('validation_failed', `give ${what}`);
   return trimmed;
 }
@@ -564,7 +596,7 @@ async function activityPanel(
 function ticketUrl(deps: AppDeps, request: AccessRequest): string | null {
   const template = deps.config.web.ticketUrlTemplate;
   if (!template || !request.ticket) return null;
-  return template.replace('{ticket}', encodeURIComponent(request.ticket));
+  return template.replace('{ticket}', encodeLinkComponent(request.ticket));
 }
 
 function stillToApprove(request: AccessRequest, role: RoleConfig | undefined) {

@@ -178,8 +178,9 @@ export class SessionCookies {
 }
 
 /**
- * Where to go after login: only a same-origin relative path (no scheme, no host, no `//` or `/\` tricks,
- * no control characters); anything else falls back to `/`.
+ * Where to go after login: only a same-origin relative path; anything else falls back to `/`. The checks run
+ * on the URL-normalised result, because that is what the browser follows: `/.//evil`, `/%2e//evil` and
+ * `/a/..//evil` all normalise to the scheme-relative `//evil`, which a raw-string check lets through.
  */
 export function safeReturnTo(candidate: string | undefined, publicUrl: string): string {
   if (!candidate || candidate.length > 2048) return '/';
@@ -190,9 +191,20 @@ export function safeReturnTo(candidate: string | undefined, publicUrl: string): 
     const base = new URL(publicUrl);
     const resolved = new URL(candidate, base);
     if (resolved.origin !== base.origin) return '/';
-    if (resolved.pathname.startsWith('/auth/')) return '/';
-    return `${resolved.pathname}${resolved.search}`;
+    const result = `${resolved.pathname}${resolved.search}`;
+    if (!isPlainPath(result)) return '/';
+    // Normalising again must change nothing and stay on our origin, or the browser would go elsewhere.
+    const again = new URL(result, base);
+    if (again.origin !== base.origin || `${again.pathname}${again.search}` !== result) return '/';
+    if (/^\/auth(\/|$)/i.test(result)) return '/';
+    return result;
   } catch {
     return '/';
   }
+}
+
+/** A path a browser resolves against our own origin: one leading slash, no backslash, no control character. */
+function isPlainPath(path: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  return /^\/(?![/\\])/.test(path) && !/[\u0000-\u001f\u007f\\]/.test(path);
 }

@@ -1,6 +1,7 @@
 import { type MessageContext, requestMessage } from '../../adapters/slack/blocks.js';
 import type { SlackApi, SlackMessageRef } from '../../adapters/slack/client.js';
 import type { BreakglassConfig } from '../../config/schema.js';
+import { encodeLinkComponent } from '../../domain/text.js';
 import type { AccessRequest, AuditEventDraft, CommittedEvent } from '../../domain/types.js';
 import type { Logger } from '../logger.js';
 import type { MarkerStore } from '../markers.js';
@@ -65,7 +66,7 @@ export class SlackNotifier implements LifecycleListener {
       publicUrl: this.options.publicUrl,
       approveInSlack: slack?.approveInSlack === true,
       ticketUrl:
-        template && request.ticket ? template.replace('{ticket}', encodeURIComponent(request.ticket)) : null,
+        template && request.ticket ? template.replace('{ticket}', encodeLinkComponent(request.ticket)) : null,
     };
     return requestMessage(request, context);
   }

@@ -1,0 +1,139 @@
+/**
+ * Rate limits as Hono middleware (docs/operations.md#rate-limits). Fixed windows counted by a RateLimiter port:
+ * per client address before authentication (login, callback, Slack, refused tokens), per principal after it,
+ * and a much tighter budget for a principal's refused (4xx) calls. Past a limit the answer is 429 problem+json
+ * with Retry-After, and the refusals are recorded as one `access.throttled` event per principal and window,
+ * carrying the count, instead of one `access.forbidden` per call: a flood cannot bloat the audit trail.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { LimitsConfig } from '../../config/schema.js';
+import { actorOf, type Caller } from '../../domain/types.js';
+import type { Logger } from '../../services/logger.js';
+import { type RateLimiter, windowStart } from '../../services/rate-limiter.js';
+import type { RequestService } from '../../services/request-service.js';
+import type { AppEnv } from '../env.js';
+import { problem } from '../problem.js';
+import { clientIp } from './authenticate.js';
+
+export interface RateLimitDeps {
+  limits: LimitsConfig;
+  limiter: RateLimiter;
+  requests: Pick<RequestService, 'record'>;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface RateLimits {
+  /** Per address, for routes anyone can call (login, callback, Slack before its signature check). */
+  perIp: MiddlewareHandler<AppEnv>;
+  /** Per address, counting only calls refused as unauthenticated (401) on token-authenticated routes. */
+  refusedTokens: MiddlewareHandler<AppEnv>;
+  /** Per principal, after authentication: all calls, and refused (4xx) calls much tighter. */
+  perPrincipal: MiddlewareHandler<AppEnv>;
+  /** Writes the `access.throttled` events of windows that have closed (tests, shutdown). */
+  flush(): Promise<void>;
+}
+
+export function rateLimits(deps: RateLimitDeps): RateLimits {
+  const { limits, limiter, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const window = limits.windowSeconds;
+  const reports = new Map<string, { timer: NodeJS.Timeout; run: () => Promise<void> }>();
+
+  /** Counting must never take the API down with it: a failing counter lets the call through. */
+  async function count(op: 'hit' | 'peek', key: string, at: Date): Promise<number> {
+    try {
+      return await limiter[op](key, window, at);
+    } catch (error) {
+      logger.warn({ err: (error as Error).message, key }, 'rate limit counter unavailable; not limiting');
+      return 0;
+    }
+  }
+
+  function retryAfter(at: Date): number {
+    return Math.max(1, Math.ceil((windowStart(window, at) + window * 1000 - at.getTime()) / 1000));
+  }
+
+  async function throttle(c: Context, key: string, kind: string, limit: number, caller?: Caller) {
+    const at = now();
+    const throttled = await count('hit', `t:${key}`, at);
+    if (caller && throttled === 1) scheduleReport(key, kind, limit, caller, at);
+    return problem(c, 'rate_limited', `too many ${kind} calls; retry after the window`, {
+      retryAfterSeconds: retryAfter(at),
+    });
+  }
+
+  /** The first throttled call of a window owns its report, written when the window closes with the count. */
+  function scheduleReport(key: string, kind: string, limit: number, caller: Caller, at: Date): void {
+    const start = windowStart(window, at);
+    const id = `${key}#${start}`;
+    const run = async () => {
+      if (!reports.delete(id)) return;
+      const throttled = await count('peek', `t:${key}`, new Date(start));
+      try {
+        await deps.requests.record([
+          {
+            type: 'access.throttled',
+            actor: actorOf(caller),
+            data: {
+              kind,
+              limit,
+              count: throttled,
+              windowStart: new Date(start).toISOString(),
+              windowSeconds: window,
+            },
+          },
+        ]);
+      } catch (error) {
+        logger.error(
+          { err: (error as Error).message, subject: caller.subject },
+          'access.throttled not recorded',
+        );
+      }
+    };
+    const timer = setTimeout(run, start + window * 1000 - at.getTime() + 50);
+    timer.unref();
+    reports.set(id, { timer, run });
+  }
+
+  return {
+    perIp: async (c, next) => {
+      const ip = clientIp(c) ?? 'unknown';
+      if ((await count('hit', `ip:${ip}`, now())) > limits.perIp) {
+        return throttle(c, `ip:${ip}`, 'unauthenticated', limits.perIp);
+      }
+      await next();
+      return undefined;
+    },
+    refusedTokens: async (c, next) => {
+      const ip = clientIp(c) ?? 'unknown';
+      if ((await count('peek', `ipr:${ip}`, now())) >= limits.perIp) {
+        return throttle(c, `ipr:${ip}`, 'unauthenticated', limits.perIp);
+      }
+      await next();
+      if (c.res.status === 401) await count('hit', `ipr:${ip}`, now());
+      return undefined;
+    },
+    perPrincipal: async (c, next) => {
+      const caller = c.get('caller') as Caller | undefined;
+      if (!caller) return next();
+      const key = `p:${caller.subject}`;
+      if ((await count('hit', key, now())) > limits.perPrincipal) {
+        return throttle(c, key, 'authenticated', limits.perPrincipal, caller);
+      }
+      const refusedKey = `r:${caller.subject}`;
+      if ((await count('peek', refusedKey, now())) >= limits.refusedPerPrincipal) {
+        return throttle(c, refusedKey, 'refused', limits.refusedPerPrincipal, caller);
+      }
+      await next();
+      const status = c.res.status;
+      if (status >= 400 && status < 500 && status !== 429) await count('hit', refusedKey, now());
+      return undefined;
+    },
+    flush: async () => {
+      const pending = [...reports.values()];
+      for (const report of pending) clearTimeout(report.timer);
+      await Promise.all(pending.map((report) => report.run()));
+    },
+  };
+}

@@ -212,12 +212,18 @@ export class SealerLoop {
     this.current = run;
   }
 
-  /** Resolves when the run in progress (and any it scheduled) has finished. */
-  async idle(): Promise<void> {
-    while (this.current) {
+  /** Resolves when the run in progress (and any it scheduled) has finished, or after `timeoutMs`. */
+  async idle(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.current && Date.now() < deadline) {
       const current = this.current;
-      await current;
-      if (this.current === current) this.current = null;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        if (Number.isFinite(timeoutMs)) timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      });
+      await Promise.race([current, timeout]);
+      clearTimeout(timer);
+      if (this.current === current && Date.now() < deadline) this.current = null;
     }
   }
 

@@ -11,7 +11,7 @@ import { DynamoStore } from '../../api/adapters/dynamodb/store.js';
 import { verifyChain } from '../../api/domain/audit-chain.js';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
 import { silentLogger } from '../../api/services/logger.js';
-import { systemClock } from '../../api/services/ports.js';
+import { type Committed, systemClock } from '../../api/services/ports.js';
 import { Sealer } from '../../api/services/sealer.js';
 import { MutableClock } from '../support/clock.js';
 import { transactFaults } from '../support/faults.js';
@@ -23,6 +23,18 @@ const draft = (n: number): AuditEventDraft => ({
   actor: { type: 'user', subject: `user-${n}`, email: `u${n}@example.com`, via: 'api' },
   data: { action: 'test', n },
 });
+
+/** Commits `count` events, 20 at a time (a backlog for the sealers, not a connection storm); their ids. */
+async function commitMany(count: number, commit: (n: number) => Promise<Committed>): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += 20) {
+    const wave = await Promise.all(
+      Array.from({ length: Math.min(20, count - start) }, (_, k) => commit(start + k)),
+    );
+    for (const committed of wave) ids.push(...committed.events.map((event) => event.id));
+  }
+  return ids;
+}
 
 async function sealedChain(store: DynamoStore): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
@@ -91,12 +103,9 @@ describe('commit without a global lock, one sealer that chains', () => {
   });
 
   it('two sealers racing over one backlog seal every event exactly once, in one unbroken chain', async () => {
-    const committed = await Promise.all(
-      Array.from({ length: 300 }, (_, n) =>
-        (n % 2 ? other : (stack.broker.store as DynamoStore)).appendEvents([draft(n)]),
-      ),
+    const ids = await commitMany(300, (n) =>
+      (n % 2 ? other : (stack.broker.store as DynamoStore)).appendEvents([draft(n)]),
     );
-    const ids = committed.flatMap((commit) => commit.events.map((event) => event.id));
     const results = await Promise.all([sealer().run(), sealer(other).run(), sealer().run()]);
     // Whatever a yielding sealer left, one more run finishes.
     await sealer().run();
@@ -114,10 +123,7 @@ describe('commit without a global lock, one sealer that chains', () => {
 
   it('a sealer whose transaction response is lost, or is refused, resumes with no gap and no duplicate', async () => {
     const faults = transactFaults(stack.broker.dynamodb);
-    const committed = await Promise.all(
-      Array.from({ length: 120 }, (_, n) => stack.broker.store.appendEvents([draft(1000 + n)])),
-    );
-    const ids = committed.flatMap((commit) => commit.events.map((event) => event.id));
+    const ids = await commitMany(120, (n) => stack.broker.store.appendEvents([draft(1000 + n)]));
     for (const fault of ['network-after', 'network-before', 'conflict', 'network-after'] as const) {
       faults.fail(fault);
       await sealer()

@@ -435,23 +435,49 @@ describe('BreakglassTargetRole', () => {
       },
     });
     const template = Template.fromStack(stack);
+    const [role] = Object.values(
+      template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'breakglass-prod-admin' } }),
+    );
+    const principal = { AWS: `arn:aws:iam::${BROKER}:role/breakglass-issuer` };
+    expect(inPartition(role!.Properties.AssumeRolePolicyDocument)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'BrokerAssumesWithExternalIdAndSourceIdentity',
+          Effect: 'Allow',
+          Principal: principal,
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'sts:ExternalId': 'bg-prod' },
+            Null: { 'sts:SourceIdentity': 'false', 'aws:RequestTag/breakglass:request': 'false' },
+          },
+        },
+        {
+          Sid: 'BrokerSetsSourceIdentity',
+          Effect: 'Allow',
+          Principal: principal,
+          Action: 'sts:SetSourceIdentity',
+          Condition: {
+            Null: { 'sts:SourceIdentity': 'false' },
+            StringLike: { 'sts:SourceIdentity': '??*' },
+            StringNotLike: { 'sts:SourceIdentity': 'aws:*' },
+          },
+        },
+        {
+          Sid: 'BrokerTagsSessionWithGrant',
+          Effect: 'Allow',
+          Principal: principal,
+          Action: 'sts:TagSession',
+          Condition: {
+            Null: { 'aws:RequestTag/breakglass:request': 'false' },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['breakglass:request', 'breakglass:requester'] },
+          },
+        },
+      ],
+    });
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'breakglass-prod-admin',
       MaxSessionDuration: 3600,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: `arn:aws:iam::${BROKER}:role/breakglass-issuer` },
-            Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
-            Condition: {
-              Null: { 'sts:SourceIdentity': 'false', 'aws:RequestTag/breakglass:request': 'false' },
-              StringEquals: { 'sts:ExternalId': 'bg-prod' },
-            },
-          },
-        ],
-      },
       Tags: [{ Key: 'breakglass:target', Value: 'true' }],
       Policies: [{ PolicyName: 'ops', PolicyDocument: Match.objectLike({}) }],
     });
@@ -461,22 +487,23 @@ describe('BreakglassTargetRole', () => {
     const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
     new BreakglassRevokerRole(stack, 'Revoker', { brokerAccountId: BROKER, externalId: 'bg-prod' });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::IAM::Role', {
-      RoleName: 'breakglass-revoker',
-      Tags: [{ Key: 'breakglass:target', Value: 'revoker' }],
-      AssumeRolePolicyDocument: {
-        Statement: [
-          Match.objectLike({
-            Principal: {
-              AWS: [
-                `arn:aws:iam::${BROKER}:role/breakglass-issuer`,
-                `arn:aws:iam::${BROKER}:role/breakglass-transitions`,
-              ],
-            },
-            Condition: { StringEquals: { 'sts:ExternalId': 'bg-prod' } },
-          }),
-        ],
-      },
+    const [role] = Object.values(
+      template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'breakglass-revoker' } }),
+    );
+    expect(role!.Properties.Tags).toEqual([{ Key: 'breakglass:target', Value: 'revoker' }]);
+    expect(inPartition(role!.Properties.AssumeRolePolicyDocument)).toMatchObject({
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Principal: {
+            AWS: [
+              `arn:aws:iam::${BROKER}:role/breakglass-issuer`,
+              `arn:aws:iam::${BROKER}:role/breakglass-transitions`,
+            ],
+          },
+          Condition: { StringEquals: { 'sts:ExternalId': 'bg-prod' } },
+        },
+      ],
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -500,7 +527,20 @@ describe('BreakglassTargetRole', () => {
   });
 });
 
-describe('BreakglassTargetRole trust, evaluated', () => {
+/** A synthesized policy document with `arn:${AWS::Partition}:…` joins resolved for the commercial partition. */
+function inPartition(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(inPartition);
+  if (value && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (object.Ref === 'AWS::Partition') return 'aws';
+    const join = object['Fn::Join'] as [string, unknown[]] | undefined;
+    if (join) return join[1].map(inPartition).join(join[0]);
+    return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, inPartition(inner)]));
+  }
+  return value;
+}
+
+describe('BreakglassTargetRole trust, evaluated per action', () => {
   const issuer = `arn:aws:iam::${BROKER}:role/breakglass-issuer`;
   const targetArn = `arn:aws:iam::${WORKLOAD}:role/breakglass-prod-admin`;
   let trust: unknown;
@@ -510,18 +550,27 @@ describe('BreakglassTargetRole trust, evaluated', () => {
       roleName: 'breakglass-prod-admin',
       brokerAccountId: BROKER,
       externalId: 'bg-prod',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
     });
     const role = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role'))[0]!;
-    trust = role.Properties.AssumeRolePolicyDocument;
+    trust = inPartition(role.Properties.AssumeRolePolicyDocument);
   });
 
-  /** sts:AssumeRole across accounts: the issuer's own policy allows it, so the trust policy decides. */
-  async function assume(principal: string, context: Record<string, string | string[]>): Promise<string> {
+  /**
+   * One STS action across accounts: the issuer's own policy allows it, so the trust policy decides. AWS
+   * authorises AssumeRole, SetSourceIdentity and TagSession separately, each with only its own condition keys
+   * (iam-simulate drops context keys an action does not have), so each is simulated on its own.
+   */
+  async function trusts(
+    action: 'sts:AssumeRole' | 'sts:SetSourceIdentity' | 'sts:TagSession',
+    principal: string,
+    context: Record<string, string | string[]>,
+  ): Promise<string> {
     const result = await runSimulation(
       {
         request: {
           principal,
-          action: 'sts:AssumeRole',
+          action,
           resource: { resource: targetArn, accountId: WORKLOAD },
           contextVariables: { 'aws:PrincipalArn': principal, 'aws:PrincipalAccount': BROKER, ...context },
         },
@@ -544,26 +593,67 @@ describe('BreakglassTargetRole trust, evaluated', () => {
     return result.overallResult;
   }
 
-  const complete = {
+  /** Exactly what the broker's AssumeRole call carries (api/services/grant-service.ts). */
+  const broker = {
     'sts:SourceIdentity': 'alice@example.com',
     'sts:ExternalId': 'bg-prod',
     'aws:RequestTag/breakglass:request': 'req_01',
+    'aws:RequestTag/breakglass:requester': 'alice@example.com',
+    'aws:TagKeys': ['breakglass:request', 'breakglass:requester'],
   };
+  const ACTIONS = ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'] as const;
 
-  it('lets the issuer in with SourceIdentity, ExternalId and the request tag', async () => {
-    expect(await assume(issuer, complete)).toBe('Allowed');
+  it('has one statement per action', () => {
+    const statements = (trust as { Statement: Array<{ Action: unknown }> }).Statement;
+    expect(statements.map((statement) => statement.Action)).toEqual([...ACTIONS]);
   });
 
-  it('refuses without SourceIdentity, with a wrong ExternalId, or without the request tag', async () => {
-    const { 'sts:SourceIdentity': _source, ...noSource } = complete;
-    const { 'aws:RequestTag/breakglass:request': _tag, ...noTag } = complete;
-    expect(await assume(issuer, noSource)).not.toBe('Allowed');
-    expect(await assume(issuer, { ...complete, 'sts:ExternalId': 'guess' })).not.toBe('Allowed');
-    expect(await assume(issuer, noTag)).not.toBe('Allowed');
+  it.each(ACTIONS)("allows %s with exactly the broker's request", async (action) => {
+    expect(await trusts(action, issuer, broker)).toBe('Allowed');
   });
 
-  it('refuses any other principal in the broker account', async () => {
-    expect(await assume(`arn:aws:iam::${BROKER}:role/breakglass-transitions`, complete)).not.toBe('Allowed');
+  it('refuses AssumeRole with a wrong or missing ExternalId', async () => {
+    const { 'sts:ExternalId': _id, ...noId } = broker;
+    expect(await trusts('sts:AssumeRole', issuer, { ...broker, 'sts:ExternalId': 'guess' })).not.toBe(
+      'Allowed',
+    );
+    expect(await trusts('sts:AssumeRole', issuer, noId)).not.toBe('Allowed');
+  });
+
+  it('refuses AssumeRole and SetSourceIdentity without a SourceIdentity, and an aws: prefixed one', async () => {
+    const { 'sts:SourceIdentity': _source, ...noSource } = broker;
+    expect(await trusts('sts:AssumeRole', issuer, noSource)).not.toBe('Allowed');
+    expect(await trusts('sts:SetSourceIdentity', issuer, noSource)).not.toBe('Allowed');
+    expect(
+      await trusts('sts:SetSourceIdentity', issuer, { ...broker, 'sts:SourceIdentity': 'aws:root' }),
+    ).not.toBe('Allowed');
+  });
+
+  it('refuses a session without the grant tag (AssumeRole and TagSession), or with a tag key of its own', async () => {
+    const {
+      'aws:RequestTag/breakglass:request': _tag,
+      'aws:RequestTag/breakglass:requester': _requester,
+      'aws:TagKeys': _keys,
+      ...untagged
+    } = broker;
+    expect(await trusts('sts:AssumeRole', issuer, untagged)).not.toBe('Allowed');
+    expect(
+      await trusts('sts:TagSession', issuer, { ...untagged, 'aws:TagKeys': ['breakglass:requester'] }),
+    ).not.toBe('Allowed');
+    // A tag an ABAC policy might trust (`team=platform`) is not the broker's to add.
+    expect(
+      await trusts('sts:TagSession', issuer, {
+        ...broker,
+        'aws:RequestTag/team': 'platform',
+        'aws:TagKeys': ['breakglass:request', 'team'],
+      }),
+    ).not.toBe('Allowed');
+  });
+
+  it.each(ACTIONS)('refuses %s to any other principal in the broker account', async (action) => {
+    expect(await trusts(action, `arn:aws:iam::${BROKER}:role/breakglass-transitions`, broker)).not.toBe(
+      'Allowed',
+    );
   });
 });
 

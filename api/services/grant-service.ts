@@ -125,7 +125,7 @@ export class GrantService {
 
   /** `credential_process` credentials for the requester's own active grant. */
   async issueCredentials(caller: Caller, id: string): Promise<CredentialProcessOutput> {
-    const { request, session, input, policyEnd } = await this.assume(caller, id, 'credentials');
+    const { request, role, session, input, policyEnd } = await this.assume(caller, id, 'credentials');
     const expiration = effectiveExpiration(session.expiration, policyEnd);
     await this.deps.requests.record([
       eventFor(request, 'credentials.issued', actorOf(caller), {
@@ -135,6 +135,8 @@ export class GrantService {
         stsRequestId: session.stsRequestId,
         sessionPolicy: input.policy,
         policyArns: input.policyArns,
+        // A documented opt-in: the session may assume further roles, which carry neither the hard stop nor the tag.
+        allowRoleChaining: role.allowRoleChaining,
         durationSeconds: input.durationSeconds,
         roleSessionName: input.roleSessionName,
         sourceIdentity: input.sourceIdentity,
@@ -152,16 +154,16 @@ export class GrantService {
   }
 
   /**
-   * A console sign-in URL for the requester's own active grant. `SessionDuration` is the rest of the grant
-   * within [900, 3600] seconds; when less than 15 minutes remain the console session outlives the grant, but
-   * the session policy denies every action from the grant's end.
+   * A console sign-in URL for the requester's own active grant. The console session lasts as long as the
+   * credentials it is made from (no `SessionDuration` can be sent with chained credentials): the rest of the
+   * grant within [900, 3600] seconds. When less than 15 minutes remain it outlives the grant, but the session
+   * policy denies every action from the grant's end.
    */
   async openConsole(caller: Caller, id: string): Promise<ConsoleSession> {
-    const { request, session, input, policyEnd, now } = await this.assume(caller, id, 'console');
-    const sessionSeconds = input.durationSeconds;
+    const { request, role, session, input, policyEnd, now } = await this.assume(caller, id, 'console');
     let token: string;
     try {
-      token = await this.deps.aws.federation.signinToken(session, sessionSeconds, request.roleArn);
+      token = await this.deps.aws.federation.signinToken(session, request.roleArn);
     } catch (error) {
       await this.recordRefusal(caller, request, id, 'console', error);
       throw error;
@@ -172,18 +174,19 @@ export class GrantService {
       this.deps.publicUrl,
       this.deps.config.aws.region,
     );
-    const expiresAt = effectiveExpiration(new Date(now.getTime() + sessionSeconds * 1000), policyEnd);
+    const expiresAt = effectiveExpiration(session.expiration, policyEnd);
     const signinUrlExpiresAt = new Date(now.getTime() + SIGNIN_URL_LIFETIME_MS).toISOString();
     await this.deps.requests.record([
       eventFor(request, 'console.issued', actorOf(caller), {
         accessKeyId: session.accessKeyId,
-        sessionDurationSeconds: sessionSeconds,
+        durationSeconds: input.durationSeconds,
         expiresAt: expiresAt.toISOString(),
         signinUrlExpiresAt,
         stsExpiration: session.expiration.toISOString(),
         stsRequestId: session.stsRequestId,
         sessionPolicy: input.policy,
         policyArns: input.policyArns,
+        allowRoleChaining: role.allowRoleChaining,
         roleSessionName: input.roleSessionName,
         sourceIdentity: input.sourceIdentity,
       }),
@@ -212,7 +215,7 @@ export class GrantService {
       const after = await this.deps.store.getRequest(id);
       if (!after) throw new DomainError('not_found', `no request ${id}`);
       this.requireWindow(after, this.deps.clock.now());
-      return { request, session, input, policyEnd, now };
+      return { request, role, session, input, policyEnd, now };
     } catch (error) {
       await this.recordRefusal(caller, request, id, purpose, error);
       throw error;
@@ -267,7 +270,10 @@ export class GrantService {
         { Key: REQUESTER_TAG, Value: sessionTagValue(request.requester.email) },
       ],
       ...(externalId ? { externalId } : {}),
-      policy: sessionPolicy(request.endAt!),
+      policy: sessionPolicy(request.endAt!, {
+        managedSessionPolicies: role.sessionPolicyArns.length > 0,
+        allowRoleChaining: role.allowRoleChaining,
+      }),
       policyArns: [...role.sessionPolicyArns],
       durationSeconds: sessionDurationSeconds(now, request.endAt!),
     };

@@ -114,9 +114,13 @@ describe('credentials', () => {
         { Key: 'breakglass:requester', Value: 'alice@example.com' },
       ],
       ExternalId: 'bg-prod',
+      // With managed session policies the inline one only denies: its Allow would union with theirs.
       Policy:
-        '{"Version":"2012-10-17","Statement":[{"Sid":"BreakglassUntilGrantEnd","Effect":"Allow","Action":"*",' +
-        '"Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2026-11-22T12:00:00Z"}}}]}',
+        '{"Version":"2012-10-17","Statement":[{"Sid":"BreakglassHardStop","Effect":"Deny","Action":"*",' +
+        '"Resource":"*","Condition":{"DateGreaterThanEquals":{"aws:CurrentTime":"2026-11-22T12:00:00Z"}}},' +
+        '{"Sid":"BreakglassNoRoleChaining","Effect":"Deny","Action":["sts:AssumeRole","sts:AssumeRoleWithSAML",' +
+        '"sts:AssumeRoleWithWebIdentity","sts:AssumeRoot","sts:GetFederationToken","sts:GetSessionToken"],' +
+        '"Resource":"*"}]}',
       PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
       DurationSeconds: 3600,
     });
@@ -133,8 +137,9 @@ describe('credentials', () => {
       expiration: isoAt(60),
       stsExpiration: isoAt(60),
       stsRequestId: 'sts-request-1',
-      sessionPolicy: sessionPolicy(isoAt(120)),
+      sessionPolicy: sessionPolicy(isoAt(120), { managedSessionPolicies: true, allowRoleChaining: false }),
       policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+      allowRoleChaining: false,
       durationSeconds: 3600,
       roleSessionName: `alice.${grant.id}`,
       sourceIdentity: 'alice@example.com',
@@ -165,7 +170,9 @@ describe('credentials', () => {
     await settle();
     await h.grants.issueCredentials(alice, grant.id);
     const input = h.sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input;
-    expect(input.Policy).toBe(sessionPolicy(isoAt(60)));
+    expect(input.Policy).toBe(
+      sessionPolicy(isoAt(60), { managedSessionPolicies: true, allowRoleChaining: false }),
+    );
     expect(input.DurationSeconds).toBe(3000);
 
     const created = h.scheduler.commandCalls(CreateScheduleCommand).map((call) => call.args[0].input.Name);
@@ -279,7 +286,7 @@ describe('credentials', () => {
 });
 
 describe('console', () => {
-  it('exact federation call and URL; SessionDuration is the rest of the grant within [900, 3600]', async () => {
+  it('exact federation call and URL; no SessionDuration with the chained credentials', async () => {
     const h = harness(config());
     h.scheduler.on(CreateScheduleCommand).resolves({});
     stsAnswers(h);
@@ -290,7 +297,9 @@ describe('console', () => {
     const call = new URL(h.fetchCalls[0]!);
     expect(`${call.origin}${call.pathname}`).toBe('https://signin.aws.amazon.com/federation');
     expect(call.searchParams.get('Action')).toBe('getSigninToken');
-    expect(call.searchParams.get('SessionDuration')).toBe('1080');
+    // getSigninToken refuses SessionDuration with chained credentials (HTTP 400); the broker's always are.
+    expect(call.searchParams.has('SessionDuration')).toBe(false);
+    expect([...call.searchParams.keys()].sort()).toEqual(['Action', 'Session']);
     expect(JSON.parse(call.searchParams.get('Session')!)).toEqual({
       sessionId: 'ASIAEXAMPLE1',
       sessionKey: 'secret-1',
@@ -306,7 +315,11 @@ describe('console', () => {
     expect(session.expiresAt).toBe(isoAt(20));
     expect(session.simulated).toBe(false);
     const [issued] = eventsOf(h, 'console.issued', grant.id);
-    expect(issued!.data).toMatchObject({ sessionDurationSeconds: 1080, expiresAt: isoAt(20) });
+    expect(issued!.data).toMatchObject({
+      durationSeconds: 1080,
+      expiresAt: isoAt(20),
+      allowRoleChaining: false,
+    });
     expect(JSON.stringify(h.store.events)).not.toMatch(/SECRET-SIGNIN-TOKEN|secret-1|token-1/);
   });
 

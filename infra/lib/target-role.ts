@@ -115,7 +115,37 @@ export interface BreakglassTargetRoleProps {
   maxSessionDuration?: Duration;
   managedPolicies?: iam.IManagedPolicy[];
   inlinePolicies?: Record<string, iam.PolicyDocument>;
+  /**
+   * What the role is designed to allow, as its permissions boundary. The broker may write inline policies only on
+   * roles with a boundary, so even an `Allow *` it wrote could grant nothing beyond this. Defaults to the role's one
+   * managed policy, or to a managed policy holding its inline policies' statements; required otherwise.
+   */
+  permissionsBoundary?: iam.IManagedPolicy;
   description?: string;
+}
+
+/** The boundary that equals what the role is designed to allow (see `permissionsBoundary`). */
+function designedBoundary(scope: Construct, props: BreakglassTargetRoleProps): iam.IManagedPolicy {
+  if (props.permissionsBoundary) return props.permissionsBoundary;
+  const managed = props.managedPolicies ?? [];
+  const inline = Object.values(props.inlinePolicies ?? {});
+  if (managed.length === 1 && inline.length === 0) return managed[0]!;
+  if (managed.length === 0 && inline.length > 0) {
+    const document = new iam.PolicyDocument();
+    for (const policy of inline) {
+      const statements = (policy.toJSON() as { Statement?: unknown[] } | undefined)?.Statement ?? [];
+      for (const statement of statements) document.addStatements(iam.PolicyStatement.fromJson(statement));
+    }
+    return new iam.ManagedPolicy(scope, 'Boundary', {
+      managedPolicyName: `${props.roleName}-boundary`,
+      description: `What ${props.roleName} is designed to allow: its permissions boundary`,
+      document,
+    });
+  }
+  throw new Error(
+    `BreakglassTargetRole ${props.roleName}: pass permissionsBoundary (what the role is designed to allow); it ` +
+      'cannot be derived from several managed policies, or from managed and inline policies together',
+  );
 }
 
 /**
@@ -136,6 +166,7 @@ export class BreakglassTargetRole extends Construct {
       roleName: props.roleName,
       description: props.description ?? 'Break-glass role handed out by the Breakglass broker',
       assumedBy: issuer,
+      permissionsBoundary: designedBoundary(this, props),
       maxSessionDuration: props.maxSessionDuration ?? Duration.hours(1),
       ...(props.managedPolicies ? { managedPolicies: props.managedPolicies } : {}),
       ...(props.inlinePolicies ? { inlinePolicies: props.inlinePolicies } : {}),
@@ -185,21 +216,29 @@ export class BreakglassRevokerRole extends Construct {
       assumedBy: issuer,
       maxSessionDuration: Duration.hours(1),
     });
+    const allRoles = Stack.of(this).formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: '*',
+    });
     const revoke = new iam.Policy(this, 'Revoke', {
       roles: [this.role],
       statements: [
         new iam.PolicyStatement({
+          // Only roles with a permissions boundary: whatever is written there cannot exceed the boundary.
           sid: 'RevokeBreakglassSessions',
-          actions: [
-            'iam:PutRolePolicy',
-            'iam:DeleteRolePolicy',
-            'iam:GetRolePolicy',
-            'iam:ListRolePolicies',
-            'iam:GetRole',
-          ],
-          resources: [
-            Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' }),
-          ],
+          actions: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+          resources: [allRoles],
+          conditions: {
+            StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE },
+            Null: { 'iam:PermissionsBoundary': 'false' },
+          },
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadBreakglassRoles',
+          actions: ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:GetRole'],
+          resources: [allRoles],
           conditions: { StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE } },
         }),
       ],

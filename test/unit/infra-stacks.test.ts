@@ -120,7 +120,7 @@ describe('BrokerStack', () => {
   });
 
   it('gives the issuer role exactly: AssumeRole/SetSourceIdentity/TagSession on tagged roles in the organisation', () => {
-    const statements = statementsOf(template, issuerId);
+    const statements = statementsOf(template, issuerId).map((s) => inPartition(s) as Record<string, unknown>);
     const assume = statements.find((s) => s.Sid === 'AssumeBreakglassTargets');
     expect(assume).toEqual({
       Sid: 'AssumeBreakglassTargets',
@@ -132,17 +132,22 @@ describe('BrokerStack', () => {
       },
     });
     const revoke = statements.find((s) => s.Sid === 'RevokeOnBreakglassTargetsInThisAccount');
+    // Writes only on roles with a permissions boundary: the broker cannot make a role more than it was designed.
     expect(revoke).toEqual({
       Sid: 'RevokeOnBreakglassTargetsInThisAccount',
       Effect: 'Allow',
-      Action: [
-        'iam:PutRolePolicy',
-        'iam:DeleteRolePolicy',
-        'iam:GetRolePolicy',
-        'iam:ListRolePolicies',
-        'iam:GetRole',
-      ],
-      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${BROKER}:role/*`]] },
+      Action: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+      Resource: `arn:aws:iam::${BROKER}:role/*`,
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' },
+        Null: { 'iam:PermissionsBoundary': 'false' },
+      },
+    });
+    expect(statements.find((s) => s.Sid === 'ReadBreakglassTargetsInThisAccount')).toEqual({
+      Sid: 'ReadBreakglassTargetsInThisAccount',
+      Effect: 'Allow',
+      Action: ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:GetRole'],
+      Resource: `arn:aws:iam::${BROKER}:role/*`,
       Condition: { StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' } },
     });
     expect(statements.find((s) => s.Sid === 'AssumeRevokers')).toMatchObject({
@@ -511,13 +516,17 @@ describe('BreakglassTargetRole', () => {
           {
             Sid: 'RevokeBreakglassSessions',
             Effect: 'Allow',
-            Action: [
-              'iam:PutRolePolicy',
-              'iam:DeleteRolePolicy',
-              'iam:GetRolePolicy',
-              'iam:ListRolePolicies',
-              'iam:GetRole',
-            ],
+            Action: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+            Resource: Match.anyValue(),
+            Condition: {
+              StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' },
+              Null: { 'iam:PermissionsBoundary': 'false' },
+            },
+          },
+          {
+            Sid: 'ReadBreakglassRoles',
+            Effect: 'Allow',
+            Action: ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:GetRole'],
             Resource: Match.anyValue(),
             Condition: { StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' } },
           },
@@ -654,6 +663,185 @@ describe('BreakglassTargetRole trust, evaluated per action', () => {
     expect(await trusts(action, `arn:aws:iam::${BROKER}:role/breakglass-transitions`, broker)).not.toBe(
       'Allowed',
     );
+  });
+});
+
+describe('a compromised broker cannot escalate, evaluated', () => {
+  const targetArn = `arn:aws:iam::${BROKER}:role/breakglass-shared-readonly`;
+  const readOnlyBoundary = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+  /** Stand-in for ReadOnlyAccess: the simulator has no copy of AWS managed policies. */
+  const READ_ONLY = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['s3:Get*', 's3:List*', 'iam:Get*', 'iam:List*'], Resource: '*' }],
+  };
+  const ALLOW_ALL = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+  let issuerPolicies: Array<{ name: string; policy: unknown }>;
+
+  beforeAll(() => {
+    const template = Template.fromStack(brokerStack(new App(), { organizationId: undefined }));
+    const issuerId = logicalIdOf(template, 'AWS::IAM::Role', { RoleName: 'breakglass-issuer' });
+    issuerPolicies = [
+      {
+        name: 'issuer',
+        // The IAM and STS statements (the others name table and key attributes the simulator cannot resolve).
+        policy: {
+          Version: '2012-10-17',
+          Statement: statementsOf(template, issuerId)
+            .filter((s) => /Breakglass|Revokers/.test(String(s.Sid)))
+            .map(inPartition),
+        },
+      },
+    ];
+  });
+
+  async function simulate(options: {
+    principal: string;
+    action: string;
+    resource: string;
+    identity: Array<{ name: string; policy: unknown }>;
+    boundary?: unknown;
+    context?: Record<string, string | string[]>;
+  }): Promise<string> {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: options.principal,
+          action: options.action,
+          resource: { resource: options.resource, accountId: BROKER },
+          contextVariables: { 'aws:PrincipalArn': options.principal, ...options.context },
+        },
+        identityPolicies: options.identity,
+        ...(options.boundary
+          ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: options.boundary }] }
+          : {}),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (!('overallResult' in result)) throw new Error(JSON.stringify(result));
+    return result.overallResult;
+  }
+
+  const issuer = `arn:aws:iam::${BROKER}:role/breakglass-issuer`;
+  const tagged = { 'aws:ResourceTag/breakglass:target': 'true' };
+
+  it('the issuer may write an inline policy only on a tagged role that carries a permissions boundary', async () => {
+    const put = (context: Record<string, string>) =>
+      simulate({
+        principal: issuer,
+        action: 'iam:PutRolePolicy',
+        resource: targetArn,
+        identity: issuerPolicies,
+        context,
+      });
+    expect(await put({ ...tagged, 'iam:PermissionsBoundary': readOnlyBoundary })).toBe('Allowed');
+    expect(await put(tagged)).not.toBe('Allowed');
+    expect(await put({ 'iam:PermissionsBoundary': readOnlyBoundary })).not.toBe('Allowed');
+  });
+
+  it('an inline Allow * the broker wrote on a read-only role grants nothing beyond its boundary', async () => {
+    const session = `arn:aws:sts::${BROKER}:assumed-role/breakglass-shared-readonly/alice.req_1`;
+    const identity = [
+      { name: 'ReadOnlyAccess', policy: READ_ONLY },
+      { name: 'breakglass-revocations', policy: ALLOW_ALL },
+    ];
+    const escalate = (boundary?: unknown) =>
+      simulate({
+        principal: session,
+        action: 'iam:CreateUser',
+        resource: `arn:aws:iam::${BROKER}:user/backdoor`,
+        identity,
+        ...(boundary ? { boundary } : {}),
+      });
+    // Without the boundary the written Allow * would make the read-only role an administrator.
+    expect(await escalate()).toBe('Allowed');
+    expect(await escalate(READ_ONLY)).not.toBe('Allowed');
+    expect(
+      await simulate({
+        principal: session,
+        action: 's3:GetObject',
+        resource: 'arn:aws:s3:::prod-data/report.csv',
+        identity,
+        boundary: READ_ONLY,
+      }),
+    ).toBe('Allowed');
+  });
+
+  it('the issuer may assume targets only in its own organisation, by default', async () => {
+    const assume = (resourceOrg: string) =>
+      simulate({
+        principal: issuer,
+        action: 'sts:AssumeRole',
+        resource: `arn:aws:iam::${WORKLOAD}:role/breakglass-prod-admin`,
+        identity: issuerPolicies,
+        context: { ...tagged, 'aws:PrincipalOrgID': 'o-broker', 'aws:ResourceOrgID': resourceOrg },
+      });
+    expect(await assume('o-broker')).toBe('Allowed');
+    expect(await assume('o-elsewhere')).not.toBe('Allowed');
+  });
+
+  it('drops the organisation condition only on an explicit opt-out', () => {
+    const template = Template.fromStack(
+      brokerStack(new App(), { organizationId: undefined, allowTargetsOutsideOrganization: true }),
+    );
+    const issuerId = logicalIdOf(template, 'AWS::IAM::Role', { RoleName: 'breakglass-issuer' });
+    const assume = statementsOf(template, issuerId).find((s) => s.Sid === 'AssumeBreakglassTargets');
+    expect(assume).toMatchObject({
+      Condition: { StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' } },
+    });
+    expect(JSON.stringify(assume)).not.toContain('ResourceOrgID');
+  });
+});
+
+describe('BreakglassTargetRole permissions boundary', () => {
+  it('is the role’s one managed policy by default', () => {
+    const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
+    new BreakglassTargetRole(stack, 'ReadOnly', {
+      roleName: 'breakglass-prod-readonly',
+      brokerAccountId: BROKER,
+      externalId: 'bg-prod',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')],
+    });
+    const [role] = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role'));
+    expect(inPartition(role!.Properties.PermissionsBoundary)).toBe('arn:aws:iam::aws:policy/ReadOnlyAccess');
+  });
+
+  it('holds the inline policies’ statements when the role has only inline policies', () => {
+    const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
+    new BreakglassTargetRole(stack, 'Ops', {
+      roleName: 'breakglass-prod-ops',
+      brokerAccountId: BROKER,
+      externalId: 'bg-prod',
+      inlinePolicies: {
+        ops: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: ['ec2:RebootInstances'], resources: ['*'] })],
+        }),
+      },
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      ManagedPolicyName: 'breakglass-prod-ops-boundary',
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'ec2:RebootInstances', Resource: '*' }] },
+    });
+    const [role] = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(role!.Properties.PermissionsBoundary).toEqual({ Ref: expect.stringMatching(/Boundary/) });
+  });
+
+  it('must be given when it cannot be derived', () => {
+    const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
+    expect(
+      () =>
+        new BreakglassTargetRole(stack, 'Mixed', {
+          roleName: 'breakglass-prod-mixed',
+          brokerAccountId: BROKER,
+          externalId: 'bg-prod',
+          managedPolicies: [
+            iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess'),
+            iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonEC2FullAccess'),
+          ],
+        }),
+    ).toThrow(/pass permissionsBoundary/);
   });
 });
 

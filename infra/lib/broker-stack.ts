@@ -216,7 +216,8 @@ export class BrokerStack extends Stack {
     // The organisation condition is on by default: a named organisation, or else the broker's own.
     const organization: Record<string, string> = props.allowTargetsOutsideOrganization
       ? {}
-      : { 'aws:ResourceOrgID': props.organizationId ?? '${aws:PrincipalOrgID}' };
+      : // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, resolved by AWS.
+        { 'aws:ResourceOrgID': props.organizationId ?? '${aws:PrincipalOrgID}' };
     const targetCondition = {
       StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE, ...organization },
     };

@@ -65,6 +65,22 @@ export interface ConsoleSession {
   simulated: boolean;
 }
 
+/** What a CLI needs to decide whether its cached credentials still serve: one small read, no AWS call. */
+export interface GrantStatus {
+  id: string;
+  roleId: string;
+  status: AccessRequest['status'];
+  /** Active and inside its window: credentials issued for it still work (unless revoked by a cut-off). */
+  active: boolean;
+  endAt: string | null;
+  /**
+   * The latest revocation still denied on this grant's role. A revocation that overflows the inline-policy budget
+   * denies every session of the role issued before it (`aws:TokenIssueTime`), so credentials fetched before this
+   * instant may be cut off and should be fetched again.
+   */
+  lastRevocationOnRoleAt: string | null;
+}
+
 export interface GrantServiceDeps {
   config: BreakglassConfig;
   requests: RequestService;
@@ -192,6 +208,35 @@ export class GrantService {
       }),
     ]);
     return { url, expiresAt: expiresAt.toISOString(), signinUrlExpiresAt, simulated: this.simulated };
+  }
+
+  /** Whether the requester's own grant still serves cached credentials (read-only, not audited). */
+  async grantStatus(caller: Caller, id: string): Promise<GrantStatus> {
+    const request = await this.deps.store.getRequest(id);
+    if (!request) throw new DomainError('not_found', `no request ${id}`);
+    if (!isOwnRequest(request, caller)) {
+      throw new DomainError('forbidden', 'only the requester can check this grant');
+    }
+    const now = this.deps.clock.now();
+    const active =
+      request.status === 'active' &&
+      Boolean(request.startAt && request.endAt) &&
+      now >= new Date(request.startAt!) &&
+      now < new Date(request.endAt!);
+    const revocations = await this.deps.ledger.alive(request.roleArn, now);
+    const latest =
+      revocations
+        .map((entry) => entry.revokedAt)
+        .sort()
+        .at(-1) ?? null;
+    return {
+      id: request.id,
+      roleId: request.roleId,
+      status: request.status,
+      active,
+      endAt: request.endAt ?? null,
+      lastRevocationOnRoleAt: latest,
+    };
   }
 
   /** The checks and the AssumeRole call shared by credentials and console; refusals are recorded here. */

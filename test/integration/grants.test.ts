@@ -186,6 +186,21 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     expect(JSON.stringify(await auditEvents(carol))).not.toContain(token);
   });
 
+  it('grant-status: active for the requester, inactive with the role revocation after revoke, 403 for others', async () => {
+    const grant = await activeGrant();
+    const before = await alice<Record<string, unknown>>('GET', `/v1/requests/${grant.id}/grant-status`);
+    expect(before.status).toBe(200);
+    expect(before.headers.get('cache-control')).toBe('no-store');
+    expect(before.body).toMatchObject({ id: grant.id, status: 'active', active: true, endAt: grant.endAt });
+    expect((await bob<{ code: string }>('GET', `/v1/requests/${grant.id}/grant-status`)).body.code).toBe(
+      'forbidden',
+    );
+    await bob('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'done early' });
+    const after = await alice<Record<string, unknown>>('GET', `/v1/requests/${grant.id}/grant-status`);
+    expect(after.body).toMatchObject({ status: 'revoked', active: false });
+    expect(typeof after.body.lastRevocationOnRoleAt).toBe('string');
+  });
+
   it('after revoke, credentials are refused and the revocation policy is recorded', async () => {
     const grant = await activeGrant();
     expect((await alice('POST', `/v1/requests/${grant.id}/credentials`)).status).toBe(200);

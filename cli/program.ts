@@ -209,8 +209,11 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   );
 
   withGlobals(program.command('credentials').argument('[id]', 'request id of your active grant'))
-    .description('print AWS credentials as credential_process JSON (cached until 5 minutes before expiry)')
+    .description(
+      'print AWS credentials as credential_process JSON (cached; re-checked with the server every 5 minutes)',
+    )
     .option('--role <role>', 'use your active grant for this role instead of an id')
+    .option('--refresh', 'ignore the cache and fetch new credentials')
     .addHelpText(
       'after',
       examples([

@@ -212,6 +212,11 @@ const roleSchema = z.strictObject({
     .array(z.string().startsWith('arn:', 'must be an ARN'))
     .max(10, 'at most 10')
     .default([]),
+  /**
+   * Lets the role's sessions call sts:AssumeRole (and its relatives) themselves. Off by default: a chained session
+   * carries neither the grant's hard stop nor its tag, so it outlives the grant and escapes an early revocation.
+   */
+  allowRoleChaining: z.boolean({ error: 'must be true or false' }).default(false),
   slackChannel: z.string().min(1).optional(),
 });
 

@@ -51,25 +51,63 @@ export function policySize(text: string): number {
   return text.replace(/\s/g, '').length;
 }
 
+/** Every STS call that turns a session's credentials into another session (role chaining and its relatives). */
+export const CHAINING_ACTIONS = [
+  'sts:AssumeRole',
+  'sts:AssumeRoleWithSAML',
+  'sts:AssumeRoleWithWebIdentity',
+  'sts:AssumeRoot',
+  'sts:GetFederationToken',
+  'sts:GetSessionToken',
+] as const;
+
+export interface SessionPolicyOptions {
+  /**
+   * The role's `sessionPolicyArns` narrow the session. An Allow in the inline policy would union with them (AWS
+   * evaluates inline and managed session policies together), so with managed ones the inline policy only denies.
+   */
+  managedSessionPolicies: boolean;
+  /** The role's documented opt-in to let sessions assume further roles (`allowRoleChaining` in its config). */
+  allowRoleChaining: boolean;
+}
+
 /**
- * The inline session policy of every issued session: allow everything the role allows, but only while
- * `aws:CurrentTime` is before the grant's end. AWS evaluates it on every request, so it also cuts off sessions
- * whose STS expiry lies later (the 900-second minimum) and console sessions made from them.
+ * The inline session policy of every issued session. Its hard stop is an explicit `Deny *` from the grant's end
+ * second on: no Allow anywhere (a managed session policy, a resource policy naming the session) can outweigh an
+ * explicit deny, and AWS evaluates it on every request, so it also stops sessions whose STS expiry lies later
+ * (the 900-second minimum) and console sessions made from them. Unless the role opts in, the session may not
+ * chain into another role either: a chained session would carry neither this policy nor the grant's tag, so it
+ * would outlive the grant and escape an early revocation. The `Allow *` (bounded by the role's own policies and
+ * permissions boundary) is sent only when no managed session policy is meant to narrow the session.
  */
-export function sessionPolicy(endAt: Date | string): string {
-  const document: PolicyDocument = {
-    Version: IAM_POLICY_VERSION,
-    Statement: [
-      {
-        Sid: 'BreakglassUntilGrantEnd',
-        Effect: 'Allow',
-        Action: '*',
-        Resource: '*',
-        Condition: { DateLessThan: { 'aws:CurrentTime': iamTime(endAt) } },
-      },
-    ],
-  };
-  return JSON.stringify(document);
+export function sessionPolicy(endAt: Date | string, options: SessionPolicyOptions): string {
+  const end = iamTime(endAt);
+  const statements: PolicyStatement[] = [];
+  if (!options.managedSessionPolicies) {
+    statements.push({
+      Sid: 'BreakglassUntilGrantEnd',
+      Effect: 'Allow',
+      Action: '*',
+      Resource: '*',
+      Condition: { DateLessThan: { 'aws:CurrentTime': end } },
+    });
+  }
+  statements.push({
+    Sid: 'BreakglassHardStop',
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: { DateGreaterThanEquals: { 'aws:CurrentTime': end } },
+  });
+  if (!options.allowRoleChaining) {
+    statements.push({
+      Sid: 'BreakglassNoRoleChaining',
+      Effect: 'Deny',
+      Action: [...CHAINING_ACTIONS],
+      Resource: '*',
+    });
+  }
+  return JSON.stringify({ Version: IAM_POLICY_VERSION, Statement: statements } satisfies PolicyDocument);
 }
 
 /** STS `DurationSeconds`: the rest of the grant, but never outside [900, 3600]. */

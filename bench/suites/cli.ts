@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { credentialCacheFile, writeCachedCredentials } from '../../cli/credential-cache.js';
+import { credentialCacheFile, writeCacheEntry } from '../../cli/credential-cache.js';
 
 export const name = 'cli';
 
@@ -43,16 +43,22 @@ export async function run(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'bg-bench-cli-'));
   try {
     // A fresh cache entry exactly as `breakglass credentials` leaves it.
-    writeCachedCredentials(
-      credentialCacheFile(home, { requestId: REQUEST_ID }),
-      JSON.stringify({
+    // Confirmed by the server just now, so the fast path serves it without a re-validation request.
+    writeCacheEntry(credentialCacheFile(home, { requestId: REQUEST_ID }), {
+      v: 2,
+      output: JSON.stringify({
         Version: 1,
         AccessKeyId: 'ASIASIMULATEDBENCH00',
         SecretAccessKey: 'bench-secret',
         SessionToken: 'bench-token',
         Expiration: new Date(Date.now() + 3600_000).toISOString(),
       }),
-    );
+      requestId: REQUEST_ID,
+      roleId: null,
+      fetchedAt: Date.now(),
+      validatedAt: Date.now(),
+      endAt: null,
+    });
     // A server nobody listens on: a cache miss would fail, so every sample is a real hit.
     const env = { ...process.env, BREAKGLASS_HOME: home, BREAKGLASS_URL: 'http://127.0.0.1:1' };
     const cached = [CLI, 'credentials', REQUEST_ID];

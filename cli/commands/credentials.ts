@@ -1,15 +1,17 @@
 /** `credentials` (credential_process), `profile` (~/.aws/config) and `console`. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiClient } from '../api-client.js';
 import { shellWord, upsertProfile } from '../aws-config.js';
 import { type CliContext, stateDir } from '../context.js';
 import {
+  type CacheEntry,
   type CredentialTarget,
+  cacheDecision,
   credentialCacheFile,
-  readCachedCredentials,
-  writeCachedCredentials,
+  readCacheEntry,
+  writeCacheEntry,
 } from '../credential-cache.js';
 import { CliError, EXIT, usage } from '../errors.js';
 import { shortTime, writeJson } from '../output.js';
@@ -19,6 +21,16 @@ import { connect, type GlobalOptions, requestId } from './common.js';
 
 export interface CredentialsOptions extends GlobalOptions {
   role?: string;
+  /** Ignore the cache and fetch new credentials. */
+  refresh?: boolean;
+}
+
+interface GrantStatus {
+  id: string;
+  status: string;
+  active: boolean;
+  endAt: string | null;
+  lastRevocationOnRoleAt: string | null;
 }
 
 interface ProcessCredentials {
@@ -48,8 +60,14 @@ async function activeGrantFor(client: ApiClient, roleId: string): Promise<Reques
 }
 
 /**
- * Prints exactly the credential_process JSON. The cached path (cli/main.ts) answers before this module loads;
- * this is the miss: fetch, cache 0600, print.
+ * Prints exactly the credential_process JSON. The cached path (cli/main.ts) answers before this module loads
+ * when the entry needs nothing; this handles the rest:
+ * - `--refresh`: fetch regardless of the cache;
+ * - an entry the server confirmed more than 5 minutes ago: one small `grant-status` read. Still active and not
+ *   cut off → served (and re-confirmed); revoked, ended or possibly cut off → dropped (a role entry then fetches
+ *   for the current grant). Server unreachable → served from the cache while the credentials last;
+ * - an entry within 5 minutes of expiry that a fetch could extend → fetch; one that already lasts until the
+ *   grant's end is served to the end instead of re-issued on every call.
  */
 export async function credentials(
   ctx: CliContext,
@@ -61,13 +79,27 @@ export async function credentials(
   const target: CredentialTarget =
     id !== undefined ? { requestId: requestId(id) } : { roleId: options.role! };
   const cacheFile = credentialCacheFile(stateDir(ctx), target);
-  const cached = readCachedCredentials(cacheFile, ctx.now());
-  if (cached !== null) {
-    ctx.stdout.write(cached);
-    return;
+  const entry = options.refresh ? null : readCacheEntry(cacheFile);
+  if (entry) {
+    const decision = cacheDecision(entry, ctx.now());
+    if (decision === 'serve') {
+      ctx.stdout.write(entry.output);
+      return;
+    }
+    if (decision === 'revalidate' || (decision === 'refresh' && entry.endAt === null)) {
+      const checked = await revalidate(ctx, options, cacheFile, entry, target);
+      // Unreachable: the cached credentials still carry the hard stop and any revocation, so serving them
+      // cannot widen access; they are served until they expire.
+      if (checked === 'unreachable' || (checked && cacheDecision(checked, ctx.now()) === 'serve')) {
+        ctx.stdout.write(entry.output);
+        return;
+      }
+    }
   }
+  rmSync(cacheFile, { force: true });
   const client = await connect(ctx, options);
-  const grantId = 'requestId' in target ? target.requestId : (await activeGrantFor(client, target.roleId)).id;
+  const grant = 'requestId' in target ? null : await activeGrantFor(client, target.roleId);
+  const grantId = grant?.id ?? (target as { requestId: string }).requestId;
   const issued = await client.json<ProcessCredentials>('POST', `/v1/requests/${grantId}/credentials`, {
     body: {},
   });
@@ -81,8 +113,56 @@ export async function credentials(
     SessionToken: issued.SessionToken,
     Expiration: issued.Expiration,
   });
-  writeCachedCredentials(cacheFile, output);
+  const now = ctx.now();
+  writeCacheEntry(cacheFile, {
+    v: 2,
+    output,
+    requestId: grantId,
+    roleId: grant?.roleId ?? null,
+    fetchedAt: now,
+    validatedAt: now,
+    endAt: grant?.endAt ?? null,
+  });
   ctx.stdout.write(output);
+}
+
+/**
+ * Asks the server whether the entry's grant still serves it. Returns the updated entry, null when it must not
+ * be served (dropped), or `unreachable` when the server could not be asked.
+ */
+async function revalidate(
+  ctx: CliContext,
+  options: CredentialsOptions,
+  cacheFile: string,
+  entry: CacheEntry,
+  target: CredentialTarget,
+): Promise<CacheEntry | 'unreachable' | null> {
+  let status: GrantStatus;
+  try {
+    const client = await connect(ctx, options);
+    status = await client.json<GrantStatus>('GET', `/v1/requests/${entry.requestId}/grant-status`);
+  } catch (error) {
+    if (error instanceof CliError && error.code === 'unreachable') return 'unreachable';
+    throw error;
+  }
+  const cutOff =
+    status.lastRevocationOnRoleAt !== null &&
+    Date.parse(status.lastRevocationOnRoleAt) >= entry.fetchedAt - 1000;
+  if (!status.active || cutOff) {
+    rmSync(cacheFile, { force: true });
+    if (!status.active && 'requestId' in target) {
+      throw new CliError(
+        `grant ${status.id} is ${status.status}, not active`,
+        EXIT.conflict,
+        'request access again: breakglass request ROLE --reason "…"',
+        'grant_not_active',
+      );
+    }
+    return null;
+  }
+  const updated: CacheEntry = { ...entry, validatedAt: ctx.now(), endAt: status.endAt };
+  writeCacheEntry(cacheFile, updated);
+  return updated;
 }
 
 /** The command line that runs this CLI, for credential_process. */

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { formatMinutes, parseDurationMinutes } from '../../api/domain/duration.js';
 import type { ApiClient } from '../api-client.js';
-import { type CliContext, interactive } from '../context.js';
+import { type CliContext, interactive, stateDir } from '../context.js';
+import { dropCachedCredentials } from '../credential-cache.js';
 import { CliError, EXIT, usage } from '../errors.js';
 import { type Style, shortTime, styleFor, table, writeJson } from '../output.js';
 import { type RequestView, requestDetail, requestTable, stateSummary } from '../requests-view.js';
@@ -143,6 +144,8 @@ export async function request(
       ...(options.emergency ? { emergency: true } : {}),
     },
   });
+  // A new grant for the role: `credentials --role` must not keep serving the previous grant's credentials.
+  dropCachedCredentials(stateDir(ctx), { roleId: created.roleId });
 
   if (
     options.wait &&
@@ -390,6 +393,8 @@ export async function decide(
   const body = decisionBody(action, options);
   const client = await connect(ctx, options);
   const updated = await client.json<RequestView>('POST', `/v1/requests/${target}/${action}`, { body });
+  // This CLI must not serve a revoked or cancelled grant's credentials from its cache.
+  if (action === 'revoke' || action === 'cancel') dropCachedCredentials(stateDir(ctx), { requestId: target });
   if (options.json) {
     writeJson(ctx, updated);
     return;

@@ -6,14 +6,19 @@
  *   BREAKGLASS_BROKER_ACCOUNT, BREAKGLASS_SECURITY_ACCOUNT, BREAKGLASS_WORKLOAD_ACCOUNT, BREAKGLASS_REGION,
  *   BREAKGLASS_CONFIG (breakglass.yaml to deploy), BREAKGLASS_EXTERNAL_ID, BREAKGLASS_ALARM_EMAIL,
  *   BREAKGLASS_SECRETS_SOURCE, BREAKGLASS_ORG_ID, BREAKGLASS_BUNKER_RETENTION_DAYS, BREAKGLASS_PUBLIC_URL
+ *
+ * It also renders the guardrail SCPs for the deployment's accounts to cdk.out/guardrails/: BREAKGLASS_WORKLOAD_ACCOUNTS
+ * (comma-separated, default BREAKGLASS_WORKLOAD_ACCOUNT), BREAKGLASS_ALLOWED_REGIONS (default us-east-1,eu-west-1),
+ * BREAKGLASS_CONTROL_TOWER_ACCOUNTS (accounts whose AWSControlTowerExecution may manage CloudTrail).
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { BrokerStack } from '../lib/broker-stack.js';
 import { DataBunkerStack } from '../lib/data-bunker-stack.js';
+import { type GuardrailOptions, guardrailPolicies, renderGuardrail } from '../lib/guardrails.js';
 import { BreakglassRevokerRole, BreakglassTargetRole } from '../lib/target-role.js';
 
 export interface BreakglassAppOptions {
@@ -78,9 +83,31 @@ export function buildApp(options: BreakglassAppOptions = {}): App {
   return app;
 }
 
+/** The guardrail options for this deployment, from the same environment as the stacks. */
+export function guardrailOptions(env: Record<string, string | undefined> = process.env): GuardrailOptions {
+  const list = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  const workload = list(env.BREAKGLASS_WORKLOAD_ACCOUNTS);
+  return {
+    brokerAccountId: env.BREAKGLASS_BROKER_ACCOUNT ?? '111111111111',
+    workloadAccountIds: workload.length > 0 ? workload : [env.BREAKGLASS_WORKLOAD_ACCOUNT ?? '123456789012'],
+    allowedRegions: list(env.BREAKGLASS_ALLOWED_REGIONS ?? 'us-east-1,eu-west-1'),
+    controlTowerAccountIds: list(env.BREAKGLASS_CONTROL_TOWER_ACCOUNTS),
+  };
+}
+
 if (process.argv[1] && import.meta.filename === resolve(process.argv[1])) {
   const assembly = buildApp({ outdir: resolve('cdk.out') }).synth();
   for (const stack of assembly.stacks) {
     process.stdout.write(`synthesized ${stack.stackName} → cdk.out/${stack.templateFile}\n`);
+  }
+  const guardrails = join(resolve('cdk.out'), 'guardrails');
+  mkdirSync(guardrails, { recursive: true });
+  for (const [name, policy] of Object.entries(guardrailPolicies(guardrailOptions()))) {
+    writeFileSync(join(guardrails, `${name}.json`), renderGuardrail(policy));
+    process.stdout.write(`rendered guardrail ${name} → cdk.out/guardrails/${name}.json\n`);
   }
 }

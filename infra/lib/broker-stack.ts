@@ -65,8 +65,13 @@ export interface BrokerStackProps extends StackProps {
    * Only secrets under the prefix are readable.
    */
   secretsSource?: string;
-  /** Restricts AssumeRole to roles in this AWS Organization (aws:ResourceOrgID). */
+  /**
+   * Restricts AssumeRole to roles in this AWS Organization (aws:ResourceOrgID). Without it the issuer may still
+   * only assume roles in its own organisation (`aws:ResourceOrgID` = `${aws:PrincipalOrgID}`).
+   */
   organizationId?: string;
+  /** Opt-out of the organisation condition, for a broker whose target roles live outside its organisation. */
+  allowTargetsOutsideOrganization?: boolean;
   /** Gets the alarm notifications. */
   alarmEmail?: string;
   /** The HTTP API's steady-state and burst limits (requests per second). */
@@ -211,12 +216,15 @@ export class BrokerStack extends Stack {
       }),
     });
 
+    // The organisation condition is on by default: a named organisation, or else the broker's own.
+    const organization: Record<string, string> = props.allowTargetsOutsideOrganization
+      ? {}
+      : // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, resolved by AWS.
+        { 'aws:ResourceOrgID': props.organizationId ?? '${aws:PrincipalOrgID}' };
     const targetCondition = {
-      StringEquals: {
-        [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE,
-        ...(props.organizationId ? { 'aws:ResourceOrgID': props.organizationId } : {}),
-      },
+      StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE, ...organization },
     };
+    const anyRole = (name: string) => `arn:${this.partition}:iam::*:role/${name}`;
     const issuerPolicy = new iam.Policy(this, 'IssuerPolicy', {
       policyName: 'breakglass-issuer',
       roles: [this.issuerRole],
@@ -224,7 +232,7 @@ export class BrokerStack extends Stack {
         new iam.PolicyStatement({
           sid: 'AssumeBreakglassTargets',
           actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
-          resources: ['arn:aws:iam::*:role/*'],
+          resources: [anyRole('*')],
           conditions: targetCondition,
         }),
       ],
@@ -237,24 +245,26 @@ export class BrokerStack extends Stack {
         new iam.PolicyStatement({
           sid: 'AssumeRevokers',
           actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
-          resources: [`arn:aws:iam::*:role/${REVOKER_ROLE_NAME}`],
+          resources: [anyRole(REVOKER_ROLE_NAME)],
           conditions: {
-            StringEquals: {
-              [`aws:ResourceTag/${TARGET_TAG_KEY}`]: REVOKER_TAG_VALUE,
-              ...(props.organizationId ? { 'aws:ResourceOrgID': props.organizationId } : {}),
-            },
+            StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: REVOKER_TAG_VALUE, ...organization },
           },
         }),
         new iam.PolicyStatement({
-          // IAM has no condition key for an inline policy's name: scoped to tagged roles instead (docs/deploy.md).
+          // IAM has no condition key for an inline policy's name: scoped to tagged roles instead (docs/deploy.md),
+          // and only to roles with a permissions boundary, so whatever the broker writes there (even Allow *) can
+          // grant nothing beyond what the role was designed to allow.
           sid: 'RevokeOnBreakglassTargetsInThisAccount',
-          actions: [
-            'iam:PutRolePolicy',
-            'iam:DeleteRolePolicy',
-            'iam:GetRolePolicy',
-            'iam:ListRolePolicies',
-            'iam:GetRole',
-          ],
+          actions: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+          resources: [this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' })],
+          conditions: {
+            StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE },
+            Null: { 'iam:PermissionsBoundary': 'false' },
+          },
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadBreakglassTargetsInThisAccount',
+          actions: ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:GetRole'],
           resources: [this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' })],
           conditions: { StringEquals: { [`aws:ResourceTag/${TARGET_TAG_KEY}`]: TARGET_TAG_VALUE } },
         }),
@@ -627,13 +637,13 @@ export class BrokerStack extends Stack {
     }
     const tagged =
       'Break-glass targets live in workload accounts and are created after the broker: the statement is limited by ' +
-      `the aws:ResourceTag/${TARGET_TAG_KEY} condition (and aws:ResourceOrgID when organizationId is set) instead ` +
+      `the aws:ResourceTag/${TARGET_TAG_KEY} condition and aws:ResourceOrgID (the organisation, on by default) instead ` +
       'of by name, so only roles deliberately tagged as targets (by the BreakglassTargetRole construct, guarded by ' +
       'the SCP) qualify.';
-    acknowledge(issuerPolicy, 'AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/*]', tagged);
+    acknowledge(issuerPolicy, 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]', tagged);
     acknowledge(
       revocationPolicy,
-      `AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/${REVOKER_ROLE_NAME}]`,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${REVOKER_ROLE_NAME}]`,
       tagged,
     );
     acknowledge(

@@ -17,6 +17,9 @@ export const REVOCATION_POLICY_NAME = 'breakglass-revocations';
 export const TARGET_TAG_KEY = 'breakglass:target';
 export const TARGET_TAG_VALUE = 'true';
 export const REVOKER_TAG_VALUE = 'revoker';
+/** The session tags the broker sets on every issued session (see api/domain/policies.ts). */
+export const REQUEST_TAG_KEY = 'breakglass:request';
+export const REQUESTER_TAG_KEY = 'breakglass:requester';
 
 export function roleArn(account: string, name: string, partition = 'aws'): string {
   return `arn:${partition}:iam::${account}:role/${name}`;

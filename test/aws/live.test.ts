@@ -124,7 +124,7 @@ if (reason) {
               { Key: REQUESTER_TAG, Value: 'live-test@example.com' },
             ],
             externalId,
-            policy: sessionPolicy(endAt),
+            policy: sessionPolicy(endAt, { managedSessionPolicies: false, allowRoleChaining: false }),
             policyArns: [],
             durationSeconds: sessionDurationSeconds(now, endAt),
           });
@@ -151,7 +151,9 @@ if (reason) {
       const simulate = async (at: Date) => {
         const result = await iamClient.send(
           new SimulateCustomPolicyCommand({
-            PolicyInputList: [sessionPolicy(end)],
+            PolicyInputList: [
+              sessionPolicy(end, { managedSessionPolicies: false, allowRoleChaining: false }),
+            ],
             ActionNames: ['s3:ListBucket'],
             ResourceArns: ['arn:aws:s3:::example-bucket'],
             ContextEntries: [

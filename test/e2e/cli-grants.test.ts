@@ -119,9 +119,13 @@ describe('breakglass CLI: waiting, credentials, profiles and console', () => {
     expect(hit.code, hit.stderr).toBe(0);
     expect(hit.stdout).toBe(first.stdout);
 
-    // Inside the last 5 minutes the cache is not used: the CLI goes to the server (here: unreachable) …
+    // Inside the last 5 minutes (with a grant that lasts longer) the cache is not used: the CLI asks the server
+    // (here: one it has no login for) …
+    const entry = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, unknown>;
     const nearExpiry = { ...parsed, Expiration: new Date(Date.now() + 4 * 60_000).toISOString() };
-    writeFileSync(cacheFile, JSON.stringify(nearExpiry), { mode: 0o600 });
+    writeFileSync(cacheFile, JSON.stringify({ ...entry, output: JSON.stringify(nearExpiry) }), {
+      mode: 0o600,
+    });
     const miss = await runCli(['credentials', id], { ...alice, BREAKGLASS_URL: offline });
     expect(miss.code).toBe(3);
     // … which answers with a fresh set and rewrites the cache.
@@ -129,10 +133,10 @@ describe('breakglass CLI: waiting, credentials, profiles and console', () => {
     expect(refreshed.code, refreshed.stderr).toBe(0);
     const fresh = JSON.parse(refreshed.stdout) as { Expiration: string; AccessKeyId: string };
     expect(Date.parse(fresh.Expiration)).toBeGreaterThan(Date.now() + 5 * 60_000);
-    expect(readFileSync(cacheFile, 'utf8')).toBe(refreshed.stdout);
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).output).toBe(refreshed.stdout);
 
     // A cache file others can read is ignored rather than trusted.
-    writeFileSync(cacheFile, refreshed.stdout, { mode: 0o644 });
+    writeFileSync(cacheFile, readFileSync(cacheFile, 'utf8'), { mode: 0o644 });
     const { chmodSync } = await import('node:fs');
     chmodSync(cacheFile, 0o644);
     const untrusted = await runCli(['credentials', id], { ...alice, BREAKGLASS_URL: offline });

@@ -120,7 +120,8 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     expect(issued.data).toMatchObject({
       accessKeyId: response.body.AccessKeyId,
       expiration: response.body.Expiration,
-      sessionPolicy: sessionPolicy(grant.endAt),
+      sessionPolicy: sessionPolicy(grant.endAt, { managedSessionPolicies: false, allowRoleChaining: false }),
+      allowRoleChaining: false,
       sourceIdentity: 'alice@example.com',
     });
     expect(String(issued.data.stsRequestId)).toMatch(/^simulated-/);
@@ -181,8 +182,23 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     expect(response.body.expiresAt).toBe(new Date(grant.endAt).toISOString().replace(/\.\d{3}Z$/, '.000Z'));
     const events = await eventsFor(grant.id);
     const issued = events.find((event) => event.type === 'console.issued')!;
-    expect(issued.data).toMatchObject({ sessionDurationSeconds: 900, expiresAt: response.body.expiresAt });
+    expect(issued.data).toMatchObject({ durationSeconds: 900, expiresAt: response.body.expiresAt });
     expect(JSON.stringify(await auditEvents(carol))).not.toContain(token);
+  });
+
+  it('grant-status: active for the requester, inactive with the role revocation after revoke, 403 for others', async () => {
+    const grant = await activeGrant();
+    const before = await alice<Record<string, unknown>>('GET', `/v1/requests/${grant.id}/grant-status`);
+    expect(before.status).toBe(200);
+    expect(before.headers.get('cache-control')).toBe('no-store');
+    expect(before.body).toMatchObject({ id: grant.id, status: 'active', active: true, endAt: grant.endAt });
+    expect((await bob<{ code: string }>('GET', `/v1/requests/${grant.id}/grant-status`)).body.code).toBe(
+      'forbidden',
+    );
+    await bob('POST', `/v1/requests/${grant.id}/revoke`, { reason: 'done early' });
+    const after = await alice<Record<string, unknown>>('GET', `/v1/requests/${grant.id}/grant-status`);
+    expect(after.body).toMatchObject({ status: 'revoked', active: false });
+    expect(typeof after.body.lastRevocationOnRoleAt).toBe('string');
   });
 
   it('after revoke, credentials are refused and the revocation policy is recorded', async () => {

@@ -192,9 +192,7 @@ describe('console federation', () => {
       },
     ]) {
       const federation = new HttpsConsoleFederation(respond as unknown as typeof fetch);
-      const error = await federation
-        .signinToken(session, 900, 'arn:aws:iam::1:role/r')
-        .catch((e: unknown) => e);
+      const error = await federation.signinToken(session, 'arn:aws:iam::1:role/r').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DomainError);
       expect((error as DomainError).code).toBe('aws_federation_failed');
       expect(

@@ -54,6 +54,8 @@ describe('the example config', () => {
       defaultDuration: 60,
       ticket: { required: true, pattern: '^INC-[0-9]+$' },
       emergency: { allowed: true, postReviewWithin: 1440 },
+      // Chaining out of a break-glass session is an opt-in per role.
+      allowRoleChaining: false,
     });
     const readonly = config.roles.find((role) => role.id === 'prod-readonly');
     expect(readonly).toMatchObject({
@@ -121,6 +123,11 @@ describe('problems by path', () => {
       'defaults.pendingTimeout: must be a duration',
     ],
     ['wrong version', (r: Raw) => (r.version = 2), 'version: must be 1'],
+    [
+      'allowRoleChaining as a string',
+      (r: Raw) => (r.roles[0].allowRoleChaining = 'yes'),
+      'roles[0].allowRoleChaining: must be true or false',
+    ],
     ['no roles', (r: Raw) => (r.roles = []), 'roles: must define at least one role'],
     ['bad account id', (r: Raw) => (r.roles[0].accountId = '1234'), 'roles[0].accountId: must be a 12-digit'],
     [

@@ -120,7 +120,7 @@ describe('BrokerStack', () => {
   });
 
   it('gives the issuer role exactly: AssumeRole/SetSourceIdentity/TagSession on tagged roles in the organisation', () => {
-    const statements = statementsOf(template, issuerId);
+    const statements = statementsOf(template, issuerId).map((s) => inPartition(s) as Record<string, unknown>);
     const assume = statements.find((s) => s.Sid === 'AssumeBreakglassTargets');
     expect(assume).toEqual({
       Sid: 'AssumeBreakglassTargets',
@@ -132,17 +132,22 @@ describe('BrokerStack', () => {
       },
     });
     const revoke = statements.find((s) => s.Sid === 'RevokeOnBreakglassTargetsInThisAccount');
+    // Writes only on roles with a permissions boundary: the broker cannot make a role more than it was designed.
     expect(revoke).toEqual({
       Sid: 'RevokeOnBreakglassTargetsInThisAccount',
       Effect: 'Allow',
-      Action: [
-        'iam:PutRolePolicy',
-        'iam:DeleteRolePolicy',
-        'iam:GetRolePolicy',
-        'iam:ListRolePolicies',
-        'iam:GetRole',
-      ],
-      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${BROKER}:role/*`]] },
+      Action: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+      Resource: `arn:aws:iam::${BROKER}:role/*`,
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' },
+        Null: { 'iam:PermissionsBoundary': 'false' },
+      },
+    });
+    expect(statements.find((s) => s.Sid === 'ReadBreakglassTargetsInThisAccount')).toEqual({
+      Sid: 'ReadBreakglassTargetsInThisAccount',
+      Effect: 'Allow',
+      Action: ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:GetRole'],
+      Resource: `arn:aws:iam::${BROKER}:role/*`,
       Condition: { StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' } },
     });
     expect(statements.find((s) => s.Sid === 'AssumeRevokers')).toMatchObject({
@@ -440,23 +445,49 @@ describe('BreakglassTargetRole', () => {
       },
     });
     const template = Template.fromStack(stack);
+    const [role] = Object.values(
+      template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'breakglass-prod-admin' } }),
+    );
+    const principal = { AWS: `arn:aws:iam::${BROKER}:role/breakglass-issuer` };
+    expect(inPartition(role!.Properties.AssumeRolePolicyDocument)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'BrokerAssumesWithExternalIdAndSourceIdentity',
+          Effect: 'Allow',
+          Principal: principal,
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'sts:ExternalId': 'bg-prod' },
+            Null: { 'sts:SourceIdentity': 'false', 'aws:RequestTag/breakglass:request': 'false' },
+          },
+        },
+        {
+          Sid: 'BrokerSetsSourceIdentity',
+          Effect: 'Allow',
+          Principal: principal,
+          Action: 'sts:SetSourceIdentity',
+          Condition: {
+            Null: { 'sts:SourceIdentity': 'false' },
+            StringLike: { 'sts:SourceIdentity': '??*' },
+            StringNotLike: { 'sts:SourceIdentity': 'aws:*' },
+          },
+        },
+        {
+          Sid: 'BrokerTagsSessionWithGrant',
+          Effect: 'Allow',
+          Principal: principal,
+          Action: 'sts:TagSession',
+          Condition: {
+            Null: { 'aws:RequestTag/breakglass:request': 'false' },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['breakglass:request', 'breakglass:requester'] },
+          },
+        },
+      ],
+    });
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'breakglass-prod-admin',
       MaxSessionDuration: 3600,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: `arn:aws:iam::${BROKER}:role/breakglass-issuer` },
-            Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
-            Condition: {
-              Null: { 'sts:SourceIdentity': 'false', 'aws:RequestTag/breakglass:request': 'false' },
-              StringEquals: { 'sts:ExternalId': 'bg-prod' },
-            },
-          },
-        ],
-      },
       Tags: [{ Key: 'breakglass:target', Value: 'true' }],
       Policies: [{ PolicyName: 'ops', PolicyDocument: Match.objectLike({}) }],
     });
@@ -466,22 +497,23 @@ describe('BreakglassTargetRole', () => {
     const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
     new BreakglassRevokerRole(stack, 'Revoker', { brokerAccountId: BROKER, externalId: 'bg-prod' });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::IAM::Role', {
-      RoleName: 'breakglass-revoker',
-      Tags: [{ Key: 'breakglass:target', Value: 'revoker' }],
-      AssumeRolePolicyDocument: {
-        Statement: [
-          Match.objectLike({
-            Principal: {
-              AWS: [
-                `arn:aws:iam::${BROKER}:role/breakglass-issuer`,
-                `arn:aws:iam::${BROKER}:role/breakglass-transitions`,
-              ],
-            },
-            Condition: { StringEquals: { 'sts:ExternalId': 'bg-prod' } },
-          }),
-        ],
-      },
+    const [role] = Object.values(
+      template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'breakglass-revoker' } }),
+    );
+    expect(role!.Properties.Tags).toEqual([{ Key: 'breakglass:target', Value: 'revoker' }]);
+    expect(inPartition(role!.Properties.AssumeRolePolicyDocument)).toMatchObject({
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Principal: {
+            AWS: [
+              `arn:aws:iam::${BROKER}:role/breakglass-issuer`,
+              `arn:aws:iam::${BROKER}:role/breakglass-transitions`,
+            ],
+          },
+          Condition: { StringEquals: { 'sts:ExternalId': 'bg-prod' } },
+        },
+      ],
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -489,13 +521,17 @@ describe('BreakglassTargetRole', () => {
           {
             Sid: 'RevokeBreakglassSessions',
             Effect: 'Allow',
-            Action: [
-              'iam:PutRolePolicy',
-              'iam:DeleteRolePolicy',
-              'iam:GetRolePolicy',
-              'iam:ListRolePolicies',
-              'iam:GetRole',
-            ],
+            Action: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+            Resource: Match.anyValue(),
+            Condition: {
+              StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' },
+              Null: { 'iam:PermissionsBoundary': 'false' },
+            },
+          },
+          {
+            Sid: 'ReadBreakglassRoles',
+            Effect: 'Allow',
+            Action: ['iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:GetRole'],
             Resource: Match.anyValue(),
             Condition: { StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' } },
           },
@@ -505,7 +541,20 @@ describe('BreakglassTargetRole', () => {
   });
 });
 
-describe('BreakglassTargetRole trust, evaluated', () => {
+/** A synthesized policy document with `arn:${AWS::Partition}:…` joins resolved for the commercial partition. */
+function inPartition(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(inPartition);
+  if (value && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (object.Ref === 'AWS::Partition') return 'aws';
+    const join = object['Fn::Join'] as [string, unknown[]] | undefined;
+    if (join) return join[1].map(inPartition).join(join[0]);
+    return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, inPartition(inner)]));
+  }
+  return value;
+}
+
+describe('BreakglassTargetRole trust, evaluated per action', () => {
   const issuer = `arn:aws:iam::${BROKER}:role/breakglass-issuer`;
   const targetArn = `arn:aws:iam::${WORKLOAD}:role/breakglass-prod-admin`;
   let trust: unknown;
@@ -515,18 +564,27 @@ describe('BreakglassTargetRole trust, evaluated', () => {
       roleName: 'breakglass-prod-admin',
       brokerAccountId: BROKER,
       externalId: 'bg-prod',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
     });
     const role = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role'))[0]!;
-    trust = role.Properties.AssumeRolePolicyDocument;
+    trust = inPartition(role.Properties.AssumeRolePolicyDocument);
   });
 
-  /** sts:AssumeRole across accounts: the issuer's own policy allows it, so the trust policy decides. */
-  async function assume(principal: string, context: Record<string, string | string[]>): Promise<string> {
+  /**
+   * One STS action across accounts: the issuer's own policy allows it, so the trust policy decides. AWS
+   * authorises AssumeRole, SetSourceIdentity and TagSession separately, each with only its own condition keys
+   * (iam-simulate drops context keys an action does not have), so each is simulated on its own.
+   */
+  async function trusts(
+    action: 'sts:AssumeRole' | 'sts:SetSourceIdentity' | 'sts:TagSession',
+    principal: string,
+    context: Record<string, string | string[]>,
+  ): Promise<string> {
     const result = await runSimulation(
       {
         request: {
           principal,
-          action: 'sts:AssumeRole',
+          action,
           resource: { resource: targetArn, accountId: WORKLOAD },
           contextVariables: { 'aws:PrincipalArn': principal, 'aws:PrincipalAccount': BROKER, ...context },
         },
@@ -549,26 +607,246 @@ describe('BreakglassTargetRole trust, evaluated', () => {
     return result.overallResult;
   }
 
-  const complete = {
+  /** Exactly what the broker's AssumeRole call carries (api/services/grant-service.ts). */
+  const broker = {
     'sts:SourceIdentity': 'alice@example.com',
     'sts:ExternalId': 'bg-prod',
     'aws:RequestTag/breakglass:request': 'req_01',
+    'aws:RequestTag/breakglass:requester': 'alice@example.com',
+    'aws:TagKeys': ['breakglass:request', 'breakglass:requester'],
   };
+  const ACTIONS = ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'] as const;
 
-  it('lets the issuer in with SourceIdentity, ExternalId and the request tag', async () => {
-    expect(await assume(issuer, complete)).toBe('Allowed');
+  it('has one statement per action', () => {
+    const statements = (trust as { Statement: Array<{ Action: unknown }> }).Statement;
+    expect(statements.map((statement) => statement.Action)).toEqual([...ACTIONS]);
   });
 
-  it('refuses without SourceIdentity, with a wrong ExternalId, or without the request tag', async () => {
-    const { 'sts:SourceIdentity': _source, ...noSource } = complete;
-    const { 'aws:RequestTag/breakglass:request': _tag, ...noTag } = complete;
-    expect(await assume(issuer, noSource)).not.toBe('Allowed');
-    expect(await assume(issuer, { ...complete, 'sts:ExternalId': 'guess' })).not.toBe('Allowed');
-    expect(await assume(issuer, noTag)).not.toBe('Allowed');
+  it.each(ACTIONS)("allows %s with exactly the broker's request", async (action) => {
+    expect(await trusts(action, issuer, broker)).toBe('Allowed');
   });
 
-  it('refuses any other principal in the broker account', async () => {
-    expect(await assume(`arn:aws:iam::${BROKER}:role/breakglass-transitions`, complete)).not.toBe('Allowed');
+  it('refuses AssumeRole with a wrong or missing ExternalId', async () => {
+    const { 'sts:ExternalId': _id, ...noId } = broker;
+    expect(await trusts('sts:AssumeRole', issuer, { ...broker, 'sts:ExternalId': 'guess' })).not.toBe(
+      'Allowed',
+    );
+    expect(await trusts('sts:AssumeRole', issuer, noId)).not.toBe('Allowed');
+  });
+
+  it('refuses AssumeRole and SetSourceIdentity without a SourceIdentity, and an aws: prefixed one', async () => {
+    const { 'sts:SourceIdentity': _source, ...noSource } = broker;
+    expect(await trusts('sts:AssumeRole', issuer, noSource)).not.toBe('Allowed');
+    expect(await trusts('sts:SetSourceIdentity', issuer, noSource)).not.toBe('Allowed');
+    expect(
+      await trusts('sts:SetSourceIdentity', issuer, { ...broker, 'sts:SourceIdentity': 'aws:root' }),
+    ).not.toBe('Allowed');
+  });
+
+  it('refuses a session without the grant tag (AssumeRole and TagSession), or with a tag key of its own', async () => {
+    const {
+      'aws:RequestTag/breakglass:request': _tag,
+      'aws:RequestTag/breakglass:requester': _requester,
+      'aws:TagKeys': _keys,
+      ...untagged
+    } = broker;
+    expect(await trusts('sts:AssumeRole', issuer, untagged)).not.toBe('Allowed');
+    expect(
+      await trusts('sts:TagSession', issuer, { ...untagged, 'aws:TagKeys': ['breakglass:requester'] }),
+    ).not.toBe('Allowed');
+    // A tag an ABAC policy might trust (`team=platform`) is not the broker's to add.
+    expect(
+      await trusts('sts:TagSession', issuer, {
+        ...broker,
+        'aws:RequestTag/team': 'platform',
+        'aws:TagKeys': ['breakglass:request', 'team'],
+      }),
+    ).not.toBe('Allowed');
+  });
+
+  it.each(ACTIONS)('refuses %s to any other principal in the broker account', async (action) => {
+    expect(await trusts(action, `arn:aws:iam::${BROKER}:role/breakglass-transitions`, broker)).not.toBe(
+      'Allowed',
+    );
+  });
+});
+
+describe('a compromised broker cannot escalate, evaluated', () => {
+  const targetArn = `arn:aws:iam::${BROKER}:role/breakglass-shared-readonly`;
+  const readOnlyBoundary = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+  /** Stand-in for ReadOnlyAccess: the simulator has no copy of AWS managed policies. */
+  const READ_ONLY = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['s3:Get*', 's3:List*', 'iam:Get*', 'iam:List*'], Resource: '*' }],
+  };
+  const ALLOW_ALL = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+  let issuerPolicies: Array<{ name: string; policy: unknown }>;
+
+  beforeAll(() => {
+    const template = Template.fromStack(brokerStack(new App(), { organizationId: undefined }));
+    const issuerId = logicalIdOf(template, 'AWS::IAM::Role', { RoleName: 'breakglass-issuer' });
+    issuerPolicies = [
+      {
+        name: 'issuer',
+        // The IAM and STS statements (the others name table and key attributes the simulator cannot resolve).
+        policy: {
+          Version: '2012-10-17',
+          Statement: statementsOf(template, issuerId)
+            .filter((s) => /Breakglass|Revokers/.test(String(s.Sid)))
+            .map(inPartition),
+        },
+      },
+    ];
+  });
+
+  async function simulate(options: {
+    principal: string;
+    action: string;
+    resource: string;
+    identity: Array<{ name: string; policy: unknown }>;
+    boundary?: unknown;
+    context?: Record<string, string | string[]>;
+  }): Promise<string> {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: options.principal,
+          action: options.action,
+          resource: { resource: options.resource, accountId: BROKER },
+          contextVariables: { 'aws:PrincipalArn': options.principal, ...options.context },
+        },
+        identityPolicies: options.identity,
+        ...(options.boundary
+          ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: options.boundary }] }
+          : {}),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (!('overallResult' in result)) throw new Error(JSON.stringify(result));
+    return result.overallResult;
+  }
+
+  const issuer = `arn:aws:iam::${BROKER}:role/breakglass-issuer`;
+  const tagged = { 'aws:ResourceTag/breakglass:target': 'true' };
+
+  it('the issuer may write an inline policy only on a tagged role that carries a permissions boundary', async () => {
+    const put = (context: Record<string, string>) =>
+      simulate({
+        principal: issuer,
+        action: 'iam:PutRolePolicy',
+        resource: targetArn,
+        identity: issuerPolicies,
+        context,
+      });
+    expect(await put({ ...tagged, 'iam:PermissionsBoundary': readOnlyBoundary })).toBe('Allowed');
+    expect(await put(tagged)).not.toBe('Allowed');
+    expect(await put({ 'iam:PermissionsBoundary': readOnlyBoundary })).not.toBe('Allowed');
+  });
+
+  it('an inline Allow * the broker wrote on a read-only role grants nothing beyond its boundary', async () => {
+    const session = `arn:aws:sts::${BROKER}:assumed-role/breakglass-shared-readonly/alice.req_1`;
+    const identity = [
+      { name: 'ReadOnlyAccess', policy: READ_ONLY },
+      { name: 'breakglass-revocations', policy: ALLOW_ALL },
+    ];
+    const escalate = (boundary?: unknown) =>
+      simulate({
+        principal: session,
+        action: 'iam:CreateUser',
+        resource: `arn:aws:iam::${BROKER}:user/backdoor`,
+        identity,
+        ...(boundary ? { boundary } : {}),
+      });
+    // Without the boundary the written Allow * would make the read-only role an administrator.
+    expect(await escalate()).toBe('Allowed');
+    expect(await escalate(READ_ONLY)).not.toBe('Allowed');
+    expect(
+      await simulate({
+        principal: session,
+        action: 's3:GetObject',
+        resource: 'arn:aws:s3:::prod-data/report.csv',
+        identity,
+        boundary: READ_ONLY,
+      }),
+    ).toBe('Allowed');
+  });
+
+  it('the issuer may assume targets only in its own organisation, by default', async () => {
+    const assume = (resourceOrg: string) =>
+      simulate({
+        principal: issuer,
+        action: 'sts:AssumeRole',
+        resource: `arn:aws:iam::${WORKLOAD}:role/breakglass-prod-admin`,
+        identity: issuerPolicies,
+        context: { ...tagged, 'aws:PrincipalOrgID': 'o-broker', 'aws:ResourceOrgID': resourceOrg },
+      });
+    expect(await assume('o-broker')).toBe('Allowed');
+    expect(await assume('o-elsewhere')).not.toBe('Allowed');
+  });
+
+  it('drops the organisation condition only on an explicit opt-out', () => {
+    const template = Template.fromStack(
+      brokerStack(new App(), { organizationId: undefined, allowTargetsOutsideOrganization: true }),
+    );
+    const issuerId = logicalIdOf(template, 'AWS::IAM::Role', { RoleName: 'breakglass-issuer' });
+    const assume = statementsOf(template, issuerId).find((s) => s.Sid === 'AssumeBreakglassTargets');
+    expect(assume).toMatchObject({
+      Condition: { StringEquals: { 'aws:ResourceTag/breakglass:target': 'true' } },
+    });
+    expect(JSON.stringify(assume)).not.toContain('ResourceOrgID');
+  });
+});
+
+describe('BreakglassTargetRole permissions boundary', () => {
+  it('is the role’s one managed policy by default', () => {
+    const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
+    new BreakglassTargetRole(stack, 'ReadOnly', {
+      roleName: 'breakglass-prod-readonly',
+      brokerAccountId: BROKER,
+      externalId: 'bg-prod',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')],
+    });
+    const [role] = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role'));
+    expect(inPartition(role!.Properties.PermissionsBoundary)).toBe('arn:aws:iam::aws:policy/ReadOnlyAccess');
+  });
+
+  it('holds the inline policies’ statements when the role has only inline policies', () => {
+    const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
+    new BreakglassTargetRole(stack, 'Ops', {
+      roleName: 'breakglass-prod-ops',
+      brokerAccountId: BROKER,
+      externalId: 'bg-prod',
+      inlinePolicies: {
+        ops: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: ['ec2:RebootInstances'], resources: ['*'] })],
+        }),
+      },
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      ManagedPolicyName: 'breakglass-prod-ops-boundary',
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'ec2:RebootInstances', Resource: '*' }] },
+    });
+    const [role] = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(role!.Properties.PermissionsBoundary).toEqual({ Ref: expect.stringMatching(/Boundary/) });
+  });
+
+  it('must be given when it cannot be derived', () => {
+    const stack = new Stack(new App(), 'Workload', { env: { account: WORKLOAD, region } });
+    expect(
+      () =>
+        new BreakglassTargetRole(stack, 'Mixed', {
+          roleName: 'breakglass-prod-mixed',
+          brokerAccountId: BROKER,
+          externalId: 'bg-prod',
+          managedPolicies: [
+            iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess'),
+            iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonEC2FullAccess'),
+          ],
+        }),
+    ).toThrow(/pass permissionsBoundary/);
   });
 });
 

@@ -74,11 +74,61 @@ async function sessionMay(options: {
 const plusSeconds = (at: string, seconds: number) =>
   new Date(new Date(at).getTime() + seconds * 1000).toISOString();
 
+const ACCOUNT = '123456789012';
+const CLOSED = { managedSessionPolicies: false, allowRoleChaining: false };
+/** A role's `sessionPolicyArns`, e.g. a read-only managed policy meant to narrow an admin role. */
+const MANAGED_READ_ONLY = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket', 'iam:GetRole'], Resource: '*' }],
+};
+
+/**
+ * One request by a break-glass session, evaluated the way AWS does: the role's policies AND the session
+ * policies (the inline one plus any managed ones, which AWS evaluates together as one set of statements),
+ * optionally against a resource policy. The role here is an administrator, so only the session policies decide.
+ */
+async function sessionDecision(options: {
+  action: string;
+  resource: string;
+  at: string;
+  inline: string;
+  managed?: Array<{ Statement: unknown[] }>;
+  resourcePolicy?: unknown;
+}): Promise<string> {
+  const inline = JSON.parse(options.inline) as { Statement: unknown[] };
+  const result = await runSimulation(
+    {
+      request: {
+        principal: SESSION_ARN,
+        action: options.action,
+        resource: { resource: options.resource, accountId: ACCOUNT },
+        contextVariables: {
+          'aws:CurrentTime': options.at,
+          'aws:PrincipalArn': `arn:aws:iam::${ACCOUNT}:role/breakglass-prod-admin`,
+        },
+      },
+      identityPolicies: [{ name: 'AdministratorAccess', policy: ROLE_POLICY }],
+      sessionPolicy: {
+        Version: '2012-10-17',
+        Statement: [...inline.Statement, ...(options.managed ?? []).flatMap((policy) => policy.Statement)],
+      },
+      ...(options.resourcePolicy ? { resourcePolicy: options.resourcePolicy } : {}),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (!('overallResult' in result)) throw new Error(`simulation failed: ${JSON.stringify(result)}`);
+  return result.overallResult;
+}
+
 describe('session policy', () => {
   const end = '2026-05-01T12:30:00.000Z';
+  const object = 'arn:aws:s3:::prod-data/report.csv';
+  const otherRole = 'arn:aws:iam::210987654321:role/OrganizationAccountAccessRole';
 
-  it('is exactly one Allow * conditioned on aws:CurrentTime before the grant end', () => {
-    expect(JSON.parse(sessionPolicy(end))).toEqual({
+  it('without managed session policies: Allow * before the end, Deny * from the end second, no chaining', () => {
+    expect(JSON.parse(sessionPolicy(end, CLOSED))).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
@@ -88,21 +138,138 @@ describe('session policy', () => {
           Resource: '*',
           Condition: { DateLessThan: { 'aws:CurrentTime': '2026-05-01T12:30:00Z' } },
         },
+        {
+          Sid: 'BreakglassHardStop',
+          Effect: 'Deny',
+          Action: '*',
+          Resource: '*',
+          Condition: { DateGreaterThanEquals: { 'aws:CurrentTime': '2026-05-01T12:30:00Z' } },
+        },
+        {
+          Sid: 'BreakglassNoRoleChaining',
+          Effect: 'Deny',
+          Action: [
+            'sts:AssumeRole',
+            'sts:AssumeRoleWithSAML',
+            'sts:AssumeRoleWithWebIdentity',
+            'sts:AssumeRoot',
+            'sts:GetFederationToken',
+            'sts:GetSessionToken',
+          ],
+          Resource: '*',
+        },
       ],
     });
-    expect(sessionPolicy(end).length).toBeLessThan(SESSION_POLICY_LIMIT);
+  });
+
+  it('with managed session policies carries no Allow, so they narrow instead of uniting with it', () => {
+    const statements = JSON.parse(sessionPolicy(end, { ...CLOSED, managedSessionPolicies: true })).Statement;
+    expect(statements.map((statement: { Effect: string }) => statement.Effect)).toEqual(['Deny', 'Deny']);
+  });
+
+  it('stays within the 2,048-character plaintext limit in its largest configuration', () => {
+    const sizes = [false, true].flatMap((managedSessionPolicies) =>
+      [false, true].map(
+        (allowRoleChaining) => sessionPolicy(end, { managedSessionPolicies, allowRoleChaining }).length,
+      ),
+    );
+    // Measured: 558 (Allow + stop + no chaining), 343 (chaining allowed), 407 (managed), 192 (managed + chaining).
+    expect(Math.max(...sizes)).toBe(sessionPolicy(end, CLOSED).length);
+    expect(sessionPolicy(end, CLOSED).length).toBeLessThan(SESSION_POLICY_LIMIT);
   });
 
   it('rounds a fractional end down, so access never outlives the grant', () => {
     expect(iamTime('2026-05-01T12:30:00.999Z')).toBe('2026-05-01T12:30:00Z');
   });
 
-  it('allows s3:ListBucket one second before the end and denies it at and after the end', async () => {
-    const policy = sessionPolicy(end);
-    expect(await sessionMay({ at: plusSeconds(end, -1), session: policy })).toBe(true);
-    expect(await sessionMay({ at: end, session: policy })).toBe(false);
-    expect(await sessionMay({ at: plusSeconds(end, 1), session: policy })).toBe(false);
-    expect(await sessionMay({ at: plusSeconds(end, 3600), session: policy })).toBe(false);
+  describe.each([
+    ['without managed session policies', CLOSED, undefined],
+    ['with a managed session policy', { ...CLOSED, managedSessionPolicies: true }, [MANAGED_READ_ONLY]],
+  ])('%s', (_name, options, managed) => {
+    const inline = sessionPolicy(end, options);
+    const read = (at: string) =>
+      sessionDecision({
+        action: 's3:GetObject',
+        resource: object,
+        at,
+        inline,
+        ...(managed ? { managed } : {}),
+      });
+
+    it('allows s3:GetObject one second before the end', async () => {
+      expect(await read(plusSeconds(end, -1))).toBe('Allowed');
+    });
+
+    it.each([0, 1, 600, 3600])('denies s3:GetObject explicitly at end + %is', async (seconds) => {
+      expect(await read(plusSeconds(end, seconds))).toBe('ExplicitlyDenied');
+    });
+
+    it('denies a resource policy naming the session after the end (an Allow-only stop would not)', async () => {
+      const bucketPolicy = {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: SESSION_ARN }, Action: 's3:GetObject', Resource: object },
+        ],
+      };
+      const at = plusSeconds(end, 60);
+      const decide = (policy: string) =>
+        sessionDecision({
+          action: 's3:GetObject',
+          resource: object,
+          at,
+          inline: policy,
+          resourcePolicy: bucketPolicy,
+          ...(managed ? { managed } : {}),
+        });
+      expect(await decide(inline)).toBe('ExplicitlyDenied');
+    });
+
+    it('denies chaining into another role, even before the end', async () => {
+      for (const action of ['sts:AssumeRole', 'sts:GetFederationToken', 'sts:GetSessionToken']) {
+        expect(
+          await sessionDecision({
+            action,
+            resource: action === 'sts:AssumeRole' ? otherRole : '*',
+            at: plusSeconds(end, -60),
+            inline,
+            managed: [
+              { ...MANAGED_READ_ONLY, Statement: [{ Effect: 'Allow', Action: 'sts:*', Resource: '*' }] },
+            ],
+          }),
+        ).toBe('ExplicitlyDenied');
+      }
+    });
+  });
+
+  it('narrows to the managed session policy: what it does not allow is denied before the end', async () => {
+    const inline = sessionPolicy(end, { ...CLOSED, managedSessionPolicies: true });
+    const at = plusSeconds(end, -60);
+    expect(
+      await sessionDecision({
+        action: 's3:PutObject',
+        resource: object,
+        at,
+        inline,
+        managed: [MANAGED_READ_ONLY],
+      }),
+    ).not.toBe('Allowed');
+    expect(
+      await sessionDecision({
+        action: 's3:GetObject',
+        resource: object,
+        at,
+        inline,
+        managed: [MANAGED_READ_ONLY],
+      }),
+    ).toBe('Allowed');
+  });
+
+  it('lets a role that opts in chain before the end, and still stops the chaining call at the end', async () => {
+    const inline = sessionPolicy(end, { ...CLOSED, allowRoleChaining: true });
+    const assume = (at: string) =>
+      sessionDecision({ action: 'sts:AssumeRole', resource: otherRole, at, inline });
+    expect(await assume(plusSeconds(end, -1))).toBe('Allowed');
+    expect(await assume(end)).toBe('ExplicitlyDenied');
   });
 });
 
@@ -168,7 +335,7 @@ describe('revocation policy', () => {
     expect(
       await sessionMay({
         at,
-        session: sessionPolicy(plusSeconds(now.toISOString(), 1800)),
+        session: sessionPolicy(plusSeconds(now.toISOString(), 1800), CLOSED),
         revocation: plan.text,
         tag: 'req_REVOKED',
       }),

@@ -34,12 +34,12 @@ export class HttpsConsoleFederation implements ConsoleFederation {
   /** Exchanges session credentials for a sign-in token; neither ever reaches a log. */
   async signinToken(
     session: Pick<IssuedSession, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>,
-    sessionDurationSeconds: number,
     roleArn: string,
   ): Promise<string> {
+    // Never `SessionDuration`: the broker's credentials are always chained (its role → target role), and
+    // getSigninToken answers HTTP 400 to that combination. The console session follows the credentials (≤ 1 h).
     const query = new URLSearchParams({
       Action: 'getSigninToken',
-      SessionDuration: String(sessionDurationSeconds),
       Session: JSON.stringify({
         sessionId: session.accessKeyId,
         sessionKey: session.secretAccessKey,

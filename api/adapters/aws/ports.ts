@@ -67,10 +67,13 @@ export interface TransitionScheduler {
 }
 
 export interface ConsoleFederation {
-  /** Exchanges session credentials for a sign-in token (a secret: valid 15 minutes). */
+  /**
+   * Exchanges session credentials for a sign-in token (a secret: valid 15 minutes). No `SessionDuration`: the
+   * broker's sessions are always chained (its own role → target role), and the endpoint refuses that parameter
+   * with chained credentials; the console session then lasts as long as the credentials do.
+   */
   signinToken(
     session: Pick<IssuedSession, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>,
-    sessionDurationSeconds: number,
     roleArn: string,
   ): Promise<string>;
   /** The URL that signs the browser in with the token. */

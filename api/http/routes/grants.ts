@@ -24,6 +24,20 @@ const ConsoleSchema = z
   })
   .openapi('ConsoleSession');
 
+const GrantStatusSchema = z
+  .object({
+    id: z.string(),
+    roleId: z.string(),
+    status: z.string(),
+    active: z.boolean().openapi({ description: 'Active and inside its window' }),
+    endAt: z.string().nullable(),
+    lastRevocationOnRoleAt: z.string().nullable().openapi({
+      description:
+        'Latest revocation still denied on the role; credentials fetched before it may be cut off (budget fallback)',
+    }),
+  })
+  .openapi('GrantStatus');
+
 const awsProblems = {
   ...problemResponses,
   502: { description: 'AWS refused the broker', content: problemResponses[400].content },
@@ -60,6 +74,24 @@ export function registerGrantRoutes(app: App): void {
       const credentials = await grants.issueCredentials(c.get('caller'), c.req.valid('param').id);
       secretHeaders(c, grants.simulated);
       return c.json(credentials, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/requests/{id}/grant-status',
+      tags: ['grants'],
+      description:
+        'Whether your own grant still serves credentials: one small read the CLI makes to re-validate a cached ' +
+        'entry older than five minutes. No AWS call, not audited.',
+      request: { params: RequestIdParam },
+      responses: { 200: jsonResponse(GrantStatusSchema, 'Grant status'), ...problemResponses },
+    }),
+    async (c) => {
+      const status = await grantsOf(c).grantStatus(c.get('caller'), c.req.valid('param').id);
+      c.header('cache-control', 'no-store');
+      return c.json(status, 200);
     },
   );
 

@@ -426,7 +426,7 @@ describe('breakglass CLI against a local stack', () => {
     }
     const bash = await runCli(['completion', 'bash'], env.alice!);
     expect(bash.stdout).toContain('complete -o default -F _breakglass breakglass');
-    expect(bash.stdout).toMatch(/credentials\) opts="--json --server --role --help"/);
+    expect(bash.stdout).toMatch(/credentials\) opts="--json --server --role --refresh --help"/);
     expect((await runCli(['completion', 'fish'], env.alice!)).stdout).toContain(
       "-a request -d 'ask for a role",
     );

@@ -108,8 +108,8 @@ export function apiClient(stack: LocalStack, token?: string) {
     const text = await response.text();
     // Commits are sealed by the in-process sealer right after they land; tests read the sealed chain as a user
     // would a moment later. (Tests of the unsealed state stop `stack.sealing` first.)
-    // Not after a 5xx: storage may be down, and the sealer would wait for it too.
-    if (response.status < 500) await (stack as Partial<LocalStack>).sealing?.idle(10_000);
+    // Not after a 503: storage is unavailable, and the sealer would wait for it too.
+    if (response.status !== 503) await (stack as Partial<LocalStack>).sealing?.idle(10_000);
     let parsed: unknown = text;
     try {
       parsed = JSON.parse(text);

@@ -1,4 +1,6 @@
 /** What the bench suites share: percentiles and real tokens from the local stack's development provider. */
+import { exampleConfigPath, loadConfigFile } from '../api/config/load.js';
+import type { BreakglassConfig } from '../api/config/schema.js';
 import type { LocalStack } from '../api/local/stack.js';
 
 /** The p-th percentile (nearest rank) of `values`; NaN when empty. */
@@ -21,4 +23,14 @@ export async function devToken(stack: LocalStack, username: string): Promise<str
   const body = (await response.json()) as { access_token?: string };
   if (!body.access_token) throw new Error(`the development provider gave no token for ${username}`);
   return body.access_token;
+}
+
+/**
+ * The example config with the per-person limit far above what a suite sends (the suites measure the write
+ * path, not the limiter; refused calls keep their default limit, which the flood measures). The counters are
+ * in memory: the bench is one process, as `npm start` is; in Lambda they are DynamoDB items.
+ */
+export function benchConfig(): BreakglassConfig {
+  const config = loadConfigFile(exampleConfigPath);
+  return { ...config, limits: { ...config.limits, perPrincipal: 1_000_000, store: 'memory' } };
 }

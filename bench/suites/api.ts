@@ -18,7 +18,7 @@ import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
 import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
 import { silentLogger } from '../../api/services/logger.js';
 import type { LifecycleListener } from '../../api/services/request-service.js';
-import { devToken, percentile } from '../support.js';
+import { benchConfig, devToken, percentile } from '../support.js';
 
 export const name = 'api';
 
@@ -213,6 +213,7 @@ export async function run(): Promise<void> {
       sweepIntervalSeconds: 24 * 3600,
       shipIntervalSeconds: 24 * 3600,
       logger: silentLogger,
+      config: benchConfig(),
     });
     // Sealing runs after each commit on its own client; it has its own suite (write-path). Stopped here so the
     // samples measure the commit path alone, as in AWS where the sealer is another function.

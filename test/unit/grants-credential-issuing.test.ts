@@ -1,5 +1,3 @@
-/** Credential issuing: credentials and console for a grant (api/services/grants/credential-issuing.ts). */
-import { GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateScheduleCommand, DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import {
   AssumeRoleCommand,
@@ -11,78 +9,17 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DomainError, ERROR_STATUS } from '../../api/domain/errors.js';
 import { sessionPolicy } from '../../api/domain/policies.js';
-import type { Caller } from '../../api/domain/types.js';
 import { harness, settle } from './aws-support.js';
-import { alice, bob, configWith, isoAt, NOW } from './support.js';
-
-const ROLE_ARN = 'arn:aws:iam::123456789012:role/breakglass-prod-readonly';
-const TARGET = 'arn:aws:lambda:us-east-1:111122223333:function:breakglass-transitions';
-const SCHEDULER_ROLE = 'arn:aws:iam::111122223333:role/breakglass-scheduler';
-const DLQ = 'arn:aws:sqs:us-east-1:111122223333:breakglass-dlq';
-
-const config = (requireMfa = false) =>
-  configWith((raw) => {
-    raw.oidc.requireMfa = requireMfa;
-    raw.aws = {
-      mode: 'live',
-      region: 'us-east-1',
-      externalId: 'bg-prod',
-      scheduler: { group: 'breakglass', targetArn: TARGET, roleArn: SCHEDULER_ROLE, deadLetterArn: DLQ },
-    };
-    raw.roles[1].sessionPolicyArns = ['arn:aws:iam::aws:policy/ReadOnlyAccess'];
-  });
-
-type Harness = ReturnType<typeof harness>;
-
-function stsAnswers(h: Harness, expiresInSeconds = 3600) {
-  let counter = 0;
-  h.sts.on(AssumeRoleCommand).callsFake(() => {
-    counter += 1;
-    return {
-      Credentials: {
-        AccessKeyId: `ASIAEXAMPLE${counter}`,
-        SecretAccessKey: `secret-${counter}`,
-        SessionToken: `token-${counter}`,
-        Expiration: new Date(h.clock.now().getTime() + expiresInSeconds * 1000),
-      },
-      AssumedRoleUser: { Arn: `${ROLE_ARN}/alice`, AssumedRoleId: 'AROAEXAMPLE:alice' },
-      PackedPolicySize: 12,
-      $metadata: { requestId: `sts-request-${counter}` },
-    };
-  });
-}
-
-/** IAM that remembers the policy it was given, like the real role would. */
-function statefulIam(h: Harness) {
-  const policies = new Map<string, string>();
-  h.iam.on(GetRolePolicyCommand).callsFake((input) => {
-    const document = policies.get(`${input.RoleName}/${input.PolicyName}`);
-    if (!document) {
-      throw Object.assign(new Error('no such policy'), { name: 'NoSuchEntityException' });
-    }
-    return { PolicyDocument: encodeURIComponent(document) };
-  });
-  h.iam.on(PutRolePolicyCommand).callsFake((input) => {
-    policies.set(`${input.RoleName}/${input.PolicyName}`, input.PolicyDocument);
-    return {};
-  });
-  return policies;
-}
-
-async function activeGrant(h: Harness, durationMinutes: number, requester: Caller = alice) {
-  const { request } = await h.requests.create(requester, {
-    roleId: 'prod-readonly',
-    durationMinutes,
-    reason: 'investigate the outage',
-  });
-  const active = await h.requests.approve(bob, request.id, null);
-  expect(active.status).toBe('active');
-  await settle();
-  return active;
-}
-
-const eventsOf = (h: Harness, type: string, requestId?: string) =>
-  h.store.events.filter((event) => event.type === type && (!requestId || event.requestId === requestId));
+import {
+  activeGrant,
+  config,
+  eventsOf,
+  type Harness,
+  ROLE_ARN,
+  statefulIam,
+  stsAnswers,
+} from './grant-fixtures.js';
+import { alice, bob, isoAt, NOW } from './support.js';
 
 describe('credentials', () => {
   let h: Harness;

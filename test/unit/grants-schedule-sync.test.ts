@@ -1,44 +1,17 @@
 import { CreateScheduleCommand, DeleteScheduleCommand, ThrottlingException } from '@aws-sdk/client-scheduler';
 import { describe, expect, it } from 'vitest';
-import type { Caller } from '../../api/domain/types.js';
 import { handleTransition } from '../../api/services/transitions.js';
 import { harness, settle } from './aws-support.js';
+import {
+  activeGrant,
+  config,
+  DLQ,
+  eventsOf,
+  type Harness,
+  SCHEDULER_ROLE,
+  TARGET,
+} from './grant-fixtures.js';
 import { alice, bob, configWith } from './support.js';
-
-const TARGET = 'arn:aws:lambda:us-east-1:111122223333:function:breakglass-transitions';
-const SCHEDULER_ROLE = 'arn:aws:iam::111122223333:role/breakglass-scheduler';
-const DLQ = 'arn:aws:sqs:us-east-1:111122223333:breakglass-dlq';
-
-const config = (requireMfa = false) =>
-  configWith((raw) => {
-    raw.oidc.requireMfa = requireMfa;
-    raw.aws = {
-      mode: 'live',
-      region: 'us-east-1',
-      externalId: 'bg-prod',
-      scheduler: { group: 'breakglass', targetArn: TARGET, roleArn: SCHEDULER_ROLE, deadLetterArn: DLQ },
-    };
-    raw.roles[1].sessionPolicyArns = ['arn:aws:iam::aws:policy/ReadOnlyAccess'];
-  });
-
-type Harness = ReturnType<typeof harness>;
-
-/** IAM that remembers the policy it was given, like the real role would. */
-
-async function activeGrant(h: Harness, durationMinutes: number, requester: Caller = alice) {
-  const { request } = await h.requests.create(requester, {
-    roleId: 'prod-readonly',
-    durationMinutes,
-    reason: 'investigate the outage',
-  });
-  const active = await h.requests.approve(bob, request.id, null);
-  expect(active.status).toBe('active');
-  await settle();
-  return active;
-}
-
-const eventsOf = (h: Harness, type: string, requestId?: string) =>
-  h.store.events.filter((event) => event.type === type && (!requestId || event.requestId === requestId));
 
 describe('EventBridge Scheduler', () => {
   it('exact CreateSchedule input for the pending timeout and, after approval, the expiry', async () => {

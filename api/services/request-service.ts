@@ -112,10 +112,9 @@ export class RequestService {
       const claim = idempotencyKey
         ? { subject: caller.subject, key: idempotencyKey, fingerprint: fingerprint(input) }
         : undefined;
-      const committed = await this.committing(() =>
-        this.deps.store.createRequest(outcome, claim, this.effectsFor('change', outcome.events)),
-      );
-      if (!committed.replayed) this.afterCommit(committed.request, committed);
+      const effects = this.effectsFor('change', outcome.events);
+      const committed = await this.committing(() => this.deps.store.createRequest(outcome, claim, effects));
+      if (!committed.replayed) this.afterCommit(committed.request, committed, effects);
       return { request: committed.request, replayed: committed.replayed };
     });
   }
@@ -251,10 +250,9 @@ export class RequestService {
 
   /** Records audit events that change no request, such as `credentials.issued`. */
   async record(events: AuditEventDraft[]): Promise<CommittedEvent[]> {
-    const committed = await this.committing(() =>
-      this.deps.store.appendEvents(events, this.effectsFor('record', events)),
-    );
-    this.afterCommit(null, committed);
+    const effects = this.effectsFor('record', events);
+    const committed = await this.committing(() => this.deps.store.appendEvents(events, effects));
+    this.afterCommit(null, committed, effects);
     return committed.events;
   }
 
@@ -288,14 +286,11 @@ export class RequestService {
       const decided = await attempt();
       if (!decided) return null;
       try {
+        const effects = this.effectsFor('change', decided.outcome.events);
         const committed = await this.committing(() =>
-          this.deps.store.updateRequest(
-            decided.request.version,
-            decided.outcome,
-            this.effectsFor('change', decided.outcome.events),
-          ),
+          this.deps.store.updateRequest(decided.request.version, decided.outcome, effects),
         );
-        this.afterCommit(decided.outcome.request, committed);
+        this.afterCommit(decided.outcome.request, committed, effects);
         return decided.outcome.request;
       } catch (error) {
         if (!(error instanceof ConcurrentUpdateError)) throw error;
@@ -406,8 +401,7 @@ export class RequestService {
     }
   }
 
-  private afterCommit(request: AccessRequest | null, committed: Committed): void {
-    const effects = this.effectsFor(request ? 'change' : 'record', committed.events);
+  private afterCommit(request: AccessRequest | null, committed: Committed, effects: string[]): void {
     if (effects.length === 0) return;
     const outboxId = committed.outbox;
     const work = this.runEffects(effects, request, committed.events).then(async (done) => {

@@ -56,7 +56,7 @@ export async function startTestStack(
 /** Waits for after-commit work (listeners) and then for the sealer to chain what they recorded. */
 export async function settledAndSealed(stack: LocalStack): Promise<void> {
   await stack.broker.requests.settled();
-  if (typeof stack.broker.notifications.idle === 'function') await stack.broker.notifications.idle();
+  await stack.broker.notifications.idle();
   await stack.broker.requests.settled();
   await stack.sealing.idle();
 }

@@ -321,6 +321,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     return events;
   }
 
+  /** Oldest first: the index sorts by event id, a ULID that starts with the commit time. */
   async unsealed(limit: number): Promise<UnsealedEntry[]> {
     const { Items } = await this.client.send(
       new QueryCommand({
@@ -377,30 +378,27 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     }
   }
 
+  /** How many entries wait (a COUNT query, no items read) and when the oldest committed (one item). */
   async backlog(): Promise<SealBacklog> {
+    const query = {
+      TableName: this.table,
+      IndexName: 'byUnsealed',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
+      ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
+    };
+    const [oldest] = await this.unsealed(1);
+    if (!oldest) return { count: 0, oldestTime: null };
     let count = 0;
-    let oldestTime: string | null = null;
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'byUnsealed',
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#time': 'time' },
-          ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
-          ProjectionExpression: '#time',
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
+        new QueryCommand({ ...query, Select: 'COUNT', ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
       );
-      for (const item of page.Items ?? []) {
-        const time = String(unmarshall(item).time);
-        if (oldestTime === null || time < oldestTime) oldestTime = time;
-        count += 1;
-      }
+      count += page.Count ?? 0;
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return { count, oldestTime };
+    return { count, oldestTime: oldest.event.time };
   }
 
   async chainHead(): Promise<ChainHead> {

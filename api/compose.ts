@@ -1,11 +1,15 @@
 /** The composition root: builds the broker's services and HTTP app from config and adapters. */
+import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { KMSClient } from '@aws-sdk/client-kms';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { WebClient } from '@slack/web-api';
 import { awsAdaptersFor } from './adapters/aws/index.js';
-import type { AwsAdapters } from './adapters/aws/ports.js';
-import { type Bunker, buildBunker } from './adapters/bunker/factory.js';
+import { DynamoCursorStore } from './adapters/bunker/dynamo-cursor.js';
+import { FileSink } from './adapters/bunker/file-sink.js';
+import { KmsSigner } from './adapters/bunker/kms-signer.js';
+import { LocalKeySigner } from './adapters/bunker/local-signer.js';
+import { S3Sink } from './adapters/bunker/s3-sink.js';
 import { trailSourceFor } from './adapters/cloudtrail/factory.js';
 import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
@@ -13,24 +17,31 @@ import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
 import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
-import { JoseTokenVerifier, type TokenVerifier } from './adapters/oidc/token-verifier.js';
-import { type SlackApi, WebApiSlack } from './adapters/slack/client.js';
+import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
+import { JoseTokenVerifier } from './adapters/oidc/token-verifier.js';
+import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
 import type { BreakglassConfig } from './config/schema.js';
 import { createApp } from './http/app.js';
-import type { App, ReadinessCheck } from './http/env.js';
+import type { App } from './http/env.js';
 import type { WebOptions } from './http/web/options.js';
 import { VERSION } from './package-root.js';
+import type { AwsAdapters } from './ports/aws.js';
+import type { AuditSigner, BunkerSink } from './ports/bunker.js';
+import { type Clock, systemClock } from './ports/clock.js';
 import type { CloudTrailSource } from './ports/cloudtrail.js';
+import type { Logger } from './ports/logger.js';
+import type { ReadinessCheck } from './ports/readiness.js';
+import type { SlackApi } from './ports/slack.js';
+import type { BrokerStore } from './ports/store.js';
+import type { TokenVerifier } from './ports/token-verifier.js';
 import { ActivityService, layoutOf } from './services/activity.js';
 import { AuditService } from './services/audit-service.js';
 import { GrantService } from './services/grant-service.js';
-import type { Logger } from './services/logger.js';
 import { type Notifications, setupNotifications } from './services/notifications/index.js';
 import { OutboxRelay } from './services/outbox-relay.js';
-import { type BrokerStore, type Clock, systemClock } from './services/ports.js';
-import { MemoryRateLimiter } from './services/rate-limiter.js';
 import { RequestService } from './services/request-service.js';
 import { Sealer } from './services/sealer.js';
+import { AuditShipper, type Bunker } from './services/shipper.js';
 import type { SweepTask } from './services/sweeper.js';
 
 export interface BrokerOptions {
@@ -167,6 +178,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     publicUrl: (config.web.publicUrl ?? options.publicUrl).replace(/\/$/, ''),
     getRequest: (id) => store.getRequest(id),
     appendEvents: (events) => store.appendEvents(events),
+    logOnlySlack: (log) => new LogOnlySlack(log),
     slackApi:
       options.slackApi ??
       // Few, quick retries: a Slack outage must not pile up work behind it (failures are audited instead).
@@ -251,4 +263,49 @@ export function buildBroker(options: BrokerOptions): Broker {
       if (sealerClient !== dynamodb) sealerClient.destroy();
     },
   };
+}
+
+interface BunkerOptions {
+  config: BreakglassConfig;
+  store: BrokerStore;
+  dynamodb: DynamoDBClient;
+  tableName: string;
+  clock: Clock;
+  logger: Logger;
+  /** Base for relative paths of the file sink and the local key file (the local stack's `.breakglass/`). */
+  dataDir?: string;
+  s3?: S3Client;
+  kms?: KMSClient;
+}
+
+/** The sink, signer and shipper described by the `bunker` config section; nothing touches the network until first use. */
+function buildBunker(options: BunkerOptions): Bunker {
+  const { config } = options;
+  const bunker = config.bunker;
+  const dataDir = resolve(options.dataDir ?? process.env.BREAKGLASS_DATA_DIR ?? '.breakglass');
+  const sink: BunkerSink =
+    bunker.kind === 's3'
+      ? new S3Sink({
+          client: options.s3 ?? new S3Client({ region: bunker.region ?? config.aws.region }),
+          bucket: bunker.bucket,
+          prefix: bunker.prefix,
+          expectedBucketOwner: bunker.expectedBucketOwner,
+        })
+      : new FileSink(resolve(dataDir, bunker.directory ?? 'bunker'));
+  const signer: AuditSigner = bunker.digest.kmsKeyId
+    ? new KmsSigner({
+        client: options.kms ?? new KMSClient({ region: config.aws.region }),
+        keyId: bunker.digest.kmsKeyId,
+      })
+    : new LocalKeySigner(resolve(dataDir, bunker.digest.keyFile ?? join('keys', 'audit-signing-key.json')));
+  const shipper = new AuditShipper({
+    store: options.store,
+    sink,
+    cursor: new DynamoCursorStore({ client: options.dynamodb, tableName: options.tableName }),
+    signer,
+    policy: { everyEvents: bunker.digest.everyEvents, everyMinutes: bunker.digest.everyMinutes },
+    clock: options.clock,
+    logger: options.logger.child({ component: 'bunker' }),
+  });
+  return { sink, signer, shipper, store: options.store };
 }

@@ -1,18 +1,7 @@
 /** The broker's HTTP API as the CLI sees it: one JSON call, login handling and problem+json → CliError. */
 import type { CliContext } from './context.js';
 import { CliError, EXIT, notLoggedIn, type Problem, problemError } from './errors.js';
-import { jwtExpiry, normaliseServer, readSession, type Session, saveSession } from './state.js';
-
-/** `GET /v1/info`: what a client needs to log in. */
-export interface ServerInfo {
-  version: string;
-  issuer: string;
-  audience: string;
-  clientId: string;
-  scopes: string[];
-  devMode: boolean;
-  simulated?: boolean;
-}
+import { normaliseServer, readSession, type ServerInfo, type Session, saveSession } from './state.js';
 
 /** Sessions are refreshed this long before the access token expires. */
 const REFRESH_MARGIN_MS = 60_000;
@@ -212,9 +201,4 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
-}
-
-/** Token lifetime from the JWT itself when possible, else from `expires_in`. */
-export function expiryOf(ctx: CliContext, accessToken: string, expiresIn?: number): number {
-  return jwtExpiry(accessToken) ?? ctx.now() + (expiresIn ?? 300) * 1000;
 }

@@ -4,10 +4,10 @@
  */
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
-import { expiryOf, type ServerInfo } from './api-client.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import type { Session } from './state.js';
+import { expiryOf, type ServerInfo } from './state.js';
 
 export interface Tokens {
   accessToken: string;

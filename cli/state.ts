@@ -70,3 +70,19 @@ export function jwtExpiry(token: string): number | null {
     return null;
   }
 }
+
+/** `GET /v1/info`: what a client needs to log in. */
+export interface ServerInfo {
+  version: string;
+  issuer: string;
+  audience: string;
+  clientId: string;
+  scopes: string[];
+  devMode: boolean;
+  simulated?: boolean;
+}
+
+/** Token lifetime from the JWT itself when possible, else from `expires_in`. */
+export function expiryOf(ctx: CliContext, accessToken: string, expiresIn?: number): number {
+  return jwtExpiry(accessToken) ?? ctx.now() + (expiresIn ?? 300) * 1000;
+}

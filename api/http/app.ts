@@ -5,7 +5,6 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors.js';
-import { MemoryRateLimiter } from '../services/rate-limiter.js';
 import type { App, AppDeps, AppEnv } from './env.js';
 import { authenticate } from './middleware/authenticate.js';
 import { rateLimits } from './middleware/rate-limit.js';
@@ -88,7 +87,7 @@ export function createApp(deps: AppDeps): App {
   const web = createWeb(deps);
   const limits = rateLimits({
     limits: deps.config.limits,
-    limiter: deps.limiter ?? new MemoryRateLimiter(),
+    limiter: deps.limiter,
     requests: deps.requests,
     logger: deps.logger,
   });

@@ -1,22 +1,17 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Bunker } from '../adapters/bunker/factory.js';
-import type { TokenVerifier } from '../adapters/oidc/token-verifier.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import type { Caller } from '../domain/types.js';
+import type { Logger } from '../ports/logger.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { ReadinessCheck } from '../ports/readiness.js';
+import type { TokenVerifier } from '../ports/token-verifier.js';
 import type { ActivityService } from '../services/activity.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { GrantService } from '../services/grant-service.js';
-import type { Logger } from '../services/logger.js';
 import type { SlackInteractions } from '../services/notifications/slack-interactions.js';
-import type { RateLimiter } from '../services/rate-limiter.js';
 import type { RequestService } from '../services/request-service.js';
+import type { Bunker } from '../services/shipper.js';
 import type { WebOptions } from './web/options.js';
-
-/** A readiness probe contributes a named check to `/readyz`. */
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<{ ok: boolean; detail?: string; [key: string]: unknown }>;
-}
 
 /** Everything the HTTP layer needs, built once by the server, the Lambda handler or a test. */
 export interface AppDeps {
@@ -41,8 +36,8 @@ export interface AppDeps {
   web?: WebOptions;
   /** Grant activity reviews from the organisation trail (absent in apps built without one). */
   activity?: ActivityService;
-  /** Counts calls for the rate limits (config `limits:`); in-memory when absent. */
-  limiter?: RateLimiter;
+  /** Counts calls for the rate limits (config `limits:`): DynamoDB across instances, or in-memory locally. */
+  limiter: RateLimiter;
   /** Slack button clicks; absent when Slack is not configured. */
   slack?: SlackInteractions | null;
 }

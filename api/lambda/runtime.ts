@@ -9,10 +9,11 @@ import { isAbsolute, join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import pino from 'pino';
 import { parseDocument } from 'yaml';
+import { REDACTED_PATHS } from '../adapters/logging/pino.js';
 import { type Broker, buildBroker } from '../compose.js';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
-import { type Logger, REDACTED_PATHS } from '../services/logger.js';
+import type { Logger } from '../ports/logger.js';
 
 export type LambdaEnv = Record<string, string | undefined>;
 

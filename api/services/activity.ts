@@ -10,9 +10,10 @@ import { accountRoot, inPlan, logsRoot, readPlan } from '../domain/activity/layo
 import { ActivitySummarizer, type ActivitySummary } from '../domain/activity/summary.js';
 import { DomainError } from '../domain/errors.js';
 import { actorOf, type Caller, type CommittedEvent } from '../domain/types.js';
+import type { Clock } from '../ports/clock.js';
 import { CloudTrailReadError, type CloudTrailSource } from '../ports/cloudtrail.js';
-import type { Logger } from './logger.js';
-import type { BrokerStore, Clock } from './ports.js';
+import type { Logger } from '../ports/logger.js';
+import type { BrokerStore } from '../ports/store.js';
 import type { RequestService } from './request-service.js';
 
 /** Where and how the trail is laid out; `CloudTrailConfig` without the adapter's own settings. */

@@ -10,8 +10,9 @@ import {
 } from '../domain/exports/jsonl.js';
 import { RequesterDirectory, toOcsf } from '../domain/exports/ocsf.js';
 import type { AuditEvent } from '../domain/types.js';
-import { type AuditSigner, MANIFEST_JWS_TYP, signCompact } from './digests.js';
-import type { BrokerStore } from './ports.js';
+import type { AuditSigner } from '../ports/bunker.js';
+import type { BrokerStore } from '../ports/store.js';
+import { MANIFEST_JWS_TYP, signCompact } from './digests.js';
 
 export interface TimeRange {
   since?: string;

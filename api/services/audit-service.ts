@@ -1,7 +1,7 @@
 import { requireAuditor } from '../domain/access.js';
 import type { AuditEvent, Caller } from '../domain/types.js';
+import type { BrokerStore, EventRange } from '../ports/store.js';
 import { type AuditVerifyReport, verifyStore } from './audit-verify.js';
-import type { BrokerStore, EventRange } from './ports.js';
 import type { RequestService } from './request-service.js';
 
 /** Reading and verifying the audit chain, for auditors. */

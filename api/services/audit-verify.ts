@@ -5,18 +5,14 @@
  */
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { JSONWebKeySet } from 'jose';
-import { FileSink } from '../adapters/bunker/file-sink.js';
-import type { BunkerReader } from '../adapters/bunker/sink.js';
 import { type ChainHead, ChainVerifier, EMPTY_HEAD } from '../domain/audit-chain.js';
 import { DIGESTS_DIR, EVENTS_DIR, KEYS_DIR, parseEventKey } from '../domain/exports/bunker-layout.js';
 import type { ExportEnd, ExportManifest } from '../domain/exports/jsonl.js';
 import type { AuditEvent } from '../domain/types.js';
+import type { BunkerReader } from '../ports/bunker.js';
+import type { BrokerStore } from '../ports/store.js';
 import { DigestChecker, type DigestPolicy, MANIFEST_JWS_TYP, verifyCompact } from './digests.js';
-import type { BrokerStore } from './ports.js';
 
 export type AuditVerifyReport =
   | {
@@ -372,23 +368,4 @@ export async function verifyStore(
     signature: bunker && digests.count > 0 ? 'valid' : 'absent',
     keySource: bunker ? 'broker' : null,
   };
-}
-
-/** Verifies a file (JSONL export, with `FILE.sig` when present) or a directory laid out like the bunker. */
-export async function verifyPath(
-  path: string,
-  options: { keys?: JSONWebKeySet | null; requireSignature?: boolean } = {},
-): Promise<AuditVerifyReport> {
-  const info = await stat(path);
-  if (info.isDirectory()) return verifyBunker(new FileSink(path), { keys: options.keys ?? null });
-  const detached = await readFile(`${path}.sig`, 'utf8').catch(() => null);
-  const lines = createInterface({
-    input: createReadStream(path, { encoding: 'utf8' }),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  return verifyJsonl(lines, {
-    keys: options.keys ?? null,
-    detachedSignature: detached?.trim() ?? null,
-    requireSignature: options.requireSignature ?? false,
-  });
 }

@@ -8,30 +8,11 @@ import { createHash } from 'node:crypto';
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { padSeq } from '../domain/exports/bunker-layout.js';
 import type { AuditEvent } from '../domain/types.js';
+import type { AuditSigner, PublicJwk } from '../ports/bunker.js';
 
 export const DIGEST_TYPE = 'breakglass.audit-digest';
 export const DIGEST_JWS_TYP = 'breakglass-digest+jws';
 export const MANIFEST_JWS_TYP = 'breakglass-export+jws';
-
-export interface PublicJwk {
-  kty: 'EC';
-  crv: 'P-256';
-  x: string;
-  y: string;
-  kid: string;
-  alg: 'ES256';
-  use: 'sig';
-}
-
-/** Signs digests and export manifests with ES256; a local key file or a KMS key. */
-export interface AuditSigner {
-  /** The signing key's id (its RFC 7638 thumbprint). */
-  keyId(): Promise<string>;
-  /** Every key that may have signed something still in the bunker, newest first. */
-  publicKeys(): Promise<PublicJwk[]>;
-  /** ECDSA P-256 over SHA-256 of `data`, in JOSE form (raw r‖s). */
-  signEs256(data: Uint8Array): Promise<Uint8Array>;
-}
 
 export interface DigestPolicy {
   everyEvents: number;

@@ -2,11 +2,12 @@
  * Preflight for the target roles: can the broker assume each one the way it will at issue time? Reads each
  * role with `iam:GetRole` and checks the trust policy, the session limit and the break-glass tag.
  */
-import { roleNameOf } from '../adapters/aws/errors.js';
-import type { RoleDescription, RolePolicies } from '../adapters/aws/ports.js';
+
 import type { BreakglassConfig, RoleConfig } from '../config/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { MAX_SESSION_SECONDS } from '../domain/policies.js';
+import type { RoleDescription, RolePolicies } from '../ports/aws.js';
+import { roleNameOf } from '../ports/aws-errors.js';
 
 /** Tag that marks a role as a break-glass target (the issuer role may assume only roles carrying it). */
 export const TARGET_TAG = 'breakglass:target';

@@ -7,9 +7,11 @@
  * that wiring (`api/compose.ts`) and routes keep one object.
  */
 
-import type { AssumeRoleInput, IssuedSession } from '../adapters/aws/ports.js';
 import type { RoleConfig } from '../config/schema.js';
 import type { AccessRequest, AuditEventDraft, Caller } from '../domain/types.js';
+import type { AssumeRoleInput, IssuedSession } from '../ports/aws.js';
+import type { LedgerEntry, TransactionalLedger } from '../ports/revocation-ledger.js';
+import type { TransactionContributor } from '../ports/store.js';
 import { CredentialIssuing } from './grants/credential-issuing.js';
 import { Revocation } from './grants/revocation.js';
 import { ScheduleSync } from './grants/schedule-sync.js';
@@ -19,8 +21,6 @@ import type {
   GrantServiceDeps,
   GrantStatus,
 } from './grants/shared.js';
-import type { TransactionContributor } from './ports.js';
-import type { LedgerEntry, TransactionalLedger } from './revocation-ledger.js';
 
 export type { ConsoleSession, CredentialProcessOutput, GrantServiceDeps, GrantStatus, IssuedSession };
 export { CredentialIssuing, Revocation, ScheduleSync };

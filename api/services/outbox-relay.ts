@@ -5,8 +5,11 @@
  * remaining effects are run with the request's current state, and it is removed — or, after `maxAttempts`, the
  * final failure is audited as `effect.failed`. Delivery is at least once: receivers dedupe by event id.
  */
-import type { Logger } from './logger.js';
-import type { BrokerStore, Clock, Outbox, OutboxEntry } from './ports.js';
+
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { Outbox, OutboxEntry } from '../ports/outbox.js';
+import type { BrokerStore } from '../ports/store.js';
 import type { RequestService } from './request-service.js';
 
 export interface OutboxRelayOptions {

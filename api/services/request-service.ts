@@ -20,15 +20,10 @@ import {
   type RequestStatus,
   type Transition,
 } from '../domain/types.js';
-import type { Logger } from './logger.js';
-import {
-  type BrokerStore,
-  type Clock,
-  type Committed,
-  ConcurrentUpdateError,
-  type Outbox,
-  type Page,
-} from './ports.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { Outbox } from '../ports/outbox.js';
+import { type BrokerStore, type Committed, ConcurrentUpdateError, type Page } from '../ports/store.js';
 
 /**
  * A post-commit effect (Slack, webhooks, revocation, schedules), told about every committed change it wants.

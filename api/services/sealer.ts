@@ -8,9 +8,10 @@
  * resumes with no gap and no duplicate: what committed is either sealed or still unsealed.
  */
 import { sealAll } from '../domain/audit-chain.js';
-import type { ReadinessCheck } from '../http/env.js';
-import type { Logger } from './logger.js';
-import { type AuditJournal, type Clock, type EntryRef, SealConflict } from './ports.js';
+import { type AuditJournal, type EntryRef, SealConflict } from '../ports/audit-journal.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { ReadinessCheck } from '../ports/readiness.js';
 import type { ShipResult } from './shipper.js';
 
 export interface SealResult {

@@ -3,13 +3,17 @@
  * a signed digest every N events or T minutes. A cursor item records how far shipping got; objects are written
  * before the cursor moves, so a crash replays a few events (the bunker answers "identical") and never skips one.
  */
-import { BunkerConflict, type BunkerSink } from '../adapters/bunker/sink.js';
+
 import { GENESIS_HASH } from '../domain/audit-chain.js';
 import { digestKey, eventBody, eventKey, publicKeyKey } from '../domain/exports/bunker-layout.js';
 import type { AuditEvent } from '../domain/types.js';
-import type { ReadinessCheck } from '../http/env.js';
+import type { DigestState, ShipperCursor, ShipperCursorStore } from '../ports/bunker.js';
+import { type AuditSigner, BunkerConflict, type BunkerSink } from '../ports/bunker.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { ReadinessCheck } from '../ports/readiness.js';
+import type { BrokerStore } from '../ports/store.js';
 import {
-  type AuditSigner,
   auditJwks,
   buildDigest,
   DIGEST_JWS_TYP,
@@ -19,50 +23,6 @@ import {
   signCompact,
   verifyCompact,
 } from './digests.js';
-import type { Logger } from './logger.js';
-import type { BrokerStore, Clock } from './ports.js';
-
-/** The newest digest, kept in the cursor until its object is known to be in the bunker. */
-export interface DigestState {
-  fromSeq: number;
-  toSeq: number;
-  lastHash: string;
-  time: string;
-  key: string;
-  jws: string;
-  sha256: string;
-  written: boolean;
-}
-
-export interface ShipperCursor {
-  /** Incremented by every write; the store only accepts `version = stored + 1`. */
-  version: number;
-  shippedSeq: number;
-  shippedHash: string;
-  shippedAt: string | null;
-  /** Time of the first shipped event not yet covered by a digest. */
-  undigestedSince: string | null;
-  lastDigest: DigestState | null;
-  /** Set when the bunker held different bytes at one of our keys; shipping stays stopped until cleared. */
-  halted: { key: string; seq: number; at: string; expectedSha256: string; foundSha256: string | null } | null;
-}
-
-export const INITIAL_CURSOR: ShipperCursor = {
-  version: 0,
-  shippedSeq: 0,
-  shippedHash: GENESIS_HASH,
-  shippedAt: null,
-  undigestedSince: null,
-  lastDigest: null,
-  halted: null,
-};
-
-/** Where the cursor lives (one DynamoDB item in production). */
-export interface ShipperCursorStore {
-  read(): Promise<ShipperCursor>;
-  /** Conditional on `next.version - 1` being stored; throws ConcurrentUpdateError otherwise. */
-  write(next: ShipperCursor): Promise<void>;
-}
 
 export interface ShippingLag {
   headSeq: number;
@@ -369,4 +329,12 @@ export class AuditShipper {
   private now(): Date {
     return this.deps.clock.now();
   }
+}
+
+export interface Bunker {
+  sink: BunkerSink;
+  signer: AuditSigner;
+  shipper: AuditShipper;
+  /** The chain the bunker is fed from, for exports and verification. */
+  store: BrokerStore;
 }

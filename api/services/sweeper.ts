@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../ports/logger.js';
 import type { RequestService } from './request-service.js';
 
 /** Periodic work besides the transitions, e.g. retrying revocations that AWS refused. */

@@ -16,7 +16,7 @@ import * as lifecycle from '../../api/domain/lifecycle.js';
 import type { Caller } from '../../api/domain/types.js';
 import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
 import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
-import { silentLogger } from '../../api/services/logger.js';
+import { silentLogger } from '../../api/ports/logger.js';
 import type { LifecycleListener } from '../../api/services/request-service.js';
 import { benchConfig, devToken, percentile } from '../support.js';
 

@@ -14,7 +14,7 @@ import type { DynamoStore } from '../../api/adapters/dynamodb/store.js';
 import type { AuditEventDraft } from '../../api/domain/types.js';
 import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
 import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
-import { silentLogger } from '../../api/services/logger.js';
+import { silentLogger } from '../../api/ports/logger.js';
 import { benchConfig, devToken, percentile } from '../support.js';
 
 export const name = 'write-path';

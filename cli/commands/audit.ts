@@ -130,7 +130,7 @@ async function fetchAuditKeys(ctx: CliContext, options: VerifyOptions) {
 /** Checks an export's hash chain (and its signature where it has one); prints the first bad seq. */
 export async function auditVerify(ctx: CliContext, file: string, options: VerifyOptions): Promise<void> {
   // One verifier for exports (boundary, end line, manifest signature) and bunker directories (digests).
-  const { verifyPath } = await import('../../api/services/audit-verify.js');
+  const { verifyPath } = await import('../verify-path.js');
   if (!existsSync(file)) throw new CliError(`cannot read ${file} (ENOENT)`, EXIT.notFound);
   const keys = await fetchAuditKeys(ctx, options);
   let report: Awaited<ReturnType<typeof verifyPath>>;

@@ -1,10 +1,18 @@
 /** `login`, `logout`, `whoami`, `token`. */
-import { ApiClient, expiryOf, getInfo, type ServerInfo } from '../api-client.js';
+import { ApiClient, getInfo } from '../api-client.js';
 import { type CliContext, interactive, stateDir } from '../context.js';
 import { clearCredentialCache } from '../credential-cache.js';
 import { CliError, EXIT, usage } from '../errors.js';
 import { relative, styleFor, writeJson } from '../output.js';
-import { deleteSession, readSession, resolveServer, type Session, saveSession } from '../state.js';
+import {
+  deleteSession,
+  expiryOf,
+  readSession,
+  resolveServer,
+  type ServerInfo,
+  type Session,
+  saveSession,
+} from '../state.js';
 import { connect, type GlobalOptions } from './common.js';
 
 const DEV_USER_GRANT = 'urn:breakglass:params:oauth:grant-type:dev-user';

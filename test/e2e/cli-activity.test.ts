@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GrantTrail } from '../../api/domain/activity/grant-trail.js';
 import type { ActivityReport } from '../../api/services/activity.js';
+import { trailFiles, trailRecord } from '../../bench/fixtures/cloudtrail-logs.js';
 import { MutableClock } from '../support/clock.js';
 import {
   type GrantActivityScenario,
   grantActivityScenario,
-  trailFiles,
-  trailRecord,
   writeTrailDirectory,
 } from '../support/cloudtrail-fixtures.js';
 import { TEST_USERS, testConfig } from '../support/fixtures.js';

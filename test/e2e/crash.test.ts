@@ -20,7 +20,7 @@ import { exampleConfigPath } from '../../api/config/load.js';
 import { verifyChain } from '../../api/domain/audit-chain.js';
 import type { AuditEvent } from '../../api/domain/types.js';
 import { PACKAGE_ROOT } from '../../api/package-root.js';
-import { systemClock } from '../../api/services/ports.js';
+import { systemClock } from '../../api/ports/clock.js';
 
 const MAIN = join(PACKAGE_ROOT, 'dist/api/local/main.js');
 const SEEDS = [11, 23, 57];

@@ -13,14 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3TrailSource } from '../../api/adapters/cloudtrail/s3-source.js';
 import type { GrantTrail } from '../../api/domain/activity/grant-trail.js';
 import { type ActivityReport, summarizeActivity } from '../../api/services/activity.js';
+import { type TrailFile, trailFiles, trailRecord } from '../../bench/fixtures/cloudtrail-logs.js';
 import { MutableClock } from '../support/clock.js';
 import {
   type GrantActivityScenario,
   grantActivityScenario,
   putTrailObjects,
-  type TrailFile,
-  trailFiles,
-  trailRecord,
   writeTrailDirectory,
 } from '../support/cloudtrail-fixtures.js';
 import { type Api, auditEvents, TEST_USERS, testConfig } from '../support/fixtures.js';

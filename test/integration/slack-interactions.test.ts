@@ -4,13 +4,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
-import type { TokenVerifier } from '../../api/adapters/oidc/token-verifier.js';
-import { ACTION_APPROVE, ACTION_DENY } from '../../api/adapters/slack/blocks.js';
 import { type SlackWebClient, WebApiSlack } from '../../api/adapters/slack/client.js';
-import { signSlackRequest } from '../../api/adapters/slack/signature.js';
 import { type Broker, buildBroker } from '../../api/compose.js';
 import type { Caller, CommittedEvent } from '../../api/domain/types.js';
-import { silentLogger } from '../../api/services/logger.js';
+import { silentLogger } from '../../api/ports/logger.js';
+import type { TokenVerifier } from '../../api/ports/token-verifier.js';
+import { ACTION_APPROVE, ACTION_DENY } from '../../api/services/notifications/slack-blocks.js';
+import { signSlackRequest } from '../../api/services/notifications/slack-signature.js';
 import { exampleConfig } from '../support/stack.js';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';

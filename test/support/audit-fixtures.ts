@@ -1,7 +1,7 @@
 /** Generated audit histories, sealed with the real chain code: no DynamoDB needed. */
 import { type ChainHead, EMPTY_HEAD, sealEvent } from '../../api/domain/audit-chain.js';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
-import type { BrokerStore, Committed, EventRange } from '../../api/services/ports.js';
+import type { BrokerStore, Committed, EventRange } from '../../api/ports/store.js';
 
 export { generateHistory } from '../../bench/fixtures/audit-history.js';
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../api/services/ports.js';
+import type { Clock } from '../../api/ports/clock.js';
 
 /**
  * A clock the test moves by hand. It starts at the real time because the development provider signs tokens

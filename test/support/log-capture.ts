@@ -1,4 +1,5 @@
-import { createLogger, type Logger } from '../../api/services/logger.js';
+import { createLogger } from '../../api/adapters/logging/pino.js';
+import type { Logger } from '../../api/ports/logger.js';
 
 /** The production logger (same redaction), writing its lines into an array the test can search. */
 export function captureLogs(level = 'debug'): { logger: Logger; lines: string[] } {

@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { exampleConfigPath, parseConfigText } from '../../api/config/load.js';
 import type { BreakglassConfig, LimitsConfig } from '../../api/config/schema.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../api/local/stack.js';
-import { silentLogger } from '../../api/services/logger.js';
+import { silentLogger } from '../../api/ports/logger.js';
 
 let tableCounter = 0;
 

@@ -4,7 +4,8 @@ import { belongsToGrant, type GrantTrail } from '../../api/domain/activity/grant
 import { ActivitySummarizer } from '../../api/domain/activity/summary.js';
 import { ActivitySection } from '../../api/http/web/activity-section.js';
 import type { ActivityReport } from '../../api/services/activity.js';
-import { grantActivityScenario, trailRecord } from '../support/cloudtrail-fixtures.js';
+import { trailRecord } from '../../bench/fixtures/cloudtrail-logs.js';
+import { grantActivityScenario } from '../support/cloudtrail-fixtures.js';
 
 const TRAIL: GrantTrail = {
   requestId: 'req_01JD3Y7S5Q7W8X9Y0Z1A2B3C4D',

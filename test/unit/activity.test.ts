@@ -13,12 +13,8 @@ import { RecordSplitter } from '../../api/domain/activity/record-splitter.js';
 import { ActivitySummarizer } from '../../api/domain/activity/summary.js';
 import { DomainError } from '../../api/domain/errors.js';
 import type { AccessRequest, AuditEvent } from '../../api/domain/types.js';
-import {
-  grantActivityScenario,
-  type TrailPrincipal,
-  trailFiles,
-  trailRecord,
-} from '../support/cloudtrail-fixtures.js';
+import { type TrailPrincipal, trailFiles, trailRecord } from '../../bench/fixtures/cloudtrail-logs.js';
+import { grantActivityScenario } from '../support/cloudtrail-fixtures.js';
 
 const FROM = '2026-11-22T10:00:00.000Z';
 const UNTIL = '2026-11-22T11:00:00.000Z';

@@ -16,7 +16,6 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { partitionOf, roleNameOf, translateAwsError } from '../../api/adapters/aws/errors.js';
 import {
   consoleDestination,
   federationEndpoint,
@@ -26,6 +25,7 @@ import { IamRolePolicies } from '../../api/adapters/aws/iam.js';
 import { EventBridgeTransitionScheduler } from '../../api/adapters/aws/scheduler.js';
 import { SimulatedCredentialIssuer, SimulatedRolePolicies } from '../../api/adapters/aws/simulated.js';
 import { DomainError, ERROR_STATUS } from '../../api/domain/errors.js';
+import { partitionOf, roleNameOf, translateAwsError } from '../../api/ports/aws-errors.js';
 import { FrozenClock } from './aws-support.js';
 
 const awsError = (name: string) =>

@@ -2,9 +2,9 @@ import { GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/clien
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { IamRolePolicies } from '../../api/adapters/aws/iam.js';
-import type { RolePolicies } from '../../api/adapters/aws/ports.js';
 import { SimulatedRolePolicies } from '../../api/adapters/aws/simulated.js';
 import { DomainError } from '../../api/domain/errors.js';
+import type { RolePolicies } from '../../api/ports/aws.js';
 import { formatDoctorReport, runDoctor } from '../../api/services/doctor.js';
 import { configWith } from './support.js';
 

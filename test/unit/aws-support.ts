@@ -3,22 +3,23 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type AwsAdapters, liveAws } from '../../api/adapters/aws/index.js';
+import { liveAws } from '../../api/adapters/aws/index.js';
+import { MemoryRevocationLedger, type MemoryWrite } from '../../api/adapters/memory/revocation-ledger.js';
 import type { BreakglassConfig } from '../../api/config/schema.js';
 import { type ChainHead, EMPTY_HEAD, sealEvent } from '../../api/domain/audit-chain.js';
 import type { Outcome } from '../../api/domain/lifecycle.js';
 import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
-import { GrantService } from '../../api/services/grant-service.js';
-import { silentLogger } from '../../api/services/logger.js';
+import type { AwsAdapters } from '../../api/ports/aws.js';
+import { silentLogger } from '../../api/ports/logger.js';
 import {
   type BrokerStore,
   ConcurrentUpdateError,
   type Page,
   type PendingCommit,
   type TransactionContributor,
-} from '../../api/services/ports.js';
+} from '../../api/ports/store.js';
+import { GrantService } from '../../api/services/grant-service.js';
 import { RequestService } from '../../api/services/request-service.js';
-import { MemoryRevocationLedger, type MemoryWrite } from '../../api/services/revocation-ledger.js';
 import { NOW } from './support.js';
 
 /**

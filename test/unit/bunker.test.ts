@@ -11,15 +11,16 @@ import { FileSink } from '../../api/adapters/bunker/file-sink.js';
 import { derToJoseSignature, KmsSigner } from '../../api/adapters/bunker/kms-signer.js';
 import { LocalKeySigner } from '../../api/adapters/bunker/local-signer.js';
 import { S3Sink } from '../../api/adapters/bunker/s3-sink.js';
-import { BunkerConflict, type BunkerSink } from '../../api/adapters/bunker/sink.js';
 import { canonicalJson, hashEvent } from '../../api/domain/audit-chain.js';
 import { eventKey } from '../../api/domain/exports/bunker-layout.js';
 import type { AuditEvent } from '../../api/domain/types.js';
+import { BunkerConflict, type BunkerSink, type ShipperCursorStore } from '../../api/ports/bunker.js';
+import { silentLogger } from '../../api/ports/logger.js';
 import { verifyBunker } from '../../api/services/audit-verify.js';
 import { auditJwks, DIGEST_JWS_TYP, signCompact, verifyCompact } from '../../api/services/digests.js';
-import { silentLogger } from '../../api/services/logger.js';
-import { AuditShipper, type ShipperCursorStore } from '../../api/services/shipper.js';
-import { asStore, generateHistory, MemoryChainStore } from '../support/audit-fixtures.js';
+import { AuditShipper } from '../../api/services/shipper.js';
+import { generateHistory } from '../../bench/fixtures/audit-history.js';
+import { asStore, MemoryChainStore } from '../support/audit-fixtures.js';
 
 // Every bunker file is fsynced; on a busy CI box a few hundred of them take seconds.
 vi.setConfig({ testTimeout: 60_000 });

@@ -7,7 +7,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { gzipRecords } from '../../api/adapters/cloudtrail/gzip-records.js';
 import type { TrailRecord } from '../../api/domain/activity/record.js';
-import { busyTrail, type TrailPrincipal } from '../support/cloudtrail-fixtures.js';
+import { busyTrail, type TrailPrincipal } from '../../bench/fixtures/cloudtrail-logs.js';
 
 const GRANT: TrailPrincipal = {
   accountId: '123456789012',

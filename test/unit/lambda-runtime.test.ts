@@ -16,7 +16,7 @@ import {
   referencedEnvNames,
   settleBudgetMs,
 } from '../../api/lambda/runtime.js';
-import { silentLogger } from '../../api/services/logger.js';
+import { silentLogger } from '../../api/ports/logger.js';
 
 const exampleText = readFileSync(exampleConfigPath, 'utf8');
 const withWebhook = `${exampleText.replace(

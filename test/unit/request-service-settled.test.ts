@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
-import { silentLogger } from '../../api/services/logger.js';
-import type { BrokerStore } from '../../api/services/ports.js';
+import { silentLogger } from '../../api/ports/logger.js';
+import type { BrokerStore } from '../../api/ports/store.js';
 import { type LifecycleListener, RequestService } from '../../api/services/request-service.js';
 import { alice, configWith, NOW } from './support.js';
 

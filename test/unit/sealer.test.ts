@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAuditJournal } from '../../api/adapters/memory/audit-journal.js';
 import { sealAll, verifyChain } from '../../api/domain/audit-chain.js';
 import type { CommittedEvent } from '../../api/domain/types.js';
-import type { Logger } from '../../api/services/logger.js';
-import { silentLogger } from '../../api/services/logger.js';
+import type { Logger } from '../../api/ports/logger.js';
+import { silentLogger } from '../../api/ports/logger.js';
 import { Sealer } from '../../api/services/sealer.js';
 import { FrozenClock } from './aws-support.js';
 

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type { AccessRequest } from '../../api/domain/types.js';
+import type { Block } from '../../api/ports/slack.js';
 import {
   ACTION_APPROVE,
   ACTION_DENY,
   ACTION_OPEN,
-  type Block,
   checkSlackLimits,
   requestMessage,
   SLACK_LIMITS,
-} from '../../api/adapters/slack/blocks.js';
-import { signSlackRequest, verifySlackRequest } from '../../api/adapters/slack/signature.js';
-import type { AccessRequest } from '../../api/domain/types.js';
+} from '../../api/services/notifications/slack-blocks.js';
+import { signSlackRequest, verifySlackRequest } from '../../api/services/notifications/slack-signature.js';
 
 const context = {
   publicUrl: 'https://breakglass.example.com',

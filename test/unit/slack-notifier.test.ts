@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { SlackMessage } from '../../api/adapters/slack/blocks.js';
-import { LogOnlySlack, type SlackApi, type SlackMessageRef } from '../../api/adapters/slack/client.js';
+import { MemoryMarkers } from '../../api/adapters/memory/markers.js';
+import { LogOnlySlack } from '../../api/adapters/slack/client.js';
 import type { BreakglassConfig } from '../../api/config/schema.js';
 import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
-import { silentLogger } from '../../api/services/logger.js';
-import { MemoryMarkers } from '../../api/services/markers.js';
+import { silentLogger } from '../../api/ports/logger.js';
+import type { SlackApi, SlackMessage, SlackMessageRef } from '../../api/ports/slack.js';
 import { SlackNotifier } from '../../api/services/notifications/slack-notifier.js';
 
 const config = {

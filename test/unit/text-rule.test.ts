@@ -4,14 +4,13 @@
  * the loud Slack alert was never posted.
  */
 import { describe, expect, it } from 'vitest';
-import type { SlackMessage } from '../../api/adapters/slack/blocks.js';
-import type { SlackApi, SlackMessageRef } from '../../api/adapters/slack/client.js';
+import { MemoryMarkers } from '../../api/adapters/memory/markers.js';
 import type { BreakglassConfig } from '../../api/config/schema.js';
 import { DomainError } from '../../api/domain/errors.js';
 import { checkText, encodeLinkComponent, isWellFormed, textProblem } from '../../api/domain/text.js';
 import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
-import { silentLogger } from '../../api/services/logger.js';
-import { MemoryMarkers } from '../../api/services/markers.js';
+import { silentLogger } from '../../api/ports/logger.js';
+import type { SlackApi, SlackMessage, SlackMessageRef } from '../../api/ports/slack.js';
 import { SlackNotifier } from '../../api/services/notifications/slack-notifier.js';
 
 const refused: Array<[string, string]> = [

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
-import { silentLogger } from '../../api/services/logger.js';
+import { silentLogger } from '../../api/ports/logger.js';
 import {
   redactUrl,
   signWebhook,

@@ -1,9 +1,9 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import { translateAwsError } from './errors.js';
+import type { RolePolicies } from '../../ports/aws.js';
+import { translateAwsError } from '../../ports/aws-errors.js';
 import { IamRolePolicies } from './iam.js';
-import type { RolePolicies } from './ports.js';
 
 /** Refresh assumed credentials this long before they expire. */
 const REFRESH_MARGIN_MS = 5 * 60_000;

@@ -1,6 +1,6 @@
 import { DomainError } from '../../domain/errors.js';
-import { type Partition, partitionOf } from './errors.js';
-import type { ConsoleFederation, IssuedSession } from './ports.js';
+import type { ConsoleFederation, IssuedSession } from '../../ports/aws.js';
+import { type Partition, partitionOf } from '../../ports/aws-errors.js';
 
 const SIGNIN: Record<Partition, string> = {
   aws: 'https://signin.aws.amazon.com/federation',

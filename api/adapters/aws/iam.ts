@@ -6,8 +6,8 @@ import {
   ListRolePoliciesCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { isAwsError, translateAwsError } from './errors.js';
-import type { RoleDescription, RolePolicies } from './ports.js';
+import type { RoleDescription, RolePolicies } from '../../ports/aws.js';
+import { isAwsError, translateAwsError } from '../../ports/aws-errors.js';
 
 const NOT_FOUND = ['NoSuchEntity', 'NoSuchEntityException'];
 

@@ -2,11 +2,11 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { BreakglassConfig } from '../../config/schema.js';
-import type { Clock } from '../../services/ports.js';
+import type { AwsAdapters } from '../../ports/aws.js';
+import type { Clock } from '../../ports/clock.js';
 import { crossAccountIam } from './cross-account.js';
 import { HttpsConsoleFederation } from './federation.js';
 import { IamRolePolicies } from './iam.js';
-import type { AwsAdapters } from './ports.js';
 import { EventBridgeTransitionScheduler } from './scheduler.js';
 import { simulatedAws } from './simulated.js';
 import { StsCredentialIssuer } from './sts.js';
@@ -50,4 +50,4 @@ export function awsAdaptersFor(config: BreakglassConfig, clock: Clock, clients?:
   return config.aws.mode === 'live' ? liveAws(config, clients) : simulatedAws(clock);
 }
 
-export type * from './ports.js';
+export type * from '../../ports/aws.js';

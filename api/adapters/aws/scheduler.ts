@@ -3,8 +3,8 @@ import {
   DeleteScheduleCommand,
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
-import { isAwsError, translateAwsError } from './errors.js';
-import type { ScheduleSpec, TransitionScheduler } from './ports.js';
+import type { ScheduleSpec, TransitionScheduler } from '../../ports/aws.js';
+import { isAwsError, translateAwsError } from '../../ports/aws-errors.js';
 
 /** Retries inside Scheduler before an event goes to the dead-letter queue: the service maximums. */
 export const SCHEDULE_RETRY_POLICY = { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 };

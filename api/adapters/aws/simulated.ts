@@ -3,8 +3,6 @@
  * credentials are visibly fake, and every input is kept so callers and tests can see what would have been sent.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Clock } from '../../services/ports.js';
-import { HttpsConsoleFederation } from './federation.js';
 import type {
   AssumeRoleInput,
   AwsAdapters,
@@ -15,7 +13,9 @@ import type {
   RolePolicies,
   ScheduleSpec,
   TransitionScheduler,
-} from './ports.js';
+} from '../../ports/aws.js';
+import type { Clock } from '../../ports/clock.js';
+import { HttpsConsoleFederation } from './federation.js';
 
 export const SIMULATED_KEY_PREFIX = 'ASIASIMULATED';
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

@@ -1,6 +1,6 @@
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
-import { translateAwsError } from './errors.js';
-import type { AssumeRoleInput, CredentialIssuer, IssuedSession } from './ports.js';
+import type { AssumeRoleInput, CredentialIssuer, IssuedSession } from '../../ports/aws.js';
+import { translateAwsError } from '../../ports/aws-errors.js';
 
 /** Issues role sessions with `sts:AssumeRole` through an injected SDK v3 client. */
 export class StsCredentialIssuer implements CredentialIssuer {

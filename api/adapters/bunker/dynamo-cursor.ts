@@ -5,8 +5,8 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ConcurrentUpdateError } from '../../services/ports.js';
-import { INITIAL_CURSOR, type ShipperCursor, type ShipperCursorStore } from '../../services/shipper.js';
+import { INITIAL_CURSOR, type ShipperCursor, type ShipperCursorStore } from '../../ports/bunker.js';
+import { ConcurrentUpdateError } from '../../ports/store.js';
 
 /** The shipper's cursor as one item in the broker table, moved only by a conditional write on its version. */
 export class DynamoCursorStore implements ShipperCursorStore {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { isSafeKey } from '../../domain/exports/bunker-layout.js';
-import { BunkerConflict, type BunkerSink, type PutOutcome, sha256Hex } from './sink.js';
+import { BunkerConflict, type BunkerSink, type PutOutcome, sha256Hex } from '../../ports/bunker.js';
 
 /** The bunker as a local directory (the local stack's default): same layout as S3, every file written once. */
 export class FileSink implements BunkerSink {

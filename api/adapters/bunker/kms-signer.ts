@@ -1,7 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { GetPublicKeyCommand, type KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import type { AuditSigner, PublicJwk } from '../../services/digests.js';
+import type { AuditSigner, PublicJwk } from '../../ports/bunker.js';
 
 /**
  * ES256 audit signer on a KMS asymmetric key (key spec ECC_NIST_P256, usage SIGN_VERIFY). The private key never

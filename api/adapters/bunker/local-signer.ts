@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'no
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import type { AuditSigner, PublicJwk } from '../../services/digests.js';
+import type { AuditSigner, PublicJwk } from '../../ports/bunker.js';
 
 interface KeyFile {
   /** The first key signs; later ones are retired keys still published so old digests keep verifying. */

@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { isSafeKey } from '../../domain/exports/bunker-layout.js';
-import { BunkerConflict, type BunkerSink, type PutOutcome, sha256Hex } from './sink.js';
+import { BunkerConflict, type BunkerSink, type PutOutcome, sha256Hex } from '../../ports/bunker.js';
 
 export interface S3SinkOptions {
   client: S3Client;

@@ -5,8 +5,8 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { MarkerStore } from '../../services/markers.js';
-import type { Clock } from '../../services/ports.js';
+import type { Clock } from '../../ports/clock.js';
+import type { MarkerStore } from '../../ports/markers.js';
 import { TTL_ATTRIBUTE } from './table.js';
 
 /**

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CommittedEvent } from '../../domain/types.js';
-import type { EntryRef, Outbox, OutboxEntry } from '../../services/ports.js';
+import type { EntryRef } from '../../ports/audit-journal.js';
+import type { Outbox, OutboxEntry } from '../../ports/outbox.js';
 import { OUTBOX_PK } from './store.js';
 
 /**

@@ -1,5 +1,5 @@
 import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { type RateLimiter, windowStart } from '../../services/rate-limiter.js';
+import { type RateLimiter, windowStart } from '../../ports/rate-limiter.js';
 import { TTL_ATTRIBUTE } from './table.js';
 
 /** RateLimiter on the broker's table: one atomic ADD per call on `RATE#<key>` / window, expired by TTL. */

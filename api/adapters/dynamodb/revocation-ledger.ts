@@ -8,7 +8,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { LedgerEntry, TransactionalLedger } from '../../services/revocation-ledger.js';
+import type { LedgerEntry, TransactionalLedger } from '../../ports/revocation-ledger.js';
 import { TTL_ATTRIBUTE } from './table.js';
 
 const PENDING_PK = 'REVOKE-PENDING';

@@ -24,21 +24,23 @@ import type {
 } from '../../domain/types.js';
 import {
   type AuditJournal,
+  type EntryRef,
+  type SealBacklog,
+  SealConflict,
+  type UnsealedEntry,
+} from '../../ports/audit-journal.js';
+import type { Clock } from '../../ports/clock.js';
+import {
   type BrokerStore,
-  type Clock,
   type Committed,
   ConcurrentUpdateError,
-  type EntryRef,
   type EventRange,
   type IdempotencyClaim,
   type ListQuery,
   type Page,
   type PendingCommit,
-  type SealBacklog,
-  SealConflict,
   type TransactionContributor,
-  type UnsealedEntry,
-} from '../../services/ports.js';
+} from '../../ports/store.js';
 import { INDEXES, TTL_ATTRIBUTE } from './table.js';
 
 const HEAD_KEY = { pk: 'META', sk: 'AUDIT_HEAD' };

@@ -7,7 +7,7 @@ import {
   type SealBacklog,
   SealConflict,
   type UnsealedEntry,
-} from '../../services/ports.js';
+} from '../../ports/audit-journal.js';
 
 export class MemoryAuditJournal implements AuditJournal {
   readonly sealBatchLimit: number;

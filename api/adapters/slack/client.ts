@@ -1,26 +1,6 @@
 /** The few Slack Web API calls the broker makes, behind a small interface with a log-only twin. */
-import type { Logger } from '../../services/logger.js';
-import type { SlackMessage } from './blocks.js';
-
-export interface SlackMessageRef {
-  channel: string;
-  ts: string;
-}
-
-export interface SlackUser {
-  /** The email on the Slack account (users.info profile.email); null when hidden or absent. */
-  email: string | null;
-  deleted: boolean;
-  isBot: boolean;
-}
-
-export interface SlackApi {
-  /** True when messages really reach Slack (false for the log-only twin). */
-  readonly delivers: boolean;
-  postMessage(channel: string, message: SlackMessage): Promise<SlackMessageRef>;
-  updateMessage(ref: SlackMessageRef, message: SlackMessage): Promise<void>;
-  userInfo(userId: string): Promise<SlackUser>;
-}
+import type { Logger } from '../../ports/logger.js';
+import type { SlackApi, SlackMessage, SlackMessageRef, SlackUser } from '../../ports/slack.js';
 
 /** The subset of `@slack/web-api`'s WebClient used here, so tests can hand in mocks. */
 export interface SlackWebClient {

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { IdentityProviderUnavailable, TokenRejected } from '../../adapters/oidc/token-verifier.js';
 import type { Channel } from '../../domain/types.js';
+import { IdentityProviderUnavailable, TokenRejected } from '../../ports/token-verifier.js';
 import type { AppEnv } from '../env.js';
 import { problem } from '../problem.js';
 

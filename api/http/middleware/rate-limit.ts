@@ -8,8 +8,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { LimitsConfig } from '../../config/schema.js';
 import { actorOf, type Caller } from '../../domain/types.js';
-import type { Logger } from '../../services/logger.js';
-import { type RateLimiter, windowStart } from '../../services/rate-limiter.js';
+import type { Logger } from '../../ports/logger.js';
+import { type RateLimiter, windowStart } from '../../ports/rate-limiter.js';
 import type { RequestService } from '../../services/request-service.js';
 import type { AppEnv } from '../env.js';
 import { problem } from '../problem.js';

@@ -1,5 +1,5 @@
-import type { MarkerStore } from '../../services/markers.js';
-import type { BrokerStore } from '../../services/ports.js';
+import type { MarkerStore } from '../../ports/markers.js';
+import type { BrokerStore } from '../../ports/store.js';
 
 /** What the web pages need beyond the API's dependencies; secrets fall back to the env vars named in config. */
 export interface WebOptions {

@@ -4,12 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
-import { TokenRejected } from '../../adapters/oidc/token-verifier.js';
 import type { RoleConfig } from '../../config/schema.js';
 import { isAdmin, isApproverFor, isAuditor, isOwnRequest } from '../../domain/access.js';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.js';
 import { checkText, encodeLinkComponent } from '../../domain/text.js';
 import type { AccessRequest, Caller, TimelineEvent } from '../../domain/types.js';
+import { TokenRejected } from '../../ports/token-verifier.js';
 import type { App, AppDeps } from '../env.js';
 import { clientIp } from '../middleware/authenticate.js';
 import { problemBody } from '../problem.js';

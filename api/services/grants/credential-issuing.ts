@@ -2,7 +2,7 @@
  * Issuing: date-conditioned credentials and console sessions for the requester's own active grant, and the
  * small status read the CLI re-validates its cache with. Every issue and every refusal is audited.
  */
-import type { AssumeRoleInput } from '../../adapters/aws/ports.js';
+
 import type { RoleConfig } from '../../config/schema.js';
 import { isOwnRequest, isRequesterFor, requireMfa } from '../../domain/access.js';
 import { DomainError } from '../../domain/errors.js';
@@ -18,6 +18,7 @@ import {
   sourceIdentity,
 } from '../../domain/policies.js';
 import { type AccessRequest, actorOf, type Caller } from '../../domain/types.js';
+import type { AssumeRoleInput } from '../../ports/aws.js';
 import {
   type ConsoleSession,
   type CredentialProcessOutput,

@@ -2,8 +2,7 @@
  * Early revocation: the ledger entry that commits with `grant.revoked`, and the target role's
  * `breakglass-revocations` policy written from it (retried by the sweeper until applied).
  */
-import { partitionOf, roleNameOf } from '../../adapters/aws/errors.js';
-import type { RolePolicies } from '../../adapters/aws/ports.js';
+
 import { DomainError } from '../../domain/errors.js';
 import {
   buildRevocationPolicy,
@@ -13,8 +12,10 @@ import {
   revocationAliveUntil,
 } from '../../domain/policies.js';
 import type { AccessRequest, AuditEventDraft, CommittedEvent } from '../../domain/types.js';
-import { ConcurrentUpdateError, type PendingCommit, type TransactionContributor } from '../ports.js';
-import type { LedgerEntry, TransactionalLedger } from '../revocation-ledger.js';
+import type { RolePolicies } from '../../ports/aws.js';
+import { partitionOf, roleNameOf } from '../../ports/aws-errors.js';
+import type { LedgerEntry, TransactionalLedger } from '../../ports/revocation-ledger.js';
+import { ConcurrentUpdateError, type PendingCommit, type TransactionContributor } from '../../ports/store.js';
 import { type GrantServiceDeps, SYSTEM } from './shared.js';
 
 /** Rebuilding the policy after a concurrent revocation; more than a handful means something is wrong. */

@@ -1,11 +1,13 @@
 /** What the three grant use cases share: their dependencies, the documents they return, the audit event shape. */
-import type { AwsAdapters } from '../../adapters/aws/ports.js';
+
 import type { BreakglassConfig } from '../../config/schema.js';
 import type { AccessRequest, Actor, AuditEventDraft } from '../../domain/types.js';
-import type { Logger } from '../logger.js';
-import type { BrokerStore, Clock } from '../ports.js';
+import type { AwsAdapters } from '../../ports/aws.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import type { RevocationLedger } from '../../ports/revocation-ledger.js';
+import type { BrokerStore } from '../../ports/store.js';
 import type { RequestService } from '../request-service.js';
-import type { RevocationLedger } from '../revocation-ledger.js';
 
 /** Exactly what a `credential_process` prints: nothing more, nothing less. */
 export interface CredentialProcessOutput {

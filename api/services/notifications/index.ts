@@ -1,10 +1,10 @@
 /** Wires Slack and webhooks to the request lifecycle from config; secrets come from the env vars it names. */
-import { LogOnlySlack, type SlackApi } from '../../adapters/slack/client.js';
 import type { BreakglassConfig } from '../../config/schema.js';
 import type { AccessRequest, AuditEventDraft } from '../../domain/types.js';
-import type { Logger } from '../logger.js';
-import type { MarkerStore } from '../markers.js';
-import type { Clock } from '../ports.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import type { MarkerStore } from '../../ports/markers.js';
+import type { SlackApi } from '../../ports/slack.js';
 import type { RequestService } from '../request-service.js';
 import { SlackInteractions } from './slack-interactions.js';
 import { SlackNotifier } from './slack-notifier.js';
@@ -30,6 +30,8 @@ export interface NotificationOptions {
   appendEvents: (events: AuditEventDraft[]) => Promise<unknown>;
   /** Builds the Slack client for a bot token; tests inject a mock instead. */
   slackApi?: SlackApi | ((token: string) => SlackApi);
+  /** Where messages go without a token: the log-only twin, so the blocks can still be checked. */
+  logOnlySlack: (logger: Logger) => SlackApi;
   env?: NodeJS.ProcessEnv;
   fetchImpl?: typeof fetch;
 }
@@ -47,7 +49,7 @@ export function setupNotifications(options: NotificationOptions): Notifications 
         ? options.slackApi
         : token && typeof options.slackApi === 'function'
           ? options.slackApi(token)
-          : new LogOnlySlack(logger.child({ component: 'slack' }));
+          : options.logOnlySlack(logger.child({ component: 'slack' }));
     if (!api.delivers)
       logger.info({ tokenEnv: slackConfig.tokenEnv }, 'no Slack token: Slack messages go to the log only');
     slack = new SlackNotifier({

@@ -1,14 +1,14 @@
-import { ACTION_APPROVE, ACTION_DENY, ACTION_OPEN } from '../../adapters/slack/blocks.js';
-import type { SlackApi } from '../../adapters/slack/client.js';
-import { verifySlackRequest } from '../../adapters/slack/signature.js';
 import type { BreakglassConfig } from '../../config/schema.js';
 import { DomainError } from '../../domain/errors.js';
 import type { AccessRequest, Caller } from '../../domain/types.js';
-import type { Logger } from '../logger.js';
-import type { MarkerStore } from '../markers.js';
-import type { Clock } from '../ports.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import type { MarkerStore } from '../../ports/markers.js';
+import type { SlackApi } from '../../ports/slack.js';
 import type { RequestService } from '../request-service.js';
+import { ACTION_APPROVE, ACTION_DENY, ACTION_OPEN } from './slack-blocks.js';
 import type { SlackNotifier } from './slack-notifier.js';
+import { verifySlackRequest } from './slack-signature.js';
 
 const REPLAY_MARKER = 'slack-sig';
 /** Longer than the accepted timestamp window, so a replay inside the window always finds the marker. */

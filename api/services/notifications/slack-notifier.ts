@@ -1,11 +1,11 @@
-import { type MessageContext, requestMessage } from '../../adapters/slack/blocks.js';
-import type { SlackApi, SlackMessageRef } from '../../adapters/slack/client.js';
 import type { BreakglassConfig } from '../../config/schema.js';
 import { encodeLinkComponent } from '../../domain/text.js';
 import type { AccessRequest, AuditEventDraft, CommittedEvent } from '../../domain/types.js';
-import type { Logger } from '../logger.js';
-import type { MarkerStore } from '../markers.js';
+import type { Logger } from '../../ports/logger.js';
+import type { MarkerStore } from '../../ports/markers.js';
+import type { SlackApi, SlackMessageRef } from '../../ports/slack.js';
 import type { LifecycleListener } from '../request-service.js';
+import { type MessageContext, requestMessage } from './slack-blocks.js';
 
 export const SLACK_MESSAGE_MARKER = 'slack-msg';
 /** Long enough to outlive any request: pending timeout + scheduled start + max duration + post-review. */

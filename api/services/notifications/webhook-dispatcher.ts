@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { AccessRequest, AuditEventDraft, CommittedEvent } from '../../domain/types.js';
-import type { Logger } from '../logger.js';
-import type { Clock } from '../ports.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
 import type { LifecycleListener } from '../request-service.js';
 
 export interface WebhookTarget {

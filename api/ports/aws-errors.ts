@@ -1,4 +1,4 @@
-import { DomainError, type ErrorCode } from '../../domain/errors.js';
+import { DomainError, type ErrorCode } from '../domain/errors.js';
 
 /**
  * What each AWS failure means for the caller, by error name without its `Exception` suffix (STS and IAM send

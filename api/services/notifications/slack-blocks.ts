@@ -1,13 +1,6 @@
 /** Block Kit messages for a request, and a check of the limits Slack enforces on them. */
 import type { AccessRequest } from '../../domain/types.js';
-
-export type Block = Record<string, unknown>;
-
-export interface SlackMessage {
-  /** Fallback and notification text; carries `<!here>` for emergencies. */
-  text: string;
-  blocks: Block[];
-}
+import type { Block, SlackMessage } from '../../ports/slack.js';
 
 export const ACTION_OPEN = 'breakglass_open';
 export const ACTION_APPROVE = 'breakglass_approve';

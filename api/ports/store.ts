@@ -9,12 +9,6 @@ import type {
   TimelineEvent,
 } from '../domain/types.js';
 
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
-
 export interface IdempotencyClaim {
   subject: string;
   key: string;
@@ -110,78 +104,4 @@ export interface BrokerStore {
   readEvents(range?: EventRange): AsyncIterable<AuditEvent>;
   /** A cheap round trip for readiness checks. */
   ping(): Promise<void>;
-}
-
-/** A committed event waiting for the sealer, with where its journal entry lives. */
-export interface UnsealedEntry {
-  event: CommittedEvent;
-  ref: EntryRef;
-}
-
-export interface EntryRef {
-  pk: string;
-  sk: string;
-}
-
-export interface SealBacklog {
-  count: number;
-  /** Commit time of the oldest unsealed event; null when none waits. */
-  oldestTime: string | null;
-}
-
-/** Thrown by `AuditJournal.seal` when the chain head moved (another sealer) or an entry was sealed already. */
-export class SealConflict extends Error {
-  constructor(
-    readonly target: 'head' | 'entry',
-    /** The entries whose condition failed (already sealed), for `target: 'entry'`. */
-    readonly sealedAlready: EntryRef[] = [],
-  ) {
-    super(`seal conflict on ${target}`);
-    this.name = 'SealConflict';
-  }
-}
-
-/** The sealer's view of storage: unsealed journal entries in, hash-chained events out. */
-export interface AuditJournal {
-  chainHead(): Promise<ChainHead>;
-  /** Up to `limit` unsealed entries, oldest commit first (best effort: the order the sealer finds them). */
-  unsealed(limit: number): Promise<UnsealedEntry[]>;
-  /** Most events `seal` takes in one call (one storage transaction). */
-  readonly sealBatchLimit: number;
-  /**
-   * Atomically: moves the head from `from` to the last sealed event, stores each sealed event under its seq and
-   * marks its entry sealed. Fails whole with SealConflict if the head is not at `from` or an entry was sealed.
-   */
-  seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void>;
-  backlog(): Promise<SealBacklog>;
-}
-
-/** A commit whose post-commit effects are still owed. */
-export interface OutboxEntry {
-  id: string;
-  /** A request change (listeners' `afterChange`) or events recorded without one (`afterRecord`). */
-  kind: 'change' | 'record';
-  requestId: string | null;
-  eventIds: string[];
-  /** Where the events' journal entries live. */
-  entries: EntryRef[];
-  /** Effects (listener names) wanted by the commit and those already done. */
-  effects: string[];
-  done: string[];
-  attempts: number;
-  /** When a relay may take the entry over (the committing process gets this long to do the effects itself). */
-  dueAt: string;
-  createdAt: string;
-}
-
-/** Durable post-commit effects: entries commit with their change and are removed once every effect is done. */
-export interface Outbox {
-  /** Entries whose `dueAt` has passed, oldest first. */
-  due(now: Date, limit: number): Promise<OutboxEntry[]>;
-  /** Takes an entry over until `leaseUntil`, if it is still as seen; false when someone else did. */
-  claim(entry: OutboxEntry, leaseUntil: Date): Promise<boolean>;
-  /** Records effects done; deletes the entry when every wanted effect is done, else reschedules it. */
-  settle(id: string, done: string[], complete: boolean, retryAt: Date): Promise<void>;
-  /** The committed events of an entry (from their journal entries). */
-  events(entry: OutboxEntry): Promise<CommittedEvent[]>;
 }

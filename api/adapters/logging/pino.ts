@@ -1,13 +1,6 @@
+/** The production logger: pino, JSON lines, with secrets redacted whatever object is logged. */
 import pino from 'pino';
-
-/** The log methods the broker uses; pino satisfies it, tests can pass a silent one. */
-export interface Logger {
-  debug(object: object, message?: string): void;
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
+import type { Logger } from '../../ports/logger.js';
 
 /** Paths that must never reach a log line, whatever object is logged. */
 export const REDACTED_PATHS = [
@@ -43,13 +36,3 @@ export function createLogger(
   // A destination lets tests read exactly what production would write, redaction included.
   return (options.destination ? pino(settings, options.destination) : pino(settings)) as unknown as Logger;
 }
-
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger;
-  },
-};

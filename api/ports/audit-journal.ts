@@ -1,0 +1,47 @@
+/** The unsealed journal and the sealer's view of it (see docs/architecture.md, "Commit → seal → ship"). */
+import type { ChainHead } from '../domain/audit-chain.js';
+import type { AuditEvent, CommittedEvent } from '../domain/types.js';
+
+/** A committed event waiting for the sealer, with where its journal entry lives. */
+export interface UnsealedEntry {
+  event: CommittedEvent;
+  ref: EntryRef;
+}
+
+export interface EntryRef {
+  pk: string;
+  sk: string;
+}
+
+export interface SealBacklog {
+  count: number;
+  /** Commit time of the oldest unsealed event; null when none waits. */
+  oldestTime: string | null;
+}
+
+/** Thrown by `AuditJournal.seal` when the chain head moved (another sealer) or an entry was sealed already. */
+export class SealConflict extends Error {
+  constructor(
+    readonly target: 'head' | 'entry',
+    /** The entries whose condition failed (already sealed), for `target: 'entry'`. */
+    readonly sealedAlready: EntryRef[] = [],
+  ) {
+    super(`seal conflict on ${target}`);
+    this.name = 'SealConflict';
+  }
+}
+
+/** The sealer's view of storage: unsealed journal entries in, hash-chained events out. */
+export interface AuditJournal {
+  chainHead(): Promise<ChainHead>;
+  /** Up to `limit` unsealed entries, oldest commit first (best effort: the order the sealer finds them). */
+  unsealed(limit: number): Promise<UnsealedEntry[]>;
+  /** Most events `seal` takes in one call (one storage transaction). */
+  readonly sealBatchLimit: number;
+  /**
+   * Atomically: moves the head from `from` to the last sealed event, stores each sealed event under its seq and
+   * marks its entry sealed. Fails whole with SealConflict if the head is not at `from` or an entry was sealed.
+   */
+  seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void>;
+  backlog(): Promise<SealBacklog>;
+}

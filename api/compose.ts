@@ -1,30 +1,27 @@
-/** The composition root: builds the broker's services and HTTP app from config and adapters. */
+/**
+ * The composition root: the only place that chooses concrete adapters and wires them to the services. Three
+ * builders, so each Lambda function bundles only what it runs: `buildSealing` (the shipper function),
+ * `buildCore` (transition and sweeper functions) and, in compose-http.ts, `buildBroker` (the API and the local
+ * stack).
+ */
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { WebClient } from '@slack/web-api';
 import { awsAdaptersFor } from './adapters/aws/index.js';
 import { DynamoCursorStore } from './adapters/bunker/dynamo-cursor.js';
 import { FileSink } from './adapters/bunker/file-sink.js';
 import { KmsSigner } from './adapters/bunker/kms-signer.js';
 import { LocalKeySigner } from './adapters/bunker/local-signer.js';
 import { S3Sink } from './adapters/bunker/s3-sink.js';
-import { trailSourceFor } from './adapters/cloudtrail/factory.js';
 import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
-import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
-import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
-import { JoseTokenVerifier } from './adapters/oidc/token-verifier.js';
 import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
 import type { BreakglassConfig } from './config/schema.js';
-import { createApp } from './http/app.js';
-import type { App } from './http/env.js';
 import type { WebOptions } from './http/web/options.js';
-import { VERSION } from './package-root.js';
 import type { AwsAdapters } from './ports/aws.js';
 import type { AuditSigner, BunkerSink } from './ports/bunker.js';
 import { type Clock, systemClock } from './ports/clock.js';
@@ -34,8 +31,6 @@ import type { ReadinessCheck } from './ports/readiness.js';
 import type { SlackApi } from './ports/slack.js';
 import type { BrokerStore } from './ports/store.js';
 import type { TokenVerifier } from './ports/token-verifier.js';
-import { ActivityService, layoutOf } from './services/activity.js';
-import { AuditService } from './services/audit-service.js';
 import { GrantService } from './services/grant-service.js';
 import { type Notifications, setupNotifications } from './services/notifications/index.js';
 import { OutboxRelay } from './services/outbox-relay.js';
@@ -73,27 +68,6 @@ export interface BrokerOptions {
   cloudtrail?: CloudTrailSource;
 }
 
-export interface Broker {
-  app: App;
-  store: BrokerStore;
-  requests: RequestService;
-  audit: AuditService;
-  dynamodb: DynamoDBClient;
-  notifications: Notifications;
-  /** The data-bunker sink, audit signer and shipper (`broker.bunker.shipper.shipPending()`). */
-  bunker: Bunker;
-  /** Chains committed events, then ships and signs them (`broker.sealer.run()`). */
-  sealer: Sealer;
-  /** Runs post-commit effects a crash or a failure left owed (`broker.outbox.drain()`). */
-  outbox: OutboxRelay;
-  grants: GrantService;
-  activity: ActivityService;
-  /** Periodic work the sweeper runs after each sweep. */
-  sweepTasks: SweepTask[];
-  /** Closes the DynamoDB clients the broker made. */
-  close(): void;
-}
-
 /** A DynamoDB client with bounded timeouts and retries whose storage faults surface as storage_unavailable. */
 /**
  * A DynamoDB client with bounded connection and request timeouts. Background writers nobody waits on (the
@@ -122,24 +96,56 @@ function cookieSecretOf(options: BrokerOptions): string | undefined {
   return options.web?.cookieSecret ?? (env ? process.env[env] : undefined);
 }
 
-export function buildBroker(options: BrokerOptions): Broker {
-  const { config, logger } = options;
-  const clock = options.clock ?? systemClock;
-  const dynamodb = options.dynamodb ?? dynamoClientFor(config.aws.region, options.dynamodbEndpoint);
-  const store = new DynamoStore({
-    client: dynamodb,
+/** Storage, the sealer and the bunker: all the shipper function needs (it seals, ships and signs, nothing else). */
+export interface SealingParts {
+  store: DynamoStore;
+  dynamodb: DynamoDBClient;
+  /** The data-bunker sink, audit signer and shipper (`bunker.shipper.shipPending()`). */
+  bunker: Bunker;
+  /** Chains committed events, then ships and signs them (`sealer.run()`). */
+  sealer: Sealer;
+  /** Closes the DynamoDB clients these parts made. */
+  close(): void;
+}
+
+/** Everything but the HTTP layer: what the transition and sweeper functions run. */
+export interface CoreBroker extends SealingParts {
+  requests: RequestService;
+  notifications: Notifications;
+  /** Runs post-commit effects a crash or a failure left owed (`outbox.drain()`). */
+  outbox: OutboxRelay;
+  grants: GrantService;
+  markers: DynamoMarkers;
+  /** Periodic work the sweeper runs after each sweep. */
+  sweepTasks: SweepTask[];
+}
+
+function storeFor(options: BrokerOptions, client: DynamoDBClient, clock: Clock): DynamoStore {
+  const secret = cookieSecretOf(options);
+  return new DynamoStore({
+    client,
     tableName: options.tableName,
     clock,
-    simulated: config.aws.mode === 'simulated',
+    simulated: options.config.aws.mode === 'simulated',
     // List cursors are HMAC'd; every instance shares the cookie secret, so a cursor works on any of them.
-    ...(cookieSecretOf(options) ? { cursorSecret: cookieSecretOf(options) } : {}),
+    ...(secret ? { cursorSecret: secret } : {}),
   });
-  const outboxStore = new DynamoOutbox({ client: dynamodb, tableName: options.tableName });
-  const requests = new RequestService({ config, store, clock, logger, outbox: outboxStore });
-  const audit = new AuditService({ store, requests });
+}
+
+/**
+ * The sealer and what it writes to. `commitStore` is the store API calls commit through; the sealer gets its
+ * own client unless one was injected, so its transactions never queue behind (or are mistaken for) commits.
+ */
+export function buildSealing(options: BrokerOptions, commitStore?: DynamoStore): SealingParts {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const dynamodb =
+    options.dynamodb ??
+    dynamoClientFor(config.aws.region, options.dynamodbEndpoint, { requestTimeoutMs: 15_000 });
+  const store = options.dynamodb && commitStore ? commitStore : storeFor(options, dynamodb, clock);
   const bunker = buildBunker({
     config,
-    store,
+    store: commitStore ?? store,
     dynamodb,
     tableName: options.tableName,
     clock,
@@ -148,26 +154,31 @@ export function buildBroker(options: BrokerOptions): Broker {
     ...(options.s3 ? { s3: options.s3 } : {}),
     ...(options.kms ? { kms: options.kms } : {}),
   });
-  // The sealer (and the shipper behind it) is its own writer: in AWS a separate Lambda, here a separate client,
-  // so its transactions never queue behind, or are mistaken for, the commits of API calls.
-  const sealerClient =
-    options.dynamodb ??
-    dynamoClientFor(config.aws.region, options.dynamodbEndpoint, { requestTimeoutMs: 15_000 });
-  const sealerStore = options.dynamodb
-    ? store
-    : new DynamoStore({
-        client: sealerClient,
-        tableName: options.tableName,
-        clock,
-        simulated: config.aws.mode === 'simulated',
-      });
   const sealer = new Sealer({
-    journal: sealerStore,
+    journal: store,
     shipper: bunker.shipper,
     clock,
     logger: logger.child({ component: 'sealer' }),
     maxLagSeconds: config.audit.maxSealLagSeconds,
   });
+  return {
+    store,
+    dynamodb,
+    bunker,
+    sealer,
+    close: () => (options.dynamodb ? undefined : dynamodb.destroy()),
+  };
+}
+
+/** Requests, grants, notifications, the outbox and the sealer, wired together; no HTTP layer. */
+export function buildCore(options: BrokerOptions): CoreBroker {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const dynamodb = options.dynamodb ?? dynamoClientFor(config.aws.region, options.dynamodbEndpoint);
+  const store = storeFor(options, dynamodb, clock);
+  const outboxStore = new DynamoOutbox({ client: dynamodb, tableName: options.tableName });
+  const requests = new RequestService({ config, store, clock, logger, outbox: outboxStore });
+  const sealing = buildSealing(options, store);
   const markers = new DynamoMarkers({ client: dynamodb, tableName: options.tableName, clock });
   const notifications = setupNotifications({
     config,
@@ -182,7 +193,11 @@ export function buildBroker(options: BrokerOptions): Broker {
     slackApi:
       options.slackApi ??
       // Few, quick retries: a Slack outage must not pile up work behind it (failures are audited instead).
-      ((token) => new WebApiSlack(new WebClient(token, { retryConfig: { retries: 2 }, timeout: 5000 }))),
+      ((token) =>
+        new WebApiSlack(async () => {
+          const { WebClient } = await import('@slack/web-api');
+          return new WebClient(token, { retryConfig: { retries: 2 }, timeout: 5000 });
+        })),
     ...(options.fetch ? { fetchImpl: options.fetch } : {}),
   });
   const aws = options.aws ?? awsAdaptersFor(config, clock);
@@ -208,6 +223,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     );
   }
   const outbox = new OutboxRelay({ outbox: outboxStore, store, requests, clock, logger });
+  const sealer = sealing.sealer;
   const sweepTasks: SweepTask[] = [
     { name: 'revocation-retry', run: () => grants.retryRevocations() },
     { name: 'outbox-relay', run: () => outbox.drain() },
@@ -215,52 +231,20 @@ export function buildBroker(options: BrokerOptions): Broker {
     // seals; shipping stays with the one sealer function (or the local loop), which the next commit wakes.
     { name: 'sealer', run: () => sealer.sealPending() },
   ];
-  const activity = new ActivityService({
-    requests,
-    store,
-    source:
-      options.cloudtrail ?? (config.cloudtrail ? trailSourceFor(config.cloudtrail, config.aws.region) : null),
-    layout: config.cloudtrail ? layoutOf(config.cloudtrail) : null,
-    clock,
-    logger,
-  });
-  const app = createApp({
-    config,
-    requests,
-    audit,
-    verifier: options.verifier ?? new JoseTokenVerifier(config.oidc, { clock }),
-    logger,
-    version: VERSION,
-    devMode: options.devMode ?? false,
-    publicUrl: options.publicUrl.replace(/\/$/, ''),
-    readiness: [...(options.readiness ?? []), sealer.readiness(), bunker.shipper.readiness()],
-    bunker,
-    sealing: sealer,
-    web: { ...options.web, markers, requestEvents: (id, limit) => store.requestEvents(id, limit) },
-    slack: notifications.interactions,
-    grants,
-    activity,
-    limiter:
-      config.limits.store === 'dynamodb'
-        ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
-        : new MemoryRateLimiter(),
-  });
   return {
-    app,
     store,
-    requests,
-    audit,
     dynamodb,
+    bunker: sealing.bunker,
+    sealer: sealing.sealer,
+    requests,
     notifications,
-    bunker,
-    sealer,
     outbox,
     grants,
-    activity,
+    markers,
     sweepTasks,
     close: () => {
       dynamodb.destroy();
-      if (sealerClient !== dynamodb) sealerClient.destroy();
+      sealing.close();
     },
   };
 }

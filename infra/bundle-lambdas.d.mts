@@ -2,4 +2,4 @@ export declare const ENTRY_POINTS: Record<'http' | 'transition' | 'sweeper' | 's
 export declare function bundleLambdas(options?: {
   outRoot?: string;
   quiet?: boolean;
-}): Promise<Record<string, { indexBytes: number; totalBytes: number }>>;
+}): Promise<Record<string, { indexBytes: number; totalBytes: number; packages: string[] }>>;

@@ -114,7 +114,22 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       throw new Error(`lambda ${name} bundles development-only code: ${leaked.slice(0, 5).join(', ')}`);
     }
     writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
-    sizes[name] = { indexBytes: statSync(join(outdir, 'index.mjs')).size, totalBytes: sizeOf(outdir) };
+    sizes[name] = {
+      indexBytes: statSync(join(outdir, 'index.mjs')).size,
+      totalBytes: sizeOf(outdir),
+      // Packages (or our own top folders) that reached the bundle, so tests can check what each function carries.
+      packages: [
+        ...new Set(
+          Object.values(result.metafile.outputs)
+            .flatMap((output) => Object.entries(output.inputs))
+            .filter(([, use]) => use.bytesInOutput > 0)
+            .map(([input]) => {
+              const pkg = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+              return pkg ? pkg[1] : input.split('/').slice(0, 2).join('/');
+            }),
+        ),
+      ].sort(),
+    };
   }
   if (!quiet) {
     for (const [name, size] of Object.entries(sizes)) {

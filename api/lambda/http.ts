@@ -1,6 +1,7 @@
 /** Lambda entry point for the HTTP API: the same app as the Node server, behind an HTTP API (payload v2) or a Function URL. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { handle } from 'hono/aws-lambda';
+import { buildBroker } from '../compose-http.js';
 import { problemBody } from '../http/problem.js';
 import { LambdaRuntime, settleBudgetMs } from './runtime.js';
 
@@ -35,4 +36,4 @@ export function createHttpHandler(runtime: LambdaRuntime): HttpHandler {
     });
 }
 
-export const handler = createHttpHandler(new LambdaRuntime());
+export const handler = createHttpHandler(new LambdaRuntime(buildBroker));

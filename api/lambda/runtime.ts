@@ -10,7 +10,8 @@ import type { Context } from 'aws-lambda';
 import pino from 'pino';
 import { parseDocument } from 'yaml';
 import { REDACTED_PATHS } from '../adapters/logging/pino.js';
-import { type Broker, buildBroker } from '../compose.js';
+import type { BrokerOptions, CoreBroker, SealingParts } from '../compose.js';
+import type { Broker } from '../compose-http.js';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import type { Logger } from '../ports/logger.js';
@@ -33,12 +34,15 @@ export interface LambdaRuntimeOptions {
   logDestination?: pino.DestinationStream;
 }
 
-export interface LambdaBroker extends Broker {
+/** What a function's entry point builds: `buildBroker` (API), `buildCore` (transition, sweeper), `buildSealing`. */
+export type BrokerBuilder<B extends SealingParts> = (options: BrokerOptions) => B;
+
+export type LambdaBroker<B extends SealingParts = Broker> = B & {
   config: BreakglassConfig;
   logger: Logger;
   /** Waits for the after-commit work (schedules, revocations, notifications) started by this invocation. */
   settle(timeoutMs?: number): Promise<void>;
-}
+};
 
 /** Environment variables that fill in deployment facts the config file cannot know before the stack exists. */
 const AWS_OVERLAYS: Array<[env: string, path: string[]]> = [
@@ -251,12 +255,16 @@ export async function loadSecrets(
 }
 
 /** Builds the broker once per execution environment; a failed build is retried on the next invocation. */
-export class LambdaRuntime {
+export class LambdaRuntime<B extends SealingParts = Broker> {
   readonly env: LambdaEnv;
   readonly logger: Logger;
-  private broker: Promise<LambdaBroker> | null = null;
+  private broker: Promise<LambdaBroker<B>> | null = null;
 
-  constructor(private readonly options: LambdaRuntimeOptions = {}) {
+  /** `build` decides what the function bundles: each entry point passes the smallest builder it can use. */
+  constructor(
+    private readonly build: BrokerBuilder<B>,
+    private readonly options: LambdaRuntimeOptions = {},
+  ) {
     this.env = options.env ?? process.env;
     this.logger = createLambdaLogger(this.env, options.logDestination);
   }
@@ -265,8 +273,8 @@ export class LambdaRuntime {
    * The cached broker, built on first use. `fallbackPublicUrl` (the HTTP function passes the host the first
    * request arrived on) is used only when neither the config nor BREAKGLASS_PUBLIC_URL names one.
    */
-  get(fallbackPublicUrl?: string): Promise<LambdaBroker> {
-    this.broker ??= this.build(fallbackPublicUrl).catch((error: unknown) => {
+  get(fallbackPublicUrl?: string): Promise<LambdaBroker<B>> {
+    this.broker ??= this.start(fallbackPublicUrl).catch((error: unknown) => {
       this.broker = null;
       throw error;
     });
@@ -285,7 +293,7 @@ export class LambdaRuntime {
     return invocation.run(store, work);
   }
 
-  private async build(fallbackPublicUrl?: string): Promise<LambdaBroker> {
+  private async start(fallbackPublicUrl?: string): Promise<LambdaBroker<B>> {
     const started = Date.now();
     const env = this.env;
     const region = env.AWS_REGION;
@@ -299,7 +307,7 @@ export class LambdaRuntime {
     if (!tableName) throw new ConfigError('environment', ['BREAKGLASS_TABLE: is required']);
     const publicUrl = config.web.publicUrl ?? fallbackPublicUrl ?? 'https://breakglass.invalid';
     const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB;
-    const broker = buildBroker({
+    const broker = this.build({
       config,
       logger: this.logger,
       tableName,
@@ -309,7 +317,8 @@ export class LambdaRuntime {
       // The deployment package is read-only; only a file bunker or a local key (not for production) use this.
       dataDir: env.BREAKGLASS_DATA_DIR ?? '/tmp/breakglass',
     });
-    const settle = (timeoutMs?: number) => broker.requests.settled(timeoutMs);
+    const requests = (broker as Partial<CoreBroker>).requests;
+    const settle = async (timeoutMs?: number) => (requests ? requests.settled(timeoutMs) : undefined);
     this.logger.info(
       { configSource: source, table: tableName, mode: config.aws.mode, initMs: Date.now() - started },
       'broker ready',

@@ -6,6 +6,7 @@
  * sealer too, so a lost trigger delays sealing by at most one sweep.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { buildSealing, type SealingParts } from '../compose.js';
 import { type LambdaBroker, LambdaRuntime, metricFields } from './runtime.js';
 
 /** What the handler needs from the sealer. */
@@ -13,7 +14,7 @@ export interface PendingShipper {
   run(): Promise<{ shipped?: { halted?: boolean } } | unknown>;
 }
 
-export type ShipperFactory = (broker: LambdaBroker) => Promise<PendingShipper> | PendingShipper;
+export type ShipperFactory = (broker: LambdaBroker<SealingParts>) => Promise<PendingShipper> | PendingShipper;
 
 /** Audit event types counted as metrics when they pass by, so alarms see them within a minute. */
 const COUNTED_EVENTS: Record<string, string> = {
@@ -43,7 +44,7 @@ export function classifyRecord(record: DynamoDBRecord): Classified {
   return { kind: 'audit', sequenceNumber, type, id: sk.slice(4) };
 }
 
-export function createShipperHandler(runtime: LambdaRuntime, shipperFor: ShipperFactory) {
+export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipperFor: ShipperFactory) {
   let shipper: Promise<PendingShipper> | null = null;
   return (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> =>
     runtime.run(context, async () => {
@@ -92,4 +93,7 @@ export function createShipperHandler(runtime: LambdaRuntime, shipperFor: Shipper
     });
 }
 
-export const handler = createShipperHandler(new LambdaRuntime(), (broker) => broker.sealer);
+export const handler = createShipperHandler(
+  new LambdaRuntime((options) => buildSealing(options)),
+  (broker) => broker.sealer,
+);

@@ -1,5 +1,6 @@
 /** Lambda entry point for the every-minute rule: applies every overdue transition (the scheduler's fallback). */
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { buildCore, type CoreBroker } from '../compose.js';
 import { LambdaRuntime, metricFields, settleBudgetMs } from './runtime.js';
 
 export interface SweepResult {
@@ -7,7 +8,7 @@ export interface SweepResult {
   tasks: Record<string, 'ok' | 'failed'>;
 }
 
-export function createSweeperHandler(runtime: LambdaRuntime) {
+export function createSweeperHandler(runtime: LambdaRuntime<CoreBroker>) {
   return (_event: ScheduledEvent | Record<string, unknown>, context?: Context): Promise<SweepResult> =>
     runtime.run(context, async () => {
       const broker = await runtime.get();
@@ -32,4 +33,4 @@ export function createSweeperHandler(runtime: LambdaRuntime) {
     });
 }
 
-export const handler = createSweeperHandler(new LambdaRuntime());
+export const handler = createSweeperHandler(new LambdaRuntime(buildCore));

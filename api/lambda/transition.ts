@@ -1,9 +1,10 @@
 /** Lambda entry point for EventBridge Scheduler: applies one time-driven transition, `{requestId, transition}`. */
 import type { Context } from 'aws-lambda';
+import { buildCore, type CoreBroker } from '../compose.js';
 import { DomainError } from '../domain/errors.js';
 import { nextDue } from '../domain/lifecycle.js';
 import { handleTransition, type TransitionResult } from '../services/transitions.js';
-import { LambdaRuntime, metricFields, settleBudgetMs } from './runtime.js';
+import { type LambdaBroker, LambdaRuntime, metricFields, settleBudgetMs } from './runtime.js';
 
 /** A schedule fires at minute precision, possibly before a due time with seconds: retry that, don't drop it. */
 const EARLY_FIRE_WINDOW_MS = 5 * 60_000;
@@ -16,10 +17,10 @@ export class TransitionNotDueYet extends Error {
   }
 }
 
-export function createTransitionHandler(runtime: LambdaRuntime) {
+export function createTransitionHandler(runtime: LambdaRuntime<CoreBroker>) {
   return (event: unknown, context?: Context): Promise<TransitionResult> =>
     runtime.run(context, async () => {
-      let broker: Awaited<ReturnType<LambdaRuntime['get']>> | null = null;
+      let broker: LambdaBroker<CoreBroker> | null = null;
       try {
         broker = await runtime.get();
         const result = await handleTransition(broker.requests, event);
@@ -58,4 +59,4 @@ export function createTransitionHandler(runtime: LambdaRuntime) {
     });
 }
 
-export const handler = createTransitionHandler(new LambdaRuntime());
+export const handler = createTransitionHandler(new LambdaRuntime(buildCore));

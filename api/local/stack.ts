@@ -6,7 +6,7 @@ import { getRequestListener } from '@hono/node-server';
 import { OUTBOX_GRACE_SECONDS } from '../adapters/dynamodb/store.js';
 import { ensureTable } from '../adapters/dynamodb/table.js';
 import { createLogger } from '../adapters/logging/pino.js';
-import { type Broker, buildBroker } from '../compose.js';
+import { type Broker, buildBroker } from '../compose-http.js';
 import { ConfigError, exampleConfigPath, loadConfigFile } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import type { AwsAdapters } from '../ports/aws.js';

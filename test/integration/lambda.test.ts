@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
 import { dynamoClientFor } from '../../api/compose.js';
+import { buildBroker } from '../../api/compose-http.js';
 import { exampleConfigPath } from '../../api/config/load.js';
 import { createHttpHandler } from '../../api/lambda/http.js';
 import { LambdaRuntime } from '../../api/lambda/runtime.js';
@@ -118,7 +119,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
     LOG_LEVEL: 'info',
   };
-  runtime = new LambdaRuntime({
+  runtime = new LambdaRuntime(buildBroker, {
     env: lambdaEnv,
     logDestination: { write: (line: string) => void logLines.push(line) },
   });
@@ -247,7 +248,7 @@ describe('HTTP handler specifics', () => {
   });
 
   it('answers 503 not_ready (not a crash) when the config cannot be loaded', async () => {
-    const broken = new LambdaRuntime({
+    const broken = new LambdaRuntime(buildBroker, {
       env: { BREAKGLASS_CONFIG: '/nonexistent/breakglass.yaml', BREAKGLASS_TABLE: 't' },
       logDestination: { write: () => undefined },
     });
@@ -433,7 +434,18 @@ describe('shipper handler', () => {
 describe('the esbuild bundle', () => {
   it('loads in a fresh node process outside the repository and serves /readyz from DynamoDB', async () => {
     const outRoot = mkdtempSync(join(tmpdir(), 'bg-bundle-'));
-    await bundleLambdas({ outRoot, quiet: true });
+    const bundles = await bundleLambdas({ outRoot, quiet: true });
+    // Each function carries only what its entry imports: the HTTP layer only in the API function, grant and
+    // Slack code not in the sealer.
+    const httpOnly = ['hono', '@hono/zod-openapi', 'api/http', 'oauth4webapi', 'api/adapters'];
+    for (const fn of ['transition', 'sweeper', 'shipper']) {
+      expect(bundles[fn]!.packages).not.toContain('hono');
+      expect(bundles[fn]!.packages).not.toContain('@hono/zod-openapi');
+      expect(bundles[fn]!.packages.filter((p) => p === 'api/http')).toEqual([]);
+    }
+    expect(bundles.http!.packages).toEqual(expect.arrayContaining(httpOnly.slice(0, 3)));
+    for (const pkg of ['@aws-sdk/client-iam', '@aws-sdk/client-sts', '@aws-sdk/client-scheduler'])
+      expect(bundles.shipper!.packages).not.toContain(pkg);
     // No node_modules and no package.json of ours anywhere above: exactly what Lambda's /var/task looks like.
     const script = [
       `const { handler } = await import(${JSON.stringify(join(outRoot, 'http', 'index.mjs'))});`,

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
 import { type SlackWebClient, WebApiSlack } from '../../api/adapters/slack/client.js';
-import { type Broker, buildBroker } from '../../api/compose.js';
+import { type Broker, buildBroker } from '../../api/compose-http.js';
 import type { Caller, CommittedEvent } from '../../api/domain/types.js';
 import { silentLogger } from '../../api/ports/logger.js';
 import type { TokenVerifier } from '../../api/ports/token-verifier.js';

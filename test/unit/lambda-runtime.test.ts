@@ -8,6 +8,7 @@ import {
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildBroker } from '../../api/compose-http.js';
 import { ConfigError, exampleConfigPath, parseConfigText } from '../../api/config/load.js';
 import {
   LambdaRuntime,
@@ -189,7 +190,7 @@ describe('LambdaRuntime', () => {
     ssm.on(GetParametersCommand, { Names: ['/breakglass/config'] }).resolves({
       Parameters: [{ Name: '/breakglass/config', Value: exampleText, Type: 'String' }],
     });
-    const runtime = new LambdaRuntime({
+    const runtime = new LambdaRuntime(buildBroker, {
       env: {
         BREAKGLASS_CONFIG_PARAMETER: '/breakglass/config',
         BREAKGLASS_TABLE: 'breakglass',
@@ -212,7 +213,7 @@ describe('LambdaRuntime', () => {
       .resolves({
         Parameters: [{ Name: '/bg', Value: exampleText }],
       });
-    const runtime = new LambdaRuntime({
+    const runtime = new LambdaRuntime(buildBroker, {
       env: {
         BREAKGLASS_CONFIG_PARAMETER: '/bg',
         BREAKGLASS_TABLE: 't',
@@ -225,7 +226,7 @@ describe('LambdaRuntime', () => {
   });
 
   it('requires the table name', async () => {
-    const runtime = new LambdaRuntime({
+    const runtime = new LambdaRuntime(buildBroker, {
       env: { BREAKGLASS_CONFIG: exampleConfigPath },
       logDestination: { write: () => undefined },
     });

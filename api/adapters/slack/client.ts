@@ -26,15 +26,28 @@ export interface SlackWebClient {
   };
 }
 
-/** SlackApi over an injected WebClient (chat.postMessage, chat.update, users.info). */
+/**
+ * SlackApi over an injected WebClient (chat.postMessage, chat.update, users.info). The client may be given as a
+ * loader, so @slack/web-api is loaded on the first Slack call and functions that never post do not load it.
+ */
 export class WebApiSlack implements SlackApi {
   readonly delivers = true;
+  private loaded: Promise<SlackWebClient> | null = null;
 
-  constructor(private readonly client: SlackWebClient) {}
+  constructor(private readonly source: SlackWebClient | (() => Promise<SlackWebClient>)) {}
+
+  private get client(): Promise<SlackWebClient> {
+    const source = this.source;
+    this.loaded ??= typeof source === 'function' ? source() : Promise.resolve(source);
+    this.loaded.catch(() => {
+      this.loaded = null;
+    });
+    return this.loaded;
+  }
 
   /** Posts a message; returns where it landed so it can be updated later. */
   async postMessage(channel: string, message: SlackMessage): Promise<SlackMessageRef> {
-    const result = await this.client.chat.postMessage({
+    const result = await (await this.client).chat.postMessage({
       channel,
       text: message.text,
       blocks: message.blocks,
@@ -48,13 +61,17 @@ export class WebApiSlack implements SlackApi {
 
   /** Replaces an earlier message's content. */
   async updateMessage(ref: SlackMessageRef, message: SlackMessage): Promise<void> {
-    const result = await this.client.chat.update({ ...ref, text: message.text, blocks: message.blocks });
+    const result = await (await this.client).chat.update({
+      ...ref,
+      text: message.text,
+      blocks: message.blocks,
+    });
     if (!result.ok) throw new Error(`chat.update failed: ${result.error ?? 'unknown error'}`);
   }
 
   /** Looks a user up; the email comes from Slack, never from the interaction payload. */
   async userInfo(userId: string): Promise<SlackUser> {
-    const result = await this.client.users.info({ user: userId });
+    const result = await (await this.client).users.info({ user: userId });
     const user = result.user;
     return {
       email: typeof user?.profile?.email === 'string' ? user.profile.email.toLowerCase() : null,

@@ -1,0 +1,61 @@
+/**
+ * The composition root of the API: the core broker (compose.ts) plus the HTTP app, the token verifier, the audit
+ * service, grant activity reviews and the rate-limit counters. Only the API function and the local stack import
+ * this file, so the other Lambda functions do not bundle the HTTP layer, the web pages or the CloudTrail reader.
+ */
+import { trailSourceFor } from './adapters/cloudtrail/factory.js';
+import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
+import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
+import { JoseTokenVerifier } from './adapters/oidc/token-verifier.js';
+import { type BrokerOptions, buildCore, type CoreBroker } from './compose.js';
+import { createApp } from './http/app.js';
+import type { App } from './http/env.js';
+import { VERSION } from './package-root.js';
+import { systemClock } from './ports/clock.js';
+import { ActivityService, layoutOf } from './services/activity.js';
+import { AuditService } from './services/audit-service.js';
+
+export interface Broker extends CoreBroker {
+  app: App;
+  audit: AuditService;
+  activity: ActivityService;
+}
+
+export function buildBroker(options: BrokerOptions): Broker {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const core = buildCore(options);
+  const { requests, store, sealer, bunker, markers, notifications, grants, dynamodb } = core;
+  const audit = new AuditService({ store, requests });
+  const activity = new ActivityService({
+    requests,
+    store,
+    source:
+      options.cloudtrail ?? (config.cloudtrail ? trailSourceFor(config.cloudtrail, config.aws.region) : null),
+    layout: config.cloudtrail ? layoutOf(config.cloudtrail) : null,
+    clock,
+    logger,
+  });
+  const app = createApp({
+    config,
+    requests,
+    audit,
+    verifier: options.verifier ?? new JoseTokenVerifier(config.oidc, { clock }),
+    logger,
+    version: VERSION,
+    devMode: options.devMode ?? false,
+    publicUrl: options.publicUrl.replace(/\/$/, ''),
+    readiness: [...(options.readiness ?? []), sealer.readiness(), bunker.shipper.readiness()],
+    bunker,
+    sealing: sealer,
+    web: { ...options.web, markers, requestEvents: (id, limit) => store.requestEvents(id, limit) },
+    slack: notifications.interactions,
+    grants,
+    activity,
+    limiter:
+      config.limits.store === 'dynamodb'
+        ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
+        : new MemoryRateLimiter(),
+  });
+  return { ...core, app, audit, activity };
+}

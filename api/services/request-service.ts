@@ -28,6 +28,7 @@ import {
   ConcurrentUpdateError,
   type Outbox,
   type Page,
+  type RequestGuard,
 } from './ports.js';
 
 /**
@@ -248,10 +249,13 @@ export class RequestService {
     return applied;
   }
 
-  /** Records audit events that change no request, such as `credentials.issued`. */
-  async record(events: AuditEventDraft[]): Promise<CommittedEvent[]> {
+  /**
+   * Records audit events that change no request, such as `credentials.issued`; with `guard`, only while the
+   * request is still in that status (ConcurrentUpdateError otherwise; see BrokerStore.appendEvents).
+   */
+  async record(events: AuditEventDraft[], guard?: RequestGuard): Promise<CommittedEvent[]> {
     const effects = this.effectsFor('record', events);
-    const committed = await this.committing(() => this.deps.store.appendEvents(events, effects));
+    const committed = await this.committing(() => this.deps.store.appendEvents(events, effects, guard));
     this.afterCommit(null, committed, effects);
     return committed.events;
   }

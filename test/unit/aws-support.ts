@@ -15,6 +15,7 @@ import {
   ConcurrentUpdateError,
   type Page,
   type PendingCommit,
+  type RequestGuard,
   type TransactionContributor,
 } from '../../api/services/ports.js';
 import { RequestService } from '../../api/services/request-service.js';
@@ -61,8 +62,11 @@ export class MemoryStore implements BrokerStore {
     for (const write of writes) write.apply();
     return { events: this.seal(outcome.events), outbox: null };
   }
-  async appendEvents(events: AuditEventDraft[]) {
+  async appendEvents(events: AuditEventDraft[], _effects?: string[], guard?: RequestGuard) {
+    const guarded = guard ? this.requests.get(guard.requestId) : undefined;
+    if (guard && guarded?.status !== guard.status) throw new ConcurrentUpdateError('request');
     const writes = this.contributions({ request: null, events });
+    if (guarded) guarded.version += 1;
     for (const write of writes) write.apply();
     return { events: this.seal(events), outbox: null };
   }

@@ -323,3 +323,28 @@ export function renderRevokerRole(props: {
     maxSessionDuration: Number(role.properties.MaxSessionDuration),
   };
 }
+
+/**
+ * An inline policy of exactly `size` non-whitespace characters (how IAM counts a role's 10,240-character inline
+ * budget) that changes nothing: it denies reading objects of a bucket that does not exist.
+ */
+export function paddingPolicy(size: number, bucket: string): string {
+  const render = (keys: string[]) =>
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'Padding',
+          Effect: 'Deny',
+          Action: 's3:GetObject',
+          Resource: keys.map((k) => `arn:aws:s3:::${bucket}/${k}`),
+        },
+      ],
+    });
+  const keys: string[] = [];
+  // Whole 900-character keys while they fit, then one key that makes up the rest.
+  while (render([...keys, 'x'.repeat(900)]).length <= size) keys.push('x'.repeat(900));
+  const rest = size - render([...keys, '']).length;
+  if (rest < 0) throw new Error(`cannot pad to ${size} characters`);
+  return render([...keys, 'y'.repeat(rest)]);
+}

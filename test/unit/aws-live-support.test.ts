@@ -13,6 +13,7 @@ import {
   GuaranteeReport,
   isAccessDenied,
   liveSkipReason,
+  paddingPolicy,
   pollUntilDenied,
   renderRevokerRole,
   renderTargetRole,
@@ -126,6 +127,14 @@ describe('live suite: polling until a revocation has propagated', () => {
         { timeoutMs: 9_000, intervalMs: 3_000, ...fakeTime() },
       ),
     ).rejects.toThrow('not authorized');
+  });
+});
+
+describe('live suite: padding a role’s inline budget', () => {
+  it.each([600, 5_000, 9_690])('%i non-whitespace characters exactly, valid JSON', (size) => {
+    const text = paddingPolicy(size, 'bg-live-padding');
+    expect(text.replace(/\s/g, '').length).toBe(size);
+    expect(JSON.parse(text).Statement[0]).toMatchObject({ Effect: 'Deny', Action: 's3:GetObject' });
   });
 });
 

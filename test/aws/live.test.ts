@@ -385,6 +385,19 @@ if (reason) {
         secretAccessKey: assumed.Credentials!.SecretAccessKey!,
         sessionToken: assumed.Credentials!.SessionToken!,
       };
+      // Revocations go through the revoker role: wait until IAM lets the issuer assume it.
+      await eventually(
+        () =>
+          new STSClient({ region, credentials: issuerCredentials }).send(
+            new AssumeRoleCommand({
+              RoleArn: arn(names.revoker),
+              RoleSessionName: 'bg-live-warmup',
+              ExternalId: externalId,
+            }),
+          ),
+        isAccessDenied,
+        propagation,
+      );
       config = parseConfig(
         {
           version: 1,

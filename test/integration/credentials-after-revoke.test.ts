@@ -60,16 +60,17 @@ function session() {
 }
 
 /**
- * Runs `inject` once, just before the next TransactWriteItems that commits a `credentials.issued` journal entry
- * is sent to DynamoDB: after AssumeRole and every check, in the last gap before the commit.
+ * Runs `inject` once, just before the next TransactWriteItems that commits a journal entry of `eventType` is sent
+ * to DynamoDB: for `credentials.issued`, after AssumeRole and every check, in the last gap before the commit; for
+ * `grant.revoked`, after the revoke was decided on the version it read.
  */
-function beforeIssueCommit(client: DynamoDBClient) {
+function beforeCommitOf(client: DynamoDBClient, eventType: string) {
   let armed: (() => Promise<void>) | null = null;
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (armed && context.commandName === 'TransactWriteItemsCommand') {
         const items = (args.input as TransactWriteItemsCommand['input']).TransactItems ?? [];
-        if (items.some((item) => item.Put?.Item?.type?.S === 'credentials.issued')) {
+        if (items.some((item) => item.Put?.Item?.type?.S === eventType)) {
           const inject = armed;
           armed = null;
           await inject();
@@ -77,13 +78,22 @@ function beforeIssueCommit(client: DynamoDBClient) {
       }
       return next(args);
     },
-    { step: 'initialize', name: 'testBeforeIssueCommit', override: true },
+    { step: 'initialize', name: `testBeforeCommitOf-${eventType}`, override: true },
   );
   return {
     arm(inject: () => Promise<void>) {
       armed = inject;
     },
   };
+}
+
+/** The reviewer's CSV rows of one request, as header → cell maps. */
+function csvRows(text: string, requestId: string): Record<string, string>[] {
+  const lines = text.split('\r\n');
+  const header = lines[0]!.split(',');
+  return lines
+    .filter((line) => line.startsWith(`${requestId},`))
+    .map((line) => Object.fromEntries(line.split(',').map((cell, index) => [header[index], cell])));
 }
 
 interface Credentials {
@@ -98,7 +108,8 @@ describe('credentials are never handed out after a revoke has committed', () => 
   let alice: Api;
   let bob: Api;
   let carol: Api;
-  let hook: ReturnType<typeof beforeIssueCommit>;
+  let beforeIssue: ReturnType<typeof beforeCommitOf>;
+  let beforeRevoke: ReturnType<typeof beforeCommitOf>;
   const clock = new MutableClock();
 
   beforeAll(async () => {
@@ -106,7 +117,8 @@ describe('credentials are never handed out after a revoke has committed', () => 
     alice = apiClient(stack, await tokenFor(stack, 'alice'));
     bob = apiClient(stack, await tokenFor(stack, 'bob'));
     carol = apiClient(stack, await tokenFor(stack, 'carol'));
-    hook = beforeIssueCommit(stack.broker.dynamodb);
+    beforeIssue = beforeCommitOf(stack.broker.dynamodb, 'credentials.issued');
+    beforeRevoke = beforeCommitOf(stack.broker.dynamodb, 'grant.revoked');
   });
   afterAll(async () => {
     await stack?.stop();
@@ -153,7 +165,7 @@ describe('credentials are never handed out after a revoke has committed', () => 
   it('a revoke that commits between AssumeRole and the commit of credentials.issued: 409 grant_not_active', async () => {
     const grant = await activeGrant();
     let revokeStatus = 0;
-    hook.arm(async () => {
+    beforeIssue.arm(async () => {
       revokeStatus = (await revoke(grant.id)).status;
     });
     const fetched = await alice<Credentials>('POST', `/v1/requests/${grant.id}/credentials`);
@@ -216,13 +228,22 @@ describe('credentials are never handed out after a revoke has committed', () => 
       else await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
       return session();
     });
-    const fetches = Array.from({ length: 30 }, () =>
-      alice<Credentials>('POST', `/v1/requests/${grant.id}/credentials`),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const revoked = await revoke(grant.id);
-    releaseLate();
-    const responses = await Promise.all(fetches);
+    // The sealer waits until every call has answered, so the chain's order is the commits' order, not the
+    // order a running sealer happened to find them in.
+    await stack.sealing.stop();
+    let revoked: { status: number; body: { status: string } };
+    let responses: { status: number; body: Credentials }[];
+    try {
+      const fetches = Array.from({ length: 30 }, () =>
+        alice<Credentials>('POST', `/v1/requests/${grant.id}/credentials`),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      revoked = await revoke(grant.id);
+      releaseLate();
+      responses = await Promise.all(fetches);
+    } finally {
+      stack.sealing.start();
+    }
     expect(revoked.status).toBe(200);
     expect(revoked.body.status).toBe('revoked');
 
@@ -248,12 +269,40 @@ describe('credentials are never handed out after a revoke has committed', () => 
     // The reviewer's CSV: one complete row for the request, counting exactly the issues handed out.
     const csv = await carol<string>('GET', '/v1/audit/events?format=csv');
     expect(csv.status).toBe(200);
-    const lines = String(csv.body).split('\r\n');
-    const header = lines[0]!.split(',');
-    const rows = lines.filter((line) => line.startsWith(`${grant.id},`));
+    const rows = csvRows(String(csv.body), grant.id);
     expect(rows).toHaveLength(1);
-    const cells = rows[0]!.split(',');
-    expect(cells[header.indexOf('status')]).toBe('revoked');
-    expect(cells[header.indexOf('credential_issues')]).toBe(String(handedOut.length));
+    expect(rows[0]).toMatchObject({ status: 'revoked', credential_issues: String(handedOut.length) });
+  });
+
+  it('an issue that commits while a revoke is being decided seals before grant.revoked; one CSV row', async () => {
+    const grant = await activeGrant();
+    let fetched: { status: number; body: Credentials } | null = null;
+    // The revoke has read the grant and decided; before its transaction is sent, a whole fetch commits.
+    beforeRevoke.arm(async () => {
+      fetched = await alice<Credentials>('POST', `/v1/requests/${grant.id}/credentials`);
+    });
+    // With the sealer paused, both commits wait unsealed and are chained together in the sealer's (id) order,
+    // which must be their commit order.
+    await stack.sealing.stop();
+    let revoked: { status: number };
+    try {
+      revoked = await revoke(grant.id);
+    } finally {
+      stack.sealing.start();
+    }
+    expect(revoked.status).toBe(200);
+    expect(fetched!.status).toBe(200);
+    const issuedKey = fetched!.body.AccessKeyId;
+
+    const events = await eventsFor(grant.id);
+    const issued = events.filter((event) => event.type === 'credentials.issued');
+    expect(issued.map((event) => event.data.accessKeyId)).toEqual([issuedKey]);
+    // The issue moved the request's version, so the revoke decided again after it: commit order is seal order.
+    expect(issued[0]!.seq).toBeLessThan(events.find((event) => event.type === 'grant.revoked')!.seq);
+
+    const csv = await carol<string>('GET', '/v1/audit/events?format=csv');
+    const rows = csvRows(String(csv.body), grant.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'revoked', credential_issues: '1' });
   });
 });

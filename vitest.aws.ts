@@ -6,8 +6,8 @@ export default defineConfig({
     include: ['test/aws/**/*.test.ts'],
     environment: 'node',
     setupFiles: ['api/local/quiet-warnings.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     fileParallelism: false,
   },
 });

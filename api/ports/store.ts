@@ -6,6 +6,7 @@ import type {
   AuditEvent,
   AuditEventDraft,
   CommittedEvent,
+  RequestStatus,
   TimelineEvent,
 } from '../domain/types.js';
 
@@ -46,6 +47,16 @@ export class ConcurrentUpdateError extends Error {
     super(`concurrent update of ${target}`);
     this.name = 'ConcurrentUpdateError';
   }
+}
+
+/**
+ * The state a request must still be in for events about it to commit (`credentials.issued` only while the grant
+ * is `active`). The commit also moves the request's version on, so a decision taken on the earlier version (a
+ * revoke) is decided again after these events and its own events seal after them.
+ */
+export interface RequestGuard {
+  requestId: string;
+  status: RequestStatus;
 }
 
 /** What a commit is about to store: the request's new state (null for `appendEvents`) and its event drafts. */
@@ -92,8 +103,12 @@ export interface BrokerStore {
   ): Promise<{ request: AccessRequest; replayed: boolean } & Committed>;
   /** Stores a changed request if it is still at `expectedVersion`, with its events. */
   updateRequest(expectedVersion: number, outcome: Outcome, effects?: string[]): Promise<Committed>;
-  /** Commits events that change no request (e.g. `access.forbidden`, `credentials.issued`). */
-  appendEvents(events: AuditEventDraft[], effects?: string[]): Promise<Committed>;
+  /**
+   * Commits events that change no request's state (e.g. `access.forbidden`, `credentials.issued`). With `guard`,
+   * only while that request is in the guard's status (ConcurrentUpdateError('request') otherwise), in the same
+   * transaction that moves its version on.
+   */
+  appendEvents(events: AuditEventDraft[], effects?: string[], guard?: RequestGuard): Promise<Committed>;
   listRequests(query: ListQuery): Promise<Page<AccessRequest>>;
   /** Requests whose next time-driven transition is at or before `now`. */
   listDue(now: Date, limit: number): Promise<AccessRequest[]>;

@@ -23,7 +23,13 @@ import {
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Outbox } from '../ports/outbox.js';
-import { type BrokerStore, type Committed, ConcurrentUpdateError, type Page } from '../ports/store.js';
+import {
+  type BrokerStore,
+  type Committed,
+  ConcurrentUpdateError,
+  type Page,
+  type RequestGuard,
+} from '../ports/store.js';
 
 /**
  * A post-commit effect (Slack, webhooks, revocation, schedules), told about every committed change it wants.
@@ -243,10 +249,13 @@ export class RequestService {
     return applied;
   }
 
-  /** Records audit events that change no request, such as `credentials.issued`. */
-  async record(events: AuditEventDraft[]): Promise<CommittedEvent[]> {
+  /**
+   * Records audit events that change no request, such as `credentials.issued`; with `guard`, only while the
+   * request is still in that status (ConcurrentUpdateError otherwise; see BrokerStore.appendEvents).
+   */
+  async record(events: AuditEventDraft[], guard?: RequestGuard): Promise<CommittedEvent[]> {
     const effects = this.effectsFor('record', events);
-    const committed = await this.committing(() => this.deps.store.appendEvents(events, effects));
+    const committed = await this.committing(() => this.deps.store.appendEvents(events, effects, guard));
     this.afterCommit(null, committed, effects);
     return committed.events;
   }

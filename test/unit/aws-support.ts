@@ -16,6 +16,7 @@ import {
   ConcurrentUpdateError,
   type Page,
   type PendingCommit,
+  type RequestGuard,
   type TransactionContributor,
 } from '../../api/ports/store.js';
 import { GrantService } from '../../api/services/grant-service.js';
@@ -62,8 +63,11 @@ export class MemoryStore implements BrokerStore {
     for (const write of writes) write.apply();
     return { events: this.seal(outcome.events), outbox: null };
   }
-  async appendEvents(events: AuditEventDraft[]) {
+  async appendEvents(events: AuditEventDraft[], _effects?: string[], guard?: RequestGuard) {
+    const guarded = guard ? this.requests.get(guard.requestId) : undefined;
+    if (guard && guarded?.status !== guard.status) throw new ConcurrentUpdateError('request');
     const writes = this.contributions({ request: null, events });
+    if (guarded) guarded.version += 1;
     for (const write of writes) write.apply();
     return { events: this.seal(events), outbox: null };
   }

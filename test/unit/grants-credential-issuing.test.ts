@@ -172,6 +172,52 @@ describe('credentials', () => {
     expect(eventsOf(h, 'credentials.issued', grant.id)).toHaveLength(0);
   });
 
+  it('a revocation that commits after AssumeRole and before credentials.issued wins: 409, nothing handed out', async () => {
+    stsAnswers(h);
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    // The revoke lands in the last gap: after every check and after AssumeRole, just before the issue commits.
+    const append = h.store.appendEvents.bind(h.store);
+    h.store.appendEvents = async (drafts, effects, guard) => {
+      if (drafts.some((draft) => draft.type === 'credentials.issued')) {
+        await h.requests.revoke(bob, grant.id, 'incident over');
+      }
+      return append(drafts, effects, guard);
+    };
+    const refusal = await h.grants.issueCredentials(alice, grant.id).catch((caught: unknown) => caught);
+    expect(refusal).toMatchObject({ code: 'grant_not_active', extra: { requestStatus: 'revoked' } });
+    expect(h.sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+    expect(eventsOf(h, 'credentials.issued', grant.id)).toHaveLength(0);
+    const types = h.store.events.filter((event) => event.requestId === grant.id).map((event) => event.type);
+    expect(types.indexOf('credentials.refused')).toBeGreaterThan(types.indexOf('grant.revoked'));
+    expect(eventsOf(h, 'credentials.refused', grant.id)[0]!.data).toMatchObject({
+      purpose: 'credentials',
+      reason: 'grant_not_active',
+    });
+  });
+
+  it('a change that leaves the grant active (an extension asked for) does not stop the issue', async () => {
+    const grant = await activeGrant(h, 60);
+    h.sts.on(AssumeRoleCommand).callsFake(async () => {
+      await h.requests.extend(alice, grant.id, { durationMinutes: 30, reason: 'still on it' });
+      return {
+        Credentials: {
+          AccessKeyId: 'ASIAEXTEND',
+          SecretAccessKey: 's',
+          SessionToken: 't',
+          Expiration: new Date(NOW.getTime() + 3600_000),
+        },
+        $metadata: {},
+      };
+    });
+    const before = (await h.store.getRequest(grant.id))!.version;
+    const credentials = await h.grants.issueCredentials(alice, grant.id);
+    expect(credentials.AccessKeyId).toBe('ASIAEXTEND');
+    expect(eventsOf(h, 'credentials.issued', grant.id)).toHaveLength(1);
+    // The extension request moved the version once, the guarded issue once more.
+    expect((await h.store.getRequest(grant.id))!.version).toBe(before + 2);
+  });
+
   const stsError = (name: string) =>
     new STSServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message: name });
 
@@ -252,6 +298,27 @@ describe('console', () => {
       allowRoleChaining: false,
     });
     expect(JSON.stringify(h.store.events)).not.toMatch(/SECRET-SIGNIN-TOKEN|secret-1|token-1/);
+  });
+
+  it('a revocation that commits before console.issued does: 409 grant_not_active, no URL', async () => {
+    const h = harness(config());
+    h.scheduler.on(CreateScheduleCommand).resolves({});
+    stsAnswers(h);
+    statefulIam(h);
+    const grant = await activeGrant(h, 60);
+    const append = h.store.appendEvents.bind(h.store);
+    h.store.appendEvents = async (drafts, effects, guard) => {
+      if (drafts.some((draft) => draft.type === 'console.issued')) {
+        await h.requests.revoke(bob, grant.id, 'incident over');
+      }
+      return append(drafts, effects, guard);
+    };
+    await expect(h.grants.openConsole(alice, grant.id)).rejects.toMatchObject({ code: 'grant_not_active' });
+    expect(eventsOf(h, 'console.issued')).toHaveLength(0);
+    expect(eventsOf(h, 'credentials.refused', grant.id)[0]!.data).toMatchObject({
+      purpose: 'console',
+      reason: 'grant_not_active',
+    });
   });
 
   it('a federation failure is a 502 aws_federation_failed and a recorded refusal', async () => {

@@ -39,6 +39,7 @@ import {
   type ListQuery,
   type Page,
   type PendingCommit,
+  type RequestGuard,
   type TransactionContributor,
 } from '../../ports/store.js';
 import { INDEXES, TTL_ATTRIBUTE } from './table.js';
@@ -183,8 +184,22 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     return this.commit(write, outcome, effects);
   }
 
-  appendEvents(events: AuditEventDraft[], effects: string[] = []): Promise<Committed> {
-    return this.commit(null, { request: null, events }, effects);
+  appendEvents(events: AuditEventDraft[], effects: string[] = [], guard?: RequestGuard): Promise<Committed> {
+    // The guard writes the request item (version + 1) rather than only checking it: a revoke that read the
+    // earlier version then loses its conditional write and decides again, so its ULIDs (and seqs) follow ours.
+    const write: TransactWriteItem | null = guard
+      ? {
+          Update: {
+            TableName: this.table,
+            Key: marshall(requestKey(guard.requestId)),
+            UpdateExpression: 'SET #version = #version + :one',
+            ConditionExpression: '#status = :status',
+            ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
+            ExpressionAttributeValues: marshall({ ':one': 1, ':status': guard.status }),
+          },
+        }
+      : null;
+    return this.commit(write, { request: null, events }, effects);
   }
 
   /**

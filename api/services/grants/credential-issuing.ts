@@ -17,8 +17,9 @@ import {
   sessionTagValue,
   sourceIdentity,
 } from '../../domain/policies.js';
-import { type AccessRequest, actorOf, type Caller } from '../../domain/types.js';
+import { type AccessRequest, type AuditEventDraft, actorOf, type Caller } from '../../domain/types.js';
 import type { AssumeRoleInput } from '../../ports/aws.js';
+import { ConcurrentUpdateError } from '../../ports/store.js';
 import {
   type ConsoleSession,
   type CredentialProcessOutput,
@@ -28,6 +29,8 @@ import {
 } from './shared.js';
 
 const SIGNIN_URL_LIFETIME_MS = 15 * 60_000;
+/** Guarded commits of one issue; parallel issues for the same grant conflict on its item now and then. */
+const MAX_COMMIT_ROUNDS = 10;
 
 export class CredentialIssuing {
   constructor(private readonly deps: GrantServiceDeps) {}
@@ -36,11 +39,19 @@ export class CredentialIssuing {
     return this.deps.aws.mode === 'simulated';
   }
 
-  /** `credential_process` credentials for the requester's own active grant. */
+  /**
+   * `credential_process` credentials for the requester's own active grant. They are handed out only after
+   * `credentials.issued` has committed while the grant was still active: a revoke (or expiry) that commits first
+   * turns this call into 409 `grant_not_active`, and the session STS already made is never returned (its
+   * request tag is what the revocation policy denies).
+   */
   async issueCredentials(caller: Caller, id: string): Promise<CredentialProcessOutput> {
     const { request, role, session, input, policyEnd } = await this.assume(caller, id, 'credentials');
     const expiration = effectiveExpiration(session.expiration, policyEnd);
-    await this.deps.requests.record([
+    await this.commitWhileActive(
+      caller,
+      request,
+      'credentials',
       eventFor(request, 'credentials.issued', actorOf(caller), {
         accessKeyId: session.accessKeyId,
         expiration: expiration.toISOString(),
@@ -56,7 +67,7 @@ export class CredentialIssuing {
         assumedRoleArn: session.assumedRoleArn,
         packedPolicySize: session.packedPolicySize,
       }),
-    ]);
+    );
     return {
       Version: 1,
       AccessKeyId: session.accessKeyId,
@@ -89,7 +100,10 @@ export class CredentialIssuing {
     );
     const expiresAt = effectiveExpiration(session.expiration, policyEnd);
     const signinUrlExpiresAt = new Date(now.getTime() + SIGNIN_URL_LIFETIME_MS).toISOString();
-    await this.deps.requests.record([
+    await this.commitWhileActive(
+      caller,
+      request,
+      'console',
       eventFor(request, 'console.issued', actorOf(caller), {
         accessKeyId: session.accessKeyId,
         durationSeconds: input.durationSeconds,
@@ -103,7 +117,7 @@ export class CredentialIssuing {
         roleSessionName: input.roleSessionName,
         sourceIdentity: input.sourceIdentity,
       }),
-    ]);
+    );
     return { url, expiresAt: expiresAt.toISOString(), signinUrlExpiresAt, simulated: this.simulated };
   }
 
@@ -152,14 +166,44 @@ export class CredentialIssuing {
       const policyEnd = request.endAt!;
       const input = this.assumeRoleInput(request, role, now);
       const session = await this.deps.aws.sts.assumeRole(input);
-      // A revocation (or expiry) that committed while AssumeRole was in flight wins: these credentials are
-      // never handed out, which is what lets revocation cover everything issued before it.
-      const after = await this.deps.store.getRequest(id);
-      if (!after) throw new DomainError('not_found', `no request ${id}`);
-      this.requireWindow(after, this.deps.clock.now());
       return { request, role, session, input, policyEnd, now };
     } catch (error) {
       await this.recordRefusal(caller, request, id, purpose, error);
+      throw error;
+    }
+  }
+
+  /**
+   * Commits the issue event only while the grant is still active (the store's guard), so nothing is handed out
+   * after a revocation or expiry has committed — also one that committed while AssumeRole was in flight. When
+   * the guarded commit loses, the grant is read again: no longer active (or past its end) is 409
+   * `grant_not_active`; still active (a conflicting write, e.g. a parallel issue) commits again. Refusals are
+   * audited.
+   */
+  private async commitWhileActive(
+    caller: Caller,
+    request: AccessRequest,
+    purpose: 'credentials' | 'console',
+    event: AuditEventDraft,
+  ): Promise<void> {
+    try {
+      for (let round = 1; ; round++) {
+        try {
+          await this.deps.requests.record([event], { requestId: request.id, status: 'active' });
+          return;
+        } catch (error) {
+          if (!(error instanceof ConcurrentUpdateError)) throw error;
+          const current = await this.deps.store.getRequest(request.id);
+          if (!current) throw new DomainError('not_found', `no request ${request.id}`);
+          this.requireWindow(current, this.deps.clock.now());
+          if (round >= MAX_COMMIT_ROUNDS) {
+            throw new DomainError('concurrent_update', 'the grant kept changing; try again');
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
+        }
+      }
+    } catch (error) {
+      await this.recordRefusal(caller, request, request.id, purpose, error);
       throw error;
     }
   }

@@ -285,7 +285,7 @@ export function buildRevocationPolicy(input: {
     };
   }
   // Overflow: one role-wide cut-off at `now` covers every revoked grant, since no revoked grant gets
-  // credentials after its revocation commits (the credentials route re-reads the grant after AssumeRole).
+  // credentials after its revocation commits (`credentials.issued` commits only while the grant is active).
   const latest = Math.max(
     ...[...alive.values(), ...(cutoff ? [cutoff] : [])].map((item) => ms(item.aliveUntil)),
   );

@@ -86,7 +86,7 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('every page, every actor, in Chromiu
     });
     expect(review.status).toBe(200);
     // Enough events for the browser to need a second page.
-    for (let i = 0; i < 45; i++) await as.erin!('GET', `/v1/requests/${ids.pending}`);
+    for (let i = 0; i < 45; i++) await as.erin!('GET', '/v1/audit/verify');
   });
 
   afterAll(async () => {
@@ -256,12 +256,12 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('every page, every actor, in Chromiu
       const rows = page.locator('#events tbody tr');
       expect(await rows.count()).toBe(1);
       expect(await rows.first().getAttribute('data-type')).toBe('request.denied');
+      if (size === 'desktop') await docShot(page, 'auditor-events.jpg');
       await Promise.all([
         page.waitForURL(new RegExp(`/requests/${ids.denied}$`)),
         rows.first().locator('a').click(),
       ]);
       expect(await page.locator('h1 [data-status]').getAttribute('data-status')).toBe('denied');
-      if (size === 'desktop') await docShot(page, 'auditor-request.jpg');
       await context.close();
     });
 
@@ -312,8 +312,10 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('every page, every actor, in Chromiu
     expect(await page.locator('#countdown').textContent()).toMatch(/^in /);
     await plain.close();
 
-    const berlin = await contextFor('bob', 'desktop', { timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
-    const local = await berlin.newPage();
+    const tokyo = await contextFor('bob', 'desktop', { timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
+    const local = await tokyo.newPage();
+    // The page's clock is Playwright's (starting at the real now), so the test can move it and watch the tick.
+    await local.clock.install({ time: new Date() });
     await local.goto(`${stack.url}/requests/${ids.pending}`);
     const time = local.locator('#next-step time');
     await local.waitForSelector('#next-step time[data-zone="Asia/Tokyo"]');
@@ -323,7 +325,16 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('every page, every actor, in Chromiu
     const iso = (await time.getAttribute('datetime'))!;
     const tokyoHour = new Date(Date.parse(iso) + 9 * 3600_000).getUTCHours();
     expect(shown).toContain(String(tokyoHour).padStart(2, '0'));
-    await berlin.close();
+    const minutesLeft = (text: string | null) => {
+      const match = /^in (?:(\d+) h ?)?(?:(\d+) min)?$/.exec(text ?? '');
+      return match ? Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0) : Number.NaN;
+    };
+    const before = minutesLeft(await local.locator('#countdown').textContent());
+    await local.clock.fastForward('10:00');
+    const after = minutesLeft(await local.locator('#countdown').textContent());
+    expect(before - after).toBeGreaterThanOrEqual(9);
+    expect(before - after).toBeLessThanOrEqual(11);
+    await tokyo.close();
   });
 
   it('one refused web approval writes exactly one access.forbidden', async () => {

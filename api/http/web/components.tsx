@@ -187,9 +187,12 @@ export const RequestTable: FC<{
                   <>
                     <When iso={request.pendingUntil} /> (<Countdown iso={request.pendingUntil} now={now} />)
                   </>
-                ) : (
-                  'extension: no deadline'
-                )}
+                ) : request.endAt ? (
+                  <>
+                    extension, before the end: <When iso={request.endAt} /> (
+                    <Countdown iso={request.endAt} now={now} />)
+                  </>
+                ) : null}
               </td>
             ) : null}
             {columns.includes('timeLeft') ? (

@@ -303,6 +303,45 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('every page, every actor, in Chromiu
     await context.close();
   });
 
+  it('extensions: asked (waiting for bob, with its approvers), denied and granted — all in the request history', async () => {
+    const grant = await as.alice!<{ id: string }>('POST', '/v1/requests', {
+      roleId: 'prod-readonly',
+      durationMinutes: 30,
+      reason: 'long migration',
+    });
+    const id = grant.body.id;
+    expect((await as.bob!('POST', `/v1/requests/${id}/approve`, {})).status).toBe(200);
+    const ask = (minutes: number, reason: string) =>
+      as.alice!('POST', `/v1/requests/${id}/extend`, { durationMinutes: minutes, reason });
+    expect((await ask(15, 'first batch slow')).status).toBe(200);
+    expect((await as.bob!('POST', `/v1/requests/${id}/deny`, { comment: 'finish tomorrow' })).status).toBe(
+      200,
+    );
+    expect((await ask(10, 'last table')).status).toBe(200);
+    expect((await as.bob!('POST', `/v1/requests/${id}/approve`, {})).status).toBe(200);
+    expect((await ask(5, 'verify')).status).toBe(200);
+
+    const home = await visit('dave', 'desktop', '/', 'home-approver-extension');
+    const row = home.page.locator(`#waiting-list tr[data-request="${id}"]`);
+    expect(await row.textContent()).toContain('extension asked');
+    expect(await row.textContent()).toContain('before the end');
+    await home.context.close();
+
+    const { context, page } = await visit('dave', 'desktop', `/requests/${id}`, 'request-extension');
+    expect(await page.locator('#extension-asked').textContent()).toContain(
+      '5 min: verify (0 of 1 approvals)',
+    );
+    expect(await page.locator('#approve').textContent()).toBe('Approve extension');
+    const history = await page
+      .locator('#history-list li')
+      .evaluateAll((items) => items.map((item) => `${item.getAttribute('data-type')}: ${item.textContent}`));
+    expect(history.join('\n')).toContain('grant.extension_denied');
+    expect(history.join('\n')).toContain('extension of 15 min denied: finish tomorrow');
+    expect(history.join('\n')).toContain('extended by 10 min');
+    expect(history.filter((line) => line.startsWith('grant.extension_requested'))).toHaveLength(3);
+    await context.close();
+  });
+
   it('times: server-rendered in UTC without the script; localised with UTC on hover and ticking with it', async () => {
     const plain = await contextFor('bob', 'desktop', { javaScriptEnabled: false });
     const page = await plain.newPage();

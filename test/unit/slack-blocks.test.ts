@@ -175,8 +175,9 @@ describe('Block Kit messages', () => {
     expect(json).toContain('*Extension asked:* 30 min more (0 of 2 approvals): still migrating');
     expect(json).toContain('*Extended* by 30 min');
     expect(json).not.toContain('Decide by');
-    // The extension waits for approvers who can click in Slack.
-    expect(buttons(message.blocks).map((b) => b.action_id)).toContain(ACTION_APPROVE);
+    // The extension waits for approvers who can click in Slack, and the confirmation says what is approved.
+    const approve = buttons(message.blocks).find((b) => b.action_id === ACTION_APPROVE);
+    expect(JSON.stringify(approve?.confirm)).toContain('keeps prod-admin 30 min longer');
   });
 
   it('no Approve/Deny where nobody can act in Slack: no approverUsers, or only the requester is listed', () => {

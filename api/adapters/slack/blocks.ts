@@ -225,9 +225,11 @@ export function requestMessage(request: AccessRequest, context: MessageContext):
         text: plain('Approve', SLACK_LIMITS.buttonText),
         value: request.id,
         confirm: {
-          title: plain('Approve this request?', 100),
+          title: plain(request.extension ? 'Approve this extension?' : 'Approve this request?', 100),
           text: plain(
-            `${request.requester.email} gets ${request.roleId} for ${duration(request.durationMinutes)}.`,
+            request.extension
+              ? `${request.requester.email} keeps ${request.roleId} ${duration(request.extension.durationMinutes)} longer.`
+              : `${request.requester.email} gets ${request.roleId} for ${duration(request.durationMinutes)}.`,
             300,
           ),
           confirm: plain('Approve', 30),

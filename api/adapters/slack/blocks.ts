@@ -80,6 +80,7 @@ const STATUS_LINE: Record<AccessRequest['status'], string> = {
  */
 export function slackTime(iso: string): string {
   const seconds = Math.floor(Date.parse(iso) / 1000);
+  if (!Number.isFinite(seconds)) return escapeMrkdwn(String(iso));
   const fallback = iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
   return `<!date^${seconds}^{date_short_pretty} {time}|${fallback}>`;
 }
@@ -121,7 +122,8 @@ function reviewLine(request: AccessRequest): string | null {
 /** Deadlines and ends that matter in the request's current state. */
 function timeLines(request: AccessRequest): string[] {
   const lines: string[] = [];
-  if (request.status === 'pending') lines.push(`*Decide by:* ${slackTime(request.pendingUntil)}`);
+  if (request.status === 'pending' && request.pendingUntil)
+    lines.push(`*Decide by:* ${slackTime(request.pendingUntil)}`);
   if (request.status === 'approved' && request.startAt) lines.push(`*Starts:* ${slackTime(request.startAt)}`);
   if ((request.status === 'approved' || request.status === 'active') && request.endAt)
     lines.push(`*Ends:* ${slackTime(request.endAt)}`);
@@ -132,7 +134,8 @@ function timeLines(request: AccessRequest): string[] {
       `*Extension asked:* ${duration(ext.durationMinutes)} more (${ext.approvals.length} of ${ext.approvalsRequired} approvals${by ? `: ${by}` : ''}): ${escapeMrkdwn(ext.reason)}`,
     );
   }
-  for (const extension of request.extensions) {
+  // Items stored before extensions were recorded have none; the alert must render whatever it finds.
+  for (const extension of request.extensions ?? []) {
     lines.push(
       `*Extended* by ${duration(extension.durationMinutes)} at ${slackTime(extension.approvedAt)}: ${escapeMrkdwn(extension.reason)}`,
     );

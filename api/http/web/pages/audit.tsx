@@ -1,7 +1,7 @@
 /** /audit: chain verification, an event browser (filters, newest first, paged by seq) and the exports. */
 import type { FC } from 'hono/jsx';
 import { AUDIT_EVENT_TYPES, type TimelineEvent } from '../../../domain/types.js';
-import type { EventPage, EventQuery } from '../../../services/audit-service.js';
+import type { EventPage } from '../../../services/audit-service.js';
 import type { AuditVerifyReport } from '../../../services/audit-verify.js';
 import { type Flash, Layout, type Viewer, When } from '../components.js';
 
@@ -39,10 +39,9 @@ export const AuditPage: FC<{
   filter: AuditFilterValues;
   page: EventPage | null;
   roles: string[];
-  /** The query string of the next page, when there is one. */
+  /** The link to the next (older) page, when there is one. */
   nextHref: string | null;
   flash?: Flash;
-  query: EventQuery | null;
 }> = ({ viewer, verify, exports, filter, page, roles, nextHref, flash }) => (
   <Layout title="Audit" viewer={viewer} flash={flash}>
     <h1>Audit log</h1>

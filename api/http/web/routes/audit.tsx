@@ -103,7 +103,6 @@ export function registerAuditRoutes(app: App, kit: WebKit): void {
             page={page}
             roles={deps.config.roles.map((role) => role.id)}
             nextHref={nextHref}
-            query={query}
           />,
         );
       } catch (error) {

@@ -218,6 +218,8 @@ const roleSchema = z.strictObject({
    */
   allowRoleChaining: z.boolean({ error: 'must be true or false' }).default(false),
   slackChannel: z.string().min(1).optional(),
+  /** How the web pages mark the role: `high` gets a red "high risk" cue wherever the role appears. */
+  risk: z.enum(['high', 'normal'], { error: 'must be high or normal' }).default('normal'),
 });
 
 export const configSchema = z

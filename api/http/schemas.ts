@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { DomainError } from '../domain/errors.js';
 import { type TextKind, textProblem } from '../domain/text.js';
 import { REQUEST_STATUSES } from '../domain/types.js';
 
@@ -124,3 +125,62 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   description,
   content: { 'application/json': { schema } },
 });
+
+/** The API's limits, shared with the web forms (which refuse what the API refuses). */
+export const REASON_LIMIT = 1000;
+export const TICKET_LIMIT = 128;
+export const MAX_DURATION_MINUTES = 7 * 24 * 60;
+
+/** POST /v1/requests, and the web form after converting its fields. */
+export const CreateRequestBody = z
+  .strictObject({
+    roleId: z.string().min(1).max(64),
+    durationMinutes: z
+      .number()
+      .int('must be a whole number of minutes')
+      .min(1, 'must be at least 1')
+      .max(MAX_DURATION_MINUTES),
+    reason: freeText(z.string().trim().min(3, 'must say why access is needed').max(REASON_LIMIT)),
+    ticket: freeText(z.string().trim().min(1).max(TICKET_LIMIT), 'line').optional(),
+    startAt: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-11-22T10:00:00Z' })
+      .optional(),
+    emergency: z.boolean().optional(),
+  })
+  .openapi('CreateRequest');
+
+const comment = freeText(z.string().trim().min(1).max(REASON_LIMIT));
+
+/** The bodies of the decision routes, shared with the web forms. */
+export const DECISION_BODIES = {
+  approve: z.strictObject({ comment: comment.optional() }),
+  deny: z.strictObject({ comment }),
+  cancel: z.strictObject({}),
+  revoke: z.strictObject({ reason: comment }),
+  extend: z.strictObject({
+    durationMinutes: z
+      .number()
+      .int('must be a whole number of minutes')
+      .min(1, 'must be at least 1')
+      .max(MAX_DURATION_MINUTES),
+    reason: comment,
+  }),
+  review: z.strictObject({ outcome: z.enum(['acknowledged', 'flagged']), comment }),
+};
+
+/** A failed parse as the API's hook reports it: `invalid_text` for the text rule, else `validation_failed`. */
+export function validationError(error: z.ZodError): DomainError {
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+  const text = error.issues.find((issue) => issue.code === 'custom' && issue.params?.code === INVALID_TEXT);
+  if (text) {
+    const field = text.path.map(String).join('.');
+    return new DomainError('invalid_text', `${field} ${text.message}`, { field });
+  }
+  return new DomainError(
+    'validation_failed',
+    issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
+  );
+}

@@ -154,6 +154,14 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
 
   const provider = new Provider(options.issuer, configuration);
   provider.proxy = true;
+  // The provider's built-in pages import a web font from the internet; the local stack must work offline and
+  // our CSP would refuse it anyway, so the import is cut from every HTML page it serves.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (typeof ctx.body === 'string' && ctx.body.includes(WEB_FONT_IMPORT)) {
+      ctx.body = ctx.body.replace(WEB_FONT_IMPORT_ALL, '');
+    }
+  });
 
   provider.registerGrantType(
     DEV_USER_GRANT,
@@ -188,6 +196,9 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
   );
   return provider;
 }
+
+const WEB_FONT_IMPORT = '@import url(https://fonts.googleapis.com/';
+const WEB_FONT_IMPORT_ALL = /@import url\(https:\/\/fonts\.googleapis\.com\/[^)]*\);?/g;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

@@ -17,11 +17,11 @@ export interface IdempotencyClaim {
   fingerprint: string;
 }
 
-export type ListIndex = 'byRequester' | 'byStatus' | 'byCreated';
+export type ListIndex = 'byRequester' | 'byStatus' | 'byCreated' | 'byDue';
 
 export interface ListQuery {
   index: ListIndex;
-  /** The partition value: a subject for byRequester, a status for byStatus; ignored for byCreated. */
+  /** The partition value: a subject for byRequester, a status for byStatus; ignored for byCreated and byDue. */
   key?: string;
   /** Application-level filter (visibility, role, status) applied before counting toward `limit`. */
   where: (request: AccessRequest) => boolean;
@@ -37,6 +37,10 @@ export interface Page<T> {
 export interface EventRange {
   /** First seq to return (inclusive). */
   fromSeq?: number;
+  /** Last seq to return (inclusive); with `newestFirst`, where a page going back in time starts. */
+  toSeq?: number;
+  /** Highest seq first (the event browser); oldest first when absent. */
+  newestFirst?: boolean;
   since?: string;
   until?: string;
 }

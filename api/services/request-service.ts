@@ -51,6 +51,8 @@ export interface ListFilter {
   roleId?: string;
   mine?: boolean;
   approvable?: boolean;
+  /** Only requests of roles the caller approves, and not the caller's own (the approver's home page). */
+  ofMyRoles?: boolean;
   limit: number;
   cursor?: string;
 }
@@ -144,6 +146,7 @@ export class RequestService {
       (!filter.roleId || request.roleId === filter.roleId) &&
       (!filter.status || request.status === filter.status) &&
       (!filter.mine || isOwnRequest(request, caller)) &&
+      (!filter.ofMyRoles || (approvableRoles.has(request.roleId) && !isOwnRequest(request, caller))) &&
       (!filter.approvable || this.awaitsApprovalFrom(request, caller));
     // Cost bounded by what the caller may see: someone who approves no role and audits nothing sees only
     // their own requests, so read those through the requester index instead of filtering every request.
@@ -165,6 +168,39 @@ export class RequestService {
     if (filter.status)
       return this.deps.store.listRequests({ ...base, index: 'byStatus', key: filter.status });
     return this.deps.store.listRequests({ ...base, index: 'byCreated' });
+  }
+
+  /**
+   * Emergency grants of the caller's roles whose post-review is still open, soonest deadline first. Read from the
+   * sparse byDue index, which holds every live request and every unreviewed emergency grant until its review
+   * deadline passes (an overdue one that is still active stays there through its expiry), so the cost follows
+   * what is live, not the history.
+   */
+  async reviewQueue(caller: Caller, limit = 50): Promise<AccessRequest[]> {
+    const roles = new Set(
+      this.deps.config.roles.filter((role) => isApproverFor(role, caller)).map((role) => role.id),
+    );
+    if (roles.size === 0) return [];
+    const page = await this.deps.store.listRequests({
+      index: 'byDue',
+      where: (request) =>
+        request.postReview !== null &&
+        request.postReview.outcome === null &&
+        roles.has(request.roleId) &&
+        !isOwnRequest(request, caller),
+      limit,
+    });
+    return page.items.sort((a, b) => (a.postReview?.dueAt ?? '').localeCompare(b.postReview?.dueAt ?? ''));
+  }
+
+  /**
+   * The request if the caller may view it, else null — without recording a refusal. Only for re-rendering a
+   * page after a refusal that `guard` has already recorded (one refused action, one `access.forbidden`).
+   */
+  async peek(caller: Caller, id: string): Promise<AccessRequest | null> {
+    const request = await this.deps.store.getRequest(id);
+    if (!request || !canView(this.deps.config, this.role(request.roleId), request, caller)) return null;
+    return request;
   }
 
   /** True when the caller may cast an approval on this request now. */

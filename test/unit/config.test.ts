@@ -215,6 +215,17 @@ describe('cross-field checks', () => {
     expect(problemsOf(mutate)).toEqual([expected]);
   });
 
+  it('a role is `risk: normal` unless it says `high`; other values are refused by path', () => {
+    const config = parseConfigText(exampleText, 'example');
+    expect(config.roles.find((role) => role.id === 'prod-admin')?.risk).toBe('high');
+    expect(config.roles.find((role) => role.id === 'prod-readonly')?.risk).toBe('normal');
+    expect(
+      problemsOf((raw) => {
+        raw.roles[1].risk = 'extreme';
+      }),
+    ).toEqual(['roles[1].risk: must be high or normal']);
+  });
+
   it('approverUsers alone satisfy a role that needs approvals', () => {
     const raw = parse(exampleText) as Raw;
     raw.roles[0].approvers = [];

@@ -14,6 +14,7 @@ import { signSlackRequest, verifySlackRequest } from '../../api/services/notific
 const context = {
   publicUrl: 'https://breakglass.example.com',
   approveInSlack: true,
+  slackApprovers: ['bob@example.com', 'dave@example.com'],
   ticketUrl: 'https://tracker.example.com/browse/INC-42',
 };
 
@@ -118,6 +119,117 @@ describe('Block Kit messages', () => {
     const message = requestMessage(request({ status }), context);
     expect(JSON.stringify(message.blocks)).toContain(word);
     expect(buttons(message.blocks).map((b) => b.action_id)).toEqual([ACTION_OPEN]);
+  });
+
+  it('while pending: who approved so far and the decision deadline in each reader’s time zone', () => {
+    const message = requestMessage(
+      request({
+        approvals: [
+          {
+            approver: { subject: 'bob', email: 'bob@example.com' },
+            at: '2026-11-22T10:05:00.000Z',
+            comment: null,
+            via: 'web',
+          },
+        ],
+      }),
+      context,
+    );
+    const json = JSON.stringify(message.blocks);
+    expect(json).toContain('(1 of 2 approvals)');
+    expect(json).toContain('Approved so far by bob@example.com');
+    // 2026-11-22T12:00:00Z = 1795348800: Slack renders <!date^…> in the reader's zone, UTC text as fallback.
+    expect(json).toContain(
+      '*Decide by:* <!date^1795348800^{date_short_pretty} {time}|2026-11-22 12:00:00 UTC>',
+    );
+    // dave can still approve in Slack; bob already did, so the buttons stay for dave.
+    expect(buttons(message.blocks).map((b) => b.action_id)).toContain(ACTION_APPROVE);
+  });
+
+  it('an active grant shows its end; extensions asked and granted are listed', () => {
+    const message = requestMessage(
+      request({
+        status: 'active',
+        startAt: '2026-11-22T10:00:00.000Z',
+        endAt: '2026-11-22T12:00:00.000Z',
+        extension: {
+          durationMinutes: 30,
+          reason: 'still migrating',
+          requestedAt: '2026-11-22T11:30:00.000Z',
+          approvalsRequired: 2,
+          approvals: [],
+        },
+        extensions: [
+          {
+            durationMinutes: 30,
+            reason: 'first batch slow',
+            approvedAt: '2026-11-22T11:00:00.000Z',
+            previousEndAt: '2026-11-22T11:30:00.000Z',
+          },
+        ],
+      }),
+      context,
+    );
+    const json = JSON.stringify(message.blocks);
+    expect(json).toContain('*Ends:* <!date^1795348800^');
+    expect(json).toContain('*Extension asked:* 30 min more (0 of 2 approvals): still migrating');
+    expect(json).toContain('*Extended* by 30 min');
+    expect(json).not.toContain('Decide by');
+    // The extension waits for approvers who can click in Slack, and the confirmation says what is approved.
+    const approve = buttons(message.blocks).find((b) => b.action_id === ACTION_APPROVE);
+    expect(JSON.stringify(approve?.confirm)).toContain('keeps prod-admin 30 min longer');
+  });
+
+  it('no Approve/Deny where nobody can act in Slack: no approverUsers, or only the requester is listed', () => {
+    for (const slackApprovers of [[], ['alice@example.com'], ['ALICE@example.com']]) {
+      const message = requestMessage(request(), { ...context, slackApprovers });
+      expect(buttons(message.blocks).map((b) => b.action_id)).toEqual([ACTION_OPEN]);
+    }
+    const approvedByAll = requestMessage(
+      request({
+        approvals: [
+          {
+            approver: { subject: 'bob', email: 'bob@example.com' },
+            at: '2026-11-22T10:05:00.000Z',
+            comment: null,
+            via: 'slack',
+          },
+        ],
+      }),
+      { ...context, slackApprovers: ['bob@example.com'] },
+    );
+    expect(buttons(approvedByAll.blocks).map((b) => b.action_id)).toEqual([ACTION_OPEN]);
+  });
+
+  it('a flagged post-review stands out (own block, flag, in the fallback text); an acknowledged one is stated', () => {
+    const emergency = {
+      emergency: true,
+      status: 'active' as const,
+      approvalsRequired: 0,
+      startAt: '2026-11-22T10:00:00.000Z',
+      endAt: '2026-11-22T11:30:00.000Z',
+    };
+    const review = (outcome: 'flagged' | 'acknowledged') => ({
+      dueAt: '2026-11-23T10:00:00.000Z',
+      outcome,
+      by: { subject: 'bob', email: 'bob@example.com' },
+      at: '2026-11-22T10:30:00.000Z',
+      comment: 'touched IAM users',
+      overdue: false,
+    });
+    const flagged = requestMessage(request({ ...emergency, postReview: review('flagged') }), context);
+    const block = flagged.blocks.find((b) => b.block_id === 'post_review');
+    expect(JSON.stringify(block)).toContain(
+      ':triangular_flag_on_post: *FLAGGED in post-review* by bob@example.com: touched IAM users',
+    );
+    expect(flagged.text).toContain('FLAGGED in post-review');
+    expect(JSON.stringify(flagged.blocks)).not.toContain('must review it');
+    const acknowledged = requestMessage(
+      request({ ...emergency, postReview: review('acknowledged') }),
+      context,
+    );
+    expect(JSON.stringify(acknowledged.blocks)).toContain('Post-review: acknowledged by bob@example.com');
+    expect(JSON.stringify(acknowledged.blocks)).not.toContain('FLAGGED');
   });
 
   it('user text cannot ping the channel or inject links', () => {

@@ -6,6 +6,7 @@ import type { AccessRequest, AuditEvent, AuditEventDraft } from '../../api/domai
 import { silentLogger } from '../../api/ports/logger.js';
 import type { SlackApi, SlackMessage, SlackMessageRef } from '../../api/ports/slack.js';
 import { SlackNotifier } from '../../api/services/notifications/slack-notifier.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const config = {
   notifications: { slack: { channel: 'C0DEFAULT', approveInSlack: false }, webhooks: [] },
@@ -29,6 +30,9 @@ const base = {
   revocation: null,
   cancellation: null,
   postReview: null,
+  extension: null,
+  extensions: [],
+  pendingUntil: '2026-11-22T12:00:00.000Z',
   createdAt: '2026-11-22T10:00:00.000Z',
 } as unknown as AccessRequest;
 
@@ -113,6 +117,29 @@ describe('SlackNotifier', () => {
       events('request.created', 'request.approved'),
     );
     expect(slack.calls).toEqual([]);
+  });
+});
+
+describe('LogOnlySlack (the local stand-in)', () => {
+  it('logs the whole Block Kit payload, marked as not sent, for posts and updates', async () => {
+    const { logger, lines } = captureLogs('info');
+    const slack = new LogOnlySlack(logger);
+    const { instance } = notifier(slack);
+    const logged = new SlackNotifier({
+      ...(instance as unknown as { options: ConstructorParameters<typeof SlackNotifier>[0] }).options,
+      slack,
+      logger,
+    });
+    await logged.afterChange(base, events('request.created'));
+    await logged.afterChange({ ...base, status: 'denied' }, events('request.denied'));
+    const entries = lines.map((line) => JSON.parse(line)).filter((entry) => entry.slack);
+    expect(entries.map((entry) => entry.msg)).toEqual(['slack message', 'slack message update']);
+    for (const entry of entries) {
+      expect(entry.slack).toBe('NOT SENT (no Slack token)');
+      expect(Array.isArray(entry.blocks)).toBe(true);
+      expect(entry.blocks[0].type).toBe('header');
+    }
+    expect(JSON.stringify(entries[1].blocks)).toContain('Denied');
   });
 });
 

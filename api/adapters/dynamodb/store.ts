@@ -263,7 +263,9 @@ export class DynamoStore implements BrokerStore, AuditJournal {
         ? `USER#${query.key}`
         : query.index === 'byStatus'
           ? `STATUS#${query.key}`
-          : 'REQUESTS';
+          : query.index === 'byDue'
+            ? 'DUE'
+            : 'REQUESTS';
     let startKey = decodeCursor(this.cursorKey, query.cursor, query.index, index);
     const items: AccessRequest[] = [];
     let lastIncluded: Record<string, AttributeValue> | null = null;
@@ -432,7 +434,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     const from = seqKey(Math.max(1, range.fromSeq ?? 1));
     do {
       const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
-      const values: Record<string, unknown> = { ':pk': AUDIT_PK, ':from': from, ':to': '999999999999' };
+      const to = range.toSeq !== undefined ? seqKey(Math.max(0, range.toSeq)) : '999999999999';
+      const values: Record<string, unknown> = { ':pk': AUDIT_PK, ':from': from, ':to': to };
       const filters: string[] = [];
       if (range.since) {
         names['#time'] = 'time';
@@ -451,6 +454,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: marshall(values),
           ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+          ...(range.newestFirst ? { ScanIndexForward: false } : {}),
           ConsistentRead: true,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),

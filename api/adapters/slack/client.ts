@@ -91,13 +91,23 @@ export class LogOnlySlack implements SlackApi {
   async postMessage(channel: string, message: SlackMessage): Promise<SlackMessageRef> {
     this.counter += 1;
     const ts = `local.${this.counter}`;
-    this.logger.info({ slack: 'NOT SENT (no Slack token)', channel, text: message.text }, 'slack message');
+    // The whole Block Kit payload, so what Slack would show can be checked (and pasted into Block Kit Builder).
+    this.logger.info(
+      { slack: 'NOT SENT (no Slack token)', channel, text: message.text, blocks: message.blocks },
+      'slack message',
+    );
     return { channel, ts };
   }
 
   async updateMessage(ref: SlackMessageRef, message: SlackMessage): Promise<void> {
     this.logger.info(
-      { slack: 'NOT SENT (no Slack token)', channel: ref.channel, ts: ref.ts, text: message.text },
+      {
+        slack: 'NOT SENT (no Slack token)',
+        channel: ref.channel,
+        ts: ref.ts,
+        text: message.text,
+        blocks: message.blocks,
+      },
       'slack message update',
     );
   }

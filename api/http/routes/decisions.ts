@@ -1,35 +1,18 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute, type z } from '@hono/zod-openapi';
 import type { AccessRequest, Caller } from '../../domain/types.js';
 import type { RequestService } from '../../services/request-service.js';
 import type { App } from '../env.js';
 import { presentRequest } from '../present.js';
 import {
-  freeText,
+  DECISION_BODIES,
   jsonBody,
   jsonResponse,
   problemResponses,
   RequestIdParam,
   RequestSchema,
 } from '../schemas.js';
-import { MAX_DURATION_MINUTES } from './requests.js';
 
-const comment = freeText(z.string().trim().min(1).max(1000));
-
-const bodies = {
-  approve: z.strictObject({ comment: comment.optional() }),
-  deny: z.strictObject({ comment }),
-  cancel: z.strictObject({}),
-  revoke: z.strictObject({ reason: comment }),
-  extend: z.strictObject({
-    durationMinutes: z
-      .number()
-      .int('must be a whole number of minutes')
-      .min(1, 'must be at least 1')
-      .max(MAX_DURATION_MINUTES),
-    reason: comment,
-  }),
-  review: z.strictObject({ outcome: z.enum(['acknowledged', 'flagged']), comment }),
-};
+const bodies = DECISION_BODIES;
 
 type Action = keyof typeof bodies;
 

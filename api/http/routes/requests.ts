@@ -3,32 +3,16 @@ import { REQUEST_STATUSES } from '../../domain/types.js';
 import type { App } from '../env.js';
 import { presentRequest } from '../present.js';
 import {
-  freeText,
+  CreateRequestBody,
   jsonBody,
   jsonResponse,
+  MAX_DURATION_MINUTES,
   problemResponses,
   RequestIdParam,
   RequestSchema,
 } from '../schemas.js';
 
-export const MAX_DURATION_MINUTES = 7 * 24 * 60;
-
-const CreateRequestBody = z
-  .strictObject({
-    roleId: z.string().min(1).max(64),
-    durationMinutes: z
-      .number()
-      .int('must be a whole number of minutes')
-      .min(1, 'must be at least 1')
-      .max(MAX_DURATION_MINUTES),
-    reason: freeText(z.string().trim().min(3, 'must say why access is needed').max(1000)),
-    ticket: freeText(z.string().trim().min(1).max(128), 'line').optional(),
-    startAt: z.iso
-      .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-11-22T10:00:00Z' })
-      .optional(),
-    emergency: z.boolean().optional(),
-  })
-  .openapi('CreateRequest');
+export { MAX_DURATION_MINUTES };
 
 const IdempotencyHeader = z.object({
   'idempotency-key': z

@@ -47,4 +47,18 @@ ol.timeline li { padding: .25rem 0 .75rem 1rem; }
 ol.timeline time, .muted { color: var(--muted); font-size: .9rem; }
 .hint { color: var(--muted); font-size: .9rem; margin: .25rem 0 0; }
 .checkbox { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.risk-high { display: inline-block; padding: .05rem .45rem; border-radius: .25rem; background: var(--bad); color: #fff; font-weight: 700; font-size: .85rem; text-transform: uppercase; letter-spacing: .03em; vertical-align: middle; }
+.risk-note { border-left: .35rem solid var(--bad); padding: .5rem .75rem; background: #fdf0f0; margin: 0 0 .75rem; }
+button.approve-high { background: var(--bad); border-color: #5c1010; }
+p.next { margin: -.5rem 0 .75rem; font-weight: 600; }
+.countdown { font-weight: 700; }
+.actions { margin: .5rem 0 1rem; }
+.actions form { padding: .75rem; }
+.actions textarea { min-height: 2.5rem; }
+form.filters { display: grid; gap: .25rem 1rem; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); align-items: end; }
+form.inline { display: flex; gap: .35rem; align-items: center; margin: 0; }
+form.inline input { min-width: 6rem; }
+button.small { margin: 0; padding: .3rem .7rem; min-height: 2.25rem; }
+ul.history { padding-left: 1.1rem; }
 `;

@@ -26,6 +26,11 @@ export interface MessageContext {
   publicUrl: string;
   /** Whether Approve/Deny buttons may appear (notifications.slack.approveInSlack). */
   approveInSlack: boolean;
+  /**
+   * The role's `approverUsers`: the only people whose Slack clicks count (Slack cannot vouch for IdP groups).
+   * Buttons appear only while one of them, other than the requester, can still approve.
+   */
+  slackApprovers?: string[];
   ticketUrl?: string | null;
 }
 
@@ -62,6 +67,79 @@ const STATUS_LINE: Record<AccessRequest['status'], string> = {
   failed: ':warning: Failed to activate',
 };
 
+/**
+ * A time Slack shows in each reader's own time zone (`<!date^…>`), with the UTC text as the fallback for
+ * clients that cannot.
+ */
+export function slackTime(iso: string): string {
+  const seconds = Math.floor(Date.parse(iso) / 1000);
+  if (!Number.isFinite(seconds)) return escapeMrkdwn(String(iso));
+  const fallback = iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
+  return `<!date^${seconds}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+/** Whether someone whose click Slack can vouch for may still approve this request (or its extension). */
+export function canActInSlack(request: AccessRequest, context: MessageContext): boolean {
+  if (!context.approveInSlack) return false;
+  const approvals =
+    request.status === 'pending'
+      ? request.approvals
+      : request.status === 'active' && request.extension
+        ? request.extension.approvals
+        : null;
+  if (!approvals) return false;
+  const done = new Set(approvals.map((a) => a.approver.email.toLowerCase()));
+  const requester = request.requester.email.toLowerCase();
+  return (context.slackApprovers ?? []).some((email) => {
+    const address = email.toLowerCase();
+    return address !== requester && !done.has(address);
+  });
+}
+
+function reviewLine(request: AccessRequest): string | null {
+  const review = request.postReview;
+  if (!review) return null;
+  if (review.outcome === 'flagged') {
+    const comment = review.comment ? `: ${escapeMrkdwn(review.comment)}` : '';
+    return `:triangular_flag_on_post: *FLAGGED in post-review* by ${escapeMrkdwn(review.by?.email ?? 'an approver')}${comment}`;
+  }
+  if (review.outcome === 'acknowledged') {
+    const comment = review.comment ? `: ${escapeMrkdwn(review.comment)}` : '';
+    return `:white_check_mark: Post-review: acknowledged by ${escapeMrkdwn(review.by?.email ?? 'an approver')}${comment}`;
+  }
+  return review.overdue
+    ? `:warning: Post-review OVERDUE since ${slackTime(review.dueAt)}`
+    : `:warning: Started without approval. An approver must review it by ${slackTime(review.dueAt)}.`;
+}
+
+/** Deadlines and ends that matter in the request's current state. */
+function timeLines(request: AccessRequest): string[] {
+  const lines: string[] = [];
+  if (request.status === 'pending' && request.pendingUntil)
+    lines.push(`*Decide by:* ${slackTime(request.pendingUntil)}`);
+  if (request.status === 'approved' && request.startAt) lines.push(`*Starts:* ${slackTime(request.startAt)}`);
+  if ((request.status === 'approved' || request.status === 'active') && request.endAt)
+    lines.push(`*Ends:* ${slackTime(request.endAt)}`);
+  if (request.status === 'active' && request.extension) {
+    const ext = request.extension;
+    const by = ext.approvals.map((a) => escapeMrkdwn(a.approver.email)).join(', ');
+    lines.push(
+      `*Extension asked:* ${duration(ext.durationMinutes)} more (${ext.approvals.length} of ${ext.approvalsRequired} approvals${by ? `: ${by}` : ''}): ${escapeMrkdwn(ext.reason)}`,
+    );
+  }
+  // Items stored before extensions were recorded have none; the alert must render whatever it finds.
+  for (const extension of request.extensions ?? []) {
+    lines.push(
+      `*Extended* by ${duration(extension.durationMinutes)} at ${slackTime(extension.approvedAt)}: ${escapeMrkdwn(extension.reason)}`,
+    );
+  }
+  if (['expired', 'revoked'].includes(request.status) && request.endAt)
+    lines.push(
+      `*Ended:* ${slackTime(request.status === 'revoked' ? (request.revocation?.at ?? request.endAt) : request.endAt)}`,
+    );
+  return lines;
+}
+
 /** The message for a request in its current state; the same builder serves the first post and every update. */
 export function requestMessage(request: AccessRequest, context: MessageContext): SlackMessage {
   const url = `${context.publicUrl}/requests/${encodeURIComponent(request.id)}`;
@@ -78,6 +156,8 @@ export function requestMessage(request: AccessRequest, context: MessageContext):
   let status = STATUS_LINE[request.status];
   if (request.status === 'pending') {
     status += ` (${request.approvals.length} of ${request.approvalsRequired} approvals)`;
+    if (request.approvals.length > 0)
+      status += `\nApproved so far by ${request.approvals.map((a) => escapeMrkdwn(a.approver.email)).join(', ')}`;
   }
   const decidedBy =
     request.denial?.by.email ?? request.revocation?.by.email ?? request.cancellation?.by.email ?? null;
@@ -109,16 +189,18 @@ export function requestMessage(request: AccessRequest, context: MessageContext):
     },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: truncate(`*Status:* ${status}`, SLACK_LIMITS.sectionText) },
-    },
-  ];
-  if (emergency && request.postReview && !request.postReview.outcome) {
-    blocks.push({
-      type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `:warning: Started without approval. An approver must review it by ${request.postReview.dueAt}.`,
+        text: truncate([`*Status:* ${status}`, ...timeLines(request)].join('\n'), SLACK_LIMITS.sectionText),
       },
+    },
+  ];
+  const review = reviewLine(request);
+  if (review) {
+    blocks.push({
+      type: 'section',
+      block_id: 'post_review',
+      text: { type: 'mrkdwn', text: truncate(review, SLACK_LIMITS.sectionText) },
     });
   }
   const buttons: Block[] = [
@@ -130,7 +212,7 @@ export function requestMessage(request: AccessRequest, context: MessageContext):
       value: request.id,
     },
   ];
-  if (context.approveInSlack && request.status === 'pending') {
+  if (canActInSlack(request, context)) {
     buttons.push(
       {
         type: 'button',
@@ -139,9 +221,11 @@ export function requestMessage(request: AccessRequest, context: MessageContext):
         text: plain('Approve', SLACK_LIMITS.buttonText),
         value: request.id,
         confirm: {
-          title: plain('Approve this request?', 100),
+          title: plain(request.extension ? 'Approve this extension?' : 'Approve this request?', 100),
           text: plain(
-            `${request.requester.email} gets ${request.roleId} for ${duration(request.durationMinutes)}.`,
+            request.extension
+              ? `${request.requester.email} keeps ${request.roleId} ${duration(request.extension.durationMinutes)} longer.`
+              : `${request.requester.email} gets ${request.roleId} for ${duration(request.durationMinutes)}.`,
             300,
           ),
           confirm: plain('Approve', 30),
@@ -166,12 +250,13 @@ export function requestMessage(request: AccessRequest, context: MessageContext):
   blocks.push({ type: 'actions', block_id: `request_${request.id}`.slice(0, 255), elements: buttons });
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `${request.id} · asked ${request.createdAt}` }],
+    elements: [{ type: 'mrkdwn', text: `${request.id} · asked ${slackTime(request.createdAt)}` }],
   });
 
   const summary = `${request.requester.email} asks for ${request.roleId} for ${duration(request.durationMinutes)}`;
+  const flagged = request.postReview?.outcome === 'flagged' ? ' — FLAGGED in post-review' : '';
   const text = emergency
-    ? `<!here> EMERGENCY access: ${escapeMrkdwn(request.requester.email)} activated ${request.roleId} without approval`
+    ? `<!here> EMERGENCY access: ${escapeMrkdwn(request.requester.email)} activated ${request.roleId} without approval${flagged}`
     : `${escapeMrkdwn(summary)} — ${STATUS_LINE[request.status].replace(/^:[a-z_]+: /, '')}`;
   return { text: truncate(text, SLACK_LIMITS.messageText), blocks };
 }

@@ -65,6 +65,7 @@ export class SlackNotifier implements LifecycleListener {
     const context: MessageContext = {
       publicUrl: this.options.publicUrl,
       approveInSlack: slack?.approveInSlack === true,
+      slackApprovers: this.options.config.roles.find((r) => r.id === request.roleId)?.approverUsers ?? [],
       ticketUrl:
         template && request.ticket ? template.replace('{ticket}', encodeLinkComponent(request.ticket)) : null,
     };

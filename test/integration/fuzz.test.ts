@@ -85,9 +85,14 @@ const jsonish: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 );
 
+/** Drops control characters (tab aside), which fetch refuses to send. */
+function printableHeader(value: string): string {
+  return [...value].filter((ch) => ch === '\t' || (ch >= ' ' && ch !== '\u007f')).join('');
+}
+
 /** Header values must be ByteStrings; anything else never leaves a real client either. */
 const headerValue = fc.oneof(
-  fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((s) => s.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '')),
+  fc.string({ unit: 'binary-ascii', maxLength: 60 }).map(printableHeader),
   fc.constantFrom('', 'x'.repeat(2000), 'application/json', 'text/plain', '*/*', 'web', 'slack', 'cli'),
 );
 

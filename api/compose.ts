@@ -27,7 +27,7 @@ import { GrantService } from './services/grant-service.js';
 import type { Logger } from './services/logger.js';
 import { type Notifications, setupNotifications } from './services/notifications/index.js';
 import { OutboxRelay } from './services/outbox-relay.js';
-import { type BrokerStore, type Clock, systemClock } from './services/ports.js';
+import { type Clock, systemClock } from './services/ports.js';
 import { MemoryRateLimiter } from './services/rate-limiter.js';
 import { RequestService } from './services/request-service.js';
 import { Sealer } from './services/sealer.js';
@@ -64,7 +64,7 @@ export interface BrokerOptions {
 
 export interface Broker {
   app: App;
-  store: BrokerStore;
+  store: DynamoStore;
   requests: RequestService;
   audit: AuditService;
   dynamodb: DynamoDBClient;

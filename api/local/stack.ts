@@ -178,6 +178,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.cloudtrail ? { cloudtrail: options.cloudtrail } : {}),
     });
     await ensureTable(broker.dynamodb, tableName);
+    // A data directory from an older version: requests written before the role indexes get their keys.
+    const backfilled = await broker.store.backfillIndexes();
+    if (backfilled > 0) logger.info({ backfilled }, 'request items given the role index keys');
 
     const oidcCallback = provider.callback();
     const apiListener = getRequestListener(broker.app.fetch);

@@ -619,7 +619,8 @@ function eventWrite(table: string, event: AuditEvent): TransactWriteItem {
   };
 }
 
-function requestItem(request: AccessRequest): Record<string, AttributeValue> {
+/** The stored item of a request with every index key (the store's writes and the list bench's seeding). */
+export function requestItem(request: AccessRequest): Record<string, AttributeValue> {
   const order = `${request.createdAt}#${request.id}`;
   const due = nextDue(request);
   return marshall(

@@ -13,6 +13,7 @@ import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
 import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
+import { DynamoThrottleReports } from './adapters/dynamodb/throttle-reports.js';
 import { JoseTokenVerifier, type TokenVerifier } from './adapters/oidc/token-verifier.js';
 import { type SlackApi, WebApiSlack } from './adapters/slack/client.js';
 import type { BreakglassConfig } from './config/schema.js';
@@ -32,6 +33,7 @@ import { MemoryRateLimiter } from './services/rate-limiter.js';
 import { RequestService } from './services/request-service.js';
 import { Sealer } from './services/sealer.js';
 import type { SweepTask } from './services/sweeper.js';
+import { reportClosedWindows } from './services/throttle-reporting.js';
 
 export interface BrokerOptions {
   config: BreakglassConfig;
@@ -196,7 +198,26 @@ export function buildBroker(options: BrokerOptions): Broker {
     );
   }
   const outbox = new OutboxRelay({ outbox: outboxStore, store, requests, clock, logger });
+  const limiter =
+    config.limits.store === 'dynamodb'
+      ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
+      : new MemoryRateLimiter();
+  // Owed access.throttled reports are table items the report's own commit consumes (exactly once, crash-proof).
+  const throttleReports = new DynamoThrottleReports({ client: dynamodb, tableName: options.tableName });
+  store.addContributor(throttleReports.contributor());
   const sweepTasks: SweepTask[] = [
+    {
+      name: 'throttle-reports',
+      run: async () => {
+        await reportClosedWindows({
+          reports: throttleReports,
+          limiter,
+          requests,
+          logger,
+          now: () => clock.now(),
+        });
+      },
+    },
     { name: 'revocation-retry', run: () => grants.retryRevocations() },
     { name: 'outbox-relay', run: () => outbox.drain() },
     // Fallback for a lost stream trigger: nothing committed waits for the sealer longer than one sweep. It only
@@ -228,10 +249,8 @@ export function buildBroker(options: BrokerOptions): Broker {
     slack: notifications.interactions,
     grants,
     activity,
-    limiter:
-      config.limits.store === 'dynamodb'
-        ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
-        : new MemoryRateLimiter(),
+    limiter,
+    throttleReports,
   });
   return {
     app,

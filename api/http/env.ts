@@ -8,6 +8,7 @@ import type { AuditService } from '../services/audit-service.js';
 import type { GrantService } from '../services/grant-service.js';
 import type { Logger } from '../services/logger.js';
 import type { SlackInteractions } from '../services/notifications/slack-interactions.js';
+import type { ThrottleReports } from '../services/ports.js';
 import type { RateLimiter } from '../services/rate-limiter.js';
 import type { RequestService } from '../services/request-service.js';
 import type { WebOptions } from './web/options.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   /** Grant activity reviews from the organisation trail (absent in apps built without one). */
   activity?: ActivityService;
   /** Counts calls for the rate limits (config `limits:`); in-memory when absent. */
+  /** Owed `access.throttled` reports; in memory when omitted. */
+  throttleReports?: ThrottleReports;
   limiter?: RateLimiter;
   /** Slack button clicks; absent when Slack is not configured. */
   slack?: SlackInteractions | null;

@@ -14,6 +14,7 @@ import { problemBody } from '../http/problem.js';
 import type { CloudTrailSource } from '../ports/cloudtrail.js';
 import { createLogger, type Logger } from '../services/logger.js';
 import type { Clock } from '../services/ports.js';
+import { MemoryRateLimiter, windowStart } from '../services/rate-limiter.js';
 import { SealerLoop } from '../services/sealer.js';
 import { Sweeper } from '../services/sweeper.js';
 import type { DemoUser } from './demo-users.js';
@@ -119,7 +120,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const baseConfig = options.config ?? loadConfigFile(options.configPath ?? exampleConfigPath);
 
   // Listen first (port 0 picks a free one) so the issuer URL is known before the provider is built.
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+  let handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> = (_req, res) => {
     res.statusCode = 503;
     res.end('starting');
   };
@@ -136,7 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       active.delete(res);
       if (active.size === 0) drained?.();
     });
-    handler(req, res);
+    void handler(req, res);
   });
   const port = await listen(server, options.port ?? 8787, host);
   const url = `http://${host}:${port}`;
@@ -184,7 +185,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const oidcCallback = provider.callback();
     const apiListener = getRequestListener(broker.app.fetch);
-    handler = (req, res) => {
+    // The development provider's token endpoint (logins, device-flow polling, refresh) is limited per address
+    // like the broker's own unauthenticated paths; a hosted identity provider applies its own limits.
+    const tokenLimiter = new MemoryRateLimiter();
+    const window = config.limits.windowSeconds;
+    handler = async (req, res) => {
+      if (isOidcPath(req.url) && req.method === 'POST' && req.url!.startsWith(`${OIDC_PATH}/token`)) {
+        const at = new Date();
+        const calls = await tokenLimiter.hit(`ip:${req.socket.remoteAddress ?? 'unknown'}`, window, at);
+        if (calls > config.limits.perIp) {
+          const retryAfter = Math.ceil((windowStart(window, at) + window * 1000 - at.getTime()) / 1000);
+          const body = problemBody(
+            'rate_limited',
+            'too many token requests; retry after the window',
+            `r_${ulid()}`,
+          );
+          res.writeHead(429, {
+            'content-type': 'application/problem+json',
+            'retry-after': String(Math.max(1, retryAfter)),
+          });
+          res.end(JSON.stringify(body));
+          return;
+        }
+      }
       if (isOidcPath(req.url)) {
         // Mounted like Express would: oidc-provider derives its mount path from originalUrl.
         (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
@@ -240,6 +263,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             server.closeAllConnections();
           });
           await sweeper.stop();
+          // Windows that closed while stopping get their access.throttled now; open ones stay owed in the table.
+          await broker.sweepTasks
+            .find((task) => task.name === 'throttle-reports')
+            ?.run()
+            .catch((error: unknown) =>
+              logger.warn({ err: (error as Error).message }, 'throttle reports left owed'),
+            );
           await sealing.stop();
           broker.close();
           await dynamo?.stop();

@@ -3,6 +3,7 @@ import type { ChainHead } from '../domain/audit-chain.js';
 import type { Outcome } from '../domain/lifecycle.js';
 import type {
   AccessRequest,
+  Actor,
   AuditEvent,
   AuditEventDraft,
   CommittedEvent,
@@ -197,4 +198,27 @@ export interface Outbox {
   settle(id: string, done: string[], complete: boolean, retryAt: Date): Promise<void>;
   /** The committed events of an entry (from their journal entries). */
   events(entry: OutboxEntry): Promise<CommittedEvent[]>;
+}
+
+/** A window in which a principal was throttled, owed one `access.throttled` event once the window closes. */
+export interface ThrottleReport {
+  /** The limiter key (`p:<subject>`, `r:<subject>`). */
+  key: string;
+  kind: string;
+  limit: number;
+  windowStart: number;
+  windowSeconds: number;
+  actor: Actor;
+}
+
+/**
+ * Durable "this window owes a report" markers: opened on the first throttled call of a window (before the 429 is
+ * sent) and consumed by the very commit of the `access.throttled` event (`data.report`), so a stop, a crash or
+ * a frozen Lambda loses no report and none is written twice.
+ */
+export interface ThrottleReports {
+  /** Records that `report`'s window owes an event; idempotent. */
+  open(report: ThrottleReport): Promise<void>;
+  /** Reports whose window closed before `now`, with the id their event must carry as `data.report`. */
+  due(now: Date, limit: number): Promise<Array<ThrottleReport & { id: string }>>;
 }

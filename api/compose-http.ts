@@ -4,8 +4,6 @@
  * this file, so the other Lambda functions do not bundle the HTTP layer, the web pages or the CloudTrail reader.
  */
 import { trailSourceFor } from './adapters/cloudtrail/factory.js';
-import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
-import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
 import { JoseTokenVerifier } from './adapters/oidc/token-verifier.js';
 import { type BrokerOptions, buildCore, type CoreBroker } from './compose.js';
 import { createApp } from './http/app.js';
@@ -25,7 +23,7 @@ export function buildBroker(options: BrokerOptions): Broker {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const core = buildCore(options);
-  const { requests, store, sealer, bunker, markers, notifications, grants, dynamodb } = core;
+  const { requests, store, sealer, bunker, markers, notifications, grants } = core;
   const audit = new AuditService({ store, requests });
   const activity = new ActivityService({
     requests,
@@ -52,10 +50,8 @@ export function buildBroker(options: BrokerOptions): Broker {
     slack: notifications.interactions,
     grants,
     activity,
-    limiter:
-      config.limits.store === 'dynamodb'
-        ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
-        : new MemoryRateLimiter(),
+    limiter: core.limiter,
+    throttleReports: core.throttleReports,
   });
   return { ...core, app, audit, activity };
 }

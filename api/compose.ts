@@ -17,8 +17,11 @@ import { S3Sink } from './adapters/bunker/s3-sink.js';
 import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
+import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
+import { DynamoThrottleReports } from './adapters/dynamodb/throttle-reports.js';
+import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
 import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
 import type { BreakglassConfig } from './config/schema.js';
 import type { WebOptions } from './http/web/options.js';
@@ -27,6 +30,7 @@ import type { AuditSigner, BunkerSink } from './ports/bunker.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import type { CloudTrailSource } from './ports/cloudtrail.js';
 import type { Logger } from './ports/logger.js';
+import type { RateLimiter } from './ports/rate-limiter.js';
 import type { ReadinessCheck } from './ports/readiness.js';
 import type { SlackApi } from './ports/slack.js';
 import type { BrokerStore } from './ports/store.js';
@@ -38,6 +42,7 @@ import { RequestService } from './services/request-service.js';
 import { Sealer } from './services/sealer.js';
 import { AuditShipper, type Bunker } from './services/shipper.js';
 import type { SweepTask } from './services/sweeper.js';
+import { reportClosedWindows } from './services/throttle-reporting.js';
 
 export interface BrokerOptions {
   config: BreakglassConfig;
@@ -116,6 +121,10 @@ export interface CoreBroker extends SealingParts {
   outbox: OutboxRelay;
   grants: GrantService;
   markers: DynamoMarkers;
+  /** Counts calls for the rate limits; DynamoDB across instances or in memory (config `limits.store`). */
+  limiter: RateLimiter;
+  /** Owed `access.throttled` reports, committed by the sweep once their window closes. */
+  throttleReports: DynamoThrottleReports;
   /** Periodic work the sweeper runs after each sweep. */
   sweepTasks: SweepTask[];
 }
@@ -224,7 +233,26 @@ export function buildCore(options: BrokerOptions): CoreBroker {
   }
   const outbox = new OutboxRelay({ outbox: outboxStore, store, requests, clock, logger });
   const sealer = sealing.sealer;
+  const limiter =
+    config.limits.store === 'dynamodb'
+      ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
+      : new MemoryRateLimiter();
+  // Owed access.throttled reports are table items the report's own commit consumes (exactly once, crash-proof).
+  const throttleReports = new DynamoThrottleReports({ client: dynamodb, tableName: options.tableName });
+  store.addContributor(throttleReports.contributor());
   const sweepTasks: SweepTask[] = [
+    {
+      name: 'throttle-reports',
+      run: async () => {
+        await reportClosedWindows({
+          reports: throttleReports,
+          limiter,
+          requests,
+          logger,
+          now: () => clock.now(),
+        });
+      },
+    },
     { name: 'revocation-retry', run: () => grants.retryRevocations() },
     { name: 'outbox-relay', run: () => outbox.drain() },
     // Fallback for a lost stream trigger: nothing committed waits for the sealer longer than one sweep. It only
@@ -241,6 +269,8 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     outbox,
     grants,
     markers,
+    limiter,
+    throttleReports,
     sweepTasks,
     close: () => {
       dynamodb.destroy();

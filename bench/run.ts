@@ -17,6 +17,7 @@ const SUITES: Array<() => Promise<Suite>> = [
   () => import('./suites/cli.js'),
   () => import('./suites/lambda.js'),
   () => import('./suites/activity.js'),
+  () => import('./suites/list.js'),
 ];
 
 async function main(): Promise<void> {

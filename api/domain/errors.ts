@@ -50,6 +50,8 @@ export const ERROR_STATUS = {
   cloudtrail_unreadable: 502,
   not_ready: 503,
   storage_unavailable: 503,
+  /** The local broker is stopping: requests arriving on open connections during the drain. */
+  shutting_down: 503,
   rate_limited: 429,
   internal: 500,
 } as const;

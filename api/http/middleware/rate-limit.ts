@@ -9,8 +9,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { LimitsConfig } from '../../config/schema.js';
 import { actorOf, type Caller } from '../../domain/types.js';
 import type { Logger } from '../../ports/logger.js';
+import type { ThrottleReports } from '../../ports/rate-limiter.js';
 import { type RateLimiter, windowStart } from '../../ports/rate-limiter.js';
 import type { RequestService } from '../../services/request-service.js';
+import { reportClosedWindows } from '../../services/throttle-reporting.js';
 import type { AppEnv } from '../env.js';
 import { problem } from '../problem.js';
 import { clientIp } from './authenticate.js';
@@ -19,6 +21,8 @@ export interface RateLimitDeps {
   limits: LimitsConfig;
   limiter: RateLimiter;
   requests: Pick<RequestService, 'record'>;
+  /** Where a throttled window's owed report is kept until its event is written (durable in DynamoDB). */
+  reports: ThrottleReports;
   logger: Logger;
   now?: () => Date;
 }
@@ -30,7 +34,10 @@ export interface RateLimits {
   refusedTokens: MiddlewareHandler<AppEnv>;
   /** Per principal, after authentication: all calls, and refused (4xx) calls much tighter. */
   perPrincipal: MiddlewareHandler<AppEnv>;
-  /** Writes the `access.throttled` events of windows that have closed (tests, shutdown). */
+  /**
+   * Writes the `access.throttled` events of windows that have closed (tests, shutdown). Windows still open stay
+   * owed in the table; the sweeper reports them once they close.
+   */
   flush(): Promise<void>;
 }
 
@@ -38,7 +45,12 @@ export function rateLimits(deps: RateLimitDeps): RateLimits {
   const { limits, limiter, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const window = limits.windowSeconds;
-  const reports = new Map<string, { timer: NodeJS.Timeout; run: () => Promise<void> }>();
+  const timers = new Set<NodeJS.Timeout>();
+  const reporting = { reports: deps.reports, limiter, requests: deps.requests, logger, now };
+  const reportClosed = () =>
+    reportClosedWindows(reporting).catch((error: unknown) =>
+      logger.warn({ err: (error as Error).message }, 'throttle reports not written yet; the sweeper retries'),
+    );
 
   /** Counting must never take the API down with it: a failing counter lets the call through. */
   async function count(op: 'hit' | 'peek', key: string, at: Date): Promise<number> {
@@ -57,43 +69,41 @@ export function rateLimits(deps: RateLimitDeps): RateLimits {
   async function throttle(c: Context, key: string, kind: string, limit: number, caller?: Caller) {
     const at = now();
     const throttled = await count('hit', `t:${key}`, at);
-    if (caller && throttled === 1) scheduleReport(key, kind, limit, caller, at);
+    if (caller && throttled === 1) await openReport(key, kind, limit, caller, at);
     return problem(c, 'rate_limited', `too many ${kind} calls; retry after the window`, {
       retryAfterSeconds: retryAfter(at),
     });
   }
 
-  /** The first throttled call of a window owns its report, written when the window closes with the count. */
-  function scheduleReport(key: string, kind: string, limit: number, caller: Caller, at: Date): void {
+  /**
+   * The first throttled call of a window stores that the window owes a report before it is answered, so no stop,
+   * crash or frozen Lambda loses it; the report itself (with the count) is written once the window has closed.
+   */
+  async function openReport(key: string, kind: string, limit: number, caller: Caller, at: Date) {
     const start = windowStart(window, at);
-    const id = `${key}#${start}`;
-    const run = async () => {
-      if (!reports.delete(id)) return;
-      const throttled = await count('peek', `t:${key}`, new Date(start));
-      try {
-        await deps.requests.record([
-          {
-            type: 'access.throttled',
-            actor: actorOf(caller),
-            data: {
-              kind,
-              limit,
-              count: throttled,
-              windowStart: new Date(start).toISOString(),
-              windowSeconds: window,
-            },
-          },
-        ]);
-      } catch (error) {
-        logger.error(
-          { err: (error as Error).message, subject: caller.subject },
-          'access.throttled not recorded',
-        );
-      }
-    };
-    const timer = setTimeout(run, start + window * 1000 - at.getTime() + 50);
+    try {
+      await deps.reports.open({
+        key,
+        kind,
+        limit,
+        windowStart: start,
+        windowSeconds: window,
+        actor: actorOf(caller),
+      });
+    } catch (error) {
+      logger.error({ err: (error as Error).message, subject: caller.subject }, 'throttle report not opened');
+      return;
+    }
+    // A long-lived server writes it promptly after the window; the sweeper covers everything else.
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        void reportClosed();
+      },
+      start + window * 1000 - at.getTime() + 50,
+    );
     timer.unref();
-    reports.set(id, { timer, run });
+    timers.add(timer);
   }
 
   return {
@@ -131,9 +141,9 @@ export function rateLimits(deps: RateLimitDeps): RateLimits {
       return undefined;
     },
     flush: async () => {
-      const pending = [...reports.values()];
-      for (const report of pending) clearTimeout(report.timer);
-      await Promise.all(pending.map((report) => report.run()));
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await reportClosed();
     },
   };
 }

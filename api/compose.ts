@@ -22,6 +22,7 @@ import type { WebOptions } from './http/web/options.js';
 import { VERSION } from './package-root.js';
 import type { CloudTrailSource } from './ports/cloudtrail.js';
 import { ActivityService, layoutOf } from './services/activity.js';
+import { AuditReads } from './services/audit-reads.js';
 import { AuditService } from './services/audit-service.js';
 import { GrantService } from './services/grant-service.js';
 import type { Logger } from './services/logger.js';
@@ -125,7 +126,17 @@ export function buildBroker(options: BrokerOptions): Broker {
   });
   const outboxStore = new DynamoOutbox({ client: dynamodb, tableName: options.tableName });
   const requests = new RequestService({ config, store, clock, logger, outbox: outboxStore });
-  const audit = new AuditService({ store, requests });
+  const markers = new DynamoMarkers({ client: dynamodb, tableName: options.tableName, clock });
+  const limiter =
+    config.limits.store === 'dynamodb'
+      ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
+      : new MemoryRateLimiter();
+  const audit = new AuditService({
+    store,
+    requests,
+    reads: new AuditReads({ limiter, markers, requests, clock, logger }),
+    clock,
+  });
   const bunker = buildBunker({
     config,
     store,
@@ -157,7 +168,6 @@ export function buildBroker(options: BrokerOptions): Broker {
     logger: logger.child({ component: 'sealer' }),
     maxLagSeconds: config.audit.maxSealLagSeconds,
   });
-  const markers = new DynamoMarkers({ client: dynamodb, tableName: options.tableName, clock });
   const notifications = setupNotifications({
     config,
     requests,
@@ -228,10 +238,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     slack: notifications.interactions,
     grants,
     activity,
-    limiter:
-      config.limits.store === 'dynamodb'
-        ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
-        : new MemoryRateLimiter(),
+    limiter,
   });
   return {
     app,

@@ -183,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamodbEndpoint,
       stop: async () => {
         await sweeper.stop();
+        await broker.audit.flushReads();
         await sealing.stop();
         await new Promise<void>((done) => {
           server.close(() => done());

@@ -11,6 +11,7 @@ import type { App } from './http/env.js';
 import { VERSION } from './package-root.js';
 import { systemClock } from './ports/clock.js';
 import { ActivityService, layoutOf } from './services/activity.js';
+import { AuditReads } from './services/audit-reads.js';
 import { AuditService } from './services/audit-service.js';
 
 export interface Broker extends CoreBroker {
@@ -24,7 +25,12 @@ export function buildBroker(options: BrokerOptions): Broker {
   const clock = options.clock ?? systemClock;
   const core = buildCore(options);
   const { requests, store, sealer, bunker, markers, notifications, grants } = core;
-  const audit = new AuditService({ store, requests });
+  const audit = new AuditService({
+    store,
+    requests,
+    reads: new AuditReads({ limiter: core.limiter, markers, requests, clock, logger }),
+    clock,
+  });
   const activity = new ActivityService({
     requests,
     store,

@@ -37,6 +37,7 @@ const FORBIDDEN = [
 
 export const ENTRY_POINTS = {
   http: 'api/lambda/http.ts',
+  audit: 'api/lambda/audit-stream.ts',
   transition: 'api/lambda/transition.ts',
   sweeper: 'api/lambda/sweeper.ts',
   shipper: 'api/lambda/shipper.ts',

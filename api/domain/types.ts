@@ -179,6 +179,7 @@ export const AUDIT_EVENT_TYPES = [
   'bunker.conflict',
   'effect.failed',
   'activity.viewed',
+  'audit.read',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

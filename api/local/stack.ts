@@ -265,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             server.closeAllConnections();
           });
           await sweeper.stop();
+          await broker.audit.flushReads();
           // Windows that closed while stopping get their access.throttled now; open ones stay owed in the table.
           await broker.sweepTasks
             .find((task) => task.name === 'throttle-reports')

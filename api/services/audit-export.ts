@@ -12,6 +12,7 @@ import { RequesterDirectory, toOcsf } from '../domain/exports/ocsf.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { AuditSigner } from '../ports/bunker.js';
 import type { BrokerStore } from '../ports/store.js';
+import { isContext, type RangeItem } from './audit-history.js';
 import { MANIFEST_JWS_TYP, signCompact } from './digests.js';
 
 export interface TimeRange {
@@ -124,26 +125,33 @@ export function exportJsonl(events: AsyncIterable<AuditEvent>, options: JsonlOpt
   return chunked(jsonlLines(events, options));
 }
 
-async function* csvLines(events: AsyncIterable<AuditEvent>): AsyncIterable<string> {
+async function* csvLines(items: AsyncIterable<RangeItem>): AsyncIterable<string> {
   yield csvHeader();
   const rows = new RequestRows();
-  for await (const event of events) {
-    for (const row of rows.push(event)) yield csvRowLine(row);
+  for await (const item of items) {
+    for (const row of rows.push(isContext(item) ? item.context : item)) yield csvRowLine(row);
   }
   for (const row of rows.flush()) yield csvRowLine(row);
 }
 
-/** CSV for reviewers: one row per request, in the order requests finished. */
-export function exportCsv(events: AsyncIterable<AuditEvent>): AsyncIterable<string> {
-  return chunked(csvLines(events));
+/**
+ * CSV for reviewers: one complete row per request, in the order requests finished. For a date range, pass the
+ * events through `withHistory` so requests that began before it are complete too.
+ */
+export function exportCsv(items: AsyncIterable<RangeItem>): AsyncIterable<string> {
+  return chunked(csvLines(items));
 }
 
-async function* ocsfLines(events: AsyncIterable<AuditEvent>, version: string): AsyncIterable<string> {
+async function* ocsfLines(items: AsyncIterable<RangeItem>, version: string): AsyncIterable<string> {
   const requesters = new RequesterDirectory();
-  for await (const event of events) yield `${JSON.stringify(toOcsf(event, requesters, version))}\n`;
+  for await (const item of items) {
+    // Earlier history only teaches the directory who requested what; it is not part of the export.
+    if (isContext(item)) requesters.learn(item.context);
+    else yield `${JSON.stringify(toOcsf(item, requesters, version))}\n`;
+  }
 }
 
-/** OCSF 1.3 records, one JSON object per line. */
-export function exportOcsf(events: AsyncIterable<AuditEvent>, productVersion: string): AsyncIterable<string> {
-  return chunked(ocsfLines(events, productVersion));
+/** OCSF 1.3.0 records, one JSON object per line (ranged: through `withHistory`, for the requester). */
+export function exportOcsf(items: AsyncIterable<RangeItem>, productVersion: string): AsyncIterable<string> {
+  return chunked(ocsfLines(items, productVersion));
 }

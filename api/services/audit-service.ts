@@ -1,6 +1,8 @@
 import { requireAuditor } from '../domain/access.js';
 import type { AuditEvent, Caller, TimelineEvent } from '../domain/types.js';
+import { type Clock, systemClock } from '../ports/clock.js';
 import type { BrokerStore, EventRange } from '../ports/store.js';
+import type { AuditRead, AuditReads } from './audit-reads.js';
 import { type AuditVerifyReport, verifyStore } from './audit-verify.js';
 import type { RequestService } from './request-service.js';
 
@@ -33,7 +35,29 @@ const SEAL_ORDER_SLACK_MS = 10 * 60 * 1000;
 
 /** Reading and verifying the audit chain, for auditors. */
 export class AuditService {
-  constructor(private readonly deps: { store: BrokerStore; requests: RequestService }) {}
+  constructor(
+    private readonly deps: {
+      store: BrokerStore;
+      requests: RequestService;
+      reads?: AuditReads;
+      clock?: Clock;
+    },
+  ) {}
+
+  /** The broker's clock: a report says what is active "now" in the same time its events were written in. */
+  now(): Date {
+    return (this.deps.clock ?? systemClock).now();
+  }
+
+  /** Records an export, report or verify by a person as `audit.read` (aggregated; see audit-reads.ts). */
+  async recordRead(caller: Caller, read: AuditRead): Promise<void> {
+    await this.deps.reads?.record(caller, read);
+  }
+
+  /** Writes the `audit.read` summaries of windows still open (shutdown, tests). */
+  async flushReads(): Promise<void> {
+    await this.deps.reads?.flush();
+  }
 
   /** Checks the auditor rule (recording a refusal) before any event is read. */
   async authorize(caller: Caller, action: string): Promise<void> {

@@ -49,7 +49,7 @@ import {
 } from './names.js';
 import { type TrailReadAccess, trailReaderStatements } from './trail-read-access.js';
 
-export type LambdaName = 'http' | 'transition' | 'sweeper' | 'shipper';
+export type LambdaName = 'http' | 'audit' | 'transition' | 'sweeper' | 'shipper';
 
 export interface BrokerStackProps extends StackProps {
   /** The broker's breakglass.yaml. Stored in SSM Parameter Store (no secrets belong in it). */
@@ -106,6 +106,8 @@ export class BrokerStack extends Stack {
   readonly transitionsRole: iam.Role;
   readonly functions: Record<LambdaName, lambda.Function>;
   readonly api: apigw.HttpApi;
+  /** The streaming Function URL of the audit routes (`/v1/audit/*`). */
+  readonly auditUrl: lambda.FunctionUrl;
   readonly deadLetterQueue: sqs.Queue;
   readonly digestKey: kms.Key;
   readonly alarmTopic: sns.Topic;
@@ -396,7 +398,16 @@ export class BrokerStack extends Stack {
       timeout: Duration.seconds(120),
       reserved: 1,
     });
-    this.functions = { http, transition, sweeper, shipper };
+    // The audit routes (exports, report, verify) stream through their own Function URL: an HTTP API buffers a
+    // Lambda response (6 MB, 29 s), a RESPONSE_STREAM URL sends up to 200 MB over up to 15 minutes with flat
+    // memory. The same app and role as the API function; it authenticates every call with the OIDC token, as
+    // the API does (the HTTP API has no authorizer either). docs/audit.md#large-exports.
+    const audit = makeFunction('audit', this.issuerRole, { memoryMb: 1024, timeout: Duration.minutes(15) });
+    this.auditUrl = audit.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+      invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+    });
+    this.functions = { http, audit, transition, sweeper, shipper };
 
     transition.grantInvoke(this.schedulerRole);
     // Scheduler invokes Lambda asynchronously: its own retries and DLQ cover delivery, while a transition that
@@ -555,6 +566,11 @@ export class BrokerStack extends Stack {
 
     // ---- outputs -------------------------------------------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'AuditUrl', {
+      value: this.auditUrl.url,
+      description:
+        'Streaming endpoint for audit exports, reports and verify (use as --server for `audit` commands)',
+    });
     new CfnOutput(this, 'IssuerRoleArn', { value: this.issuerRole.roleArn });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DigestKeyArn', { value: this.digestKey.keyArn });

@@ -100,9 +100,9 @@ describe('BrokerStack', () => {
     expect(indexes.every((index) => index.Projection.ProjectionType === 'ALL')).toBe(true);
   });
 
-  it('runs the four functions on nodejs22.x / arm64 with their own roles', () => {
+  it('runs the five functions on nodejs22.x / arm64 with their own roles', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -257,6 +257,17 @@ describe('BrokerStack', () => {
       Action: ['s3:PutObject', 's3:GetObject'],
       Resource: `arn:aws:s3:::breakglass-audit-${SECURITY}-${region}/breakglass/*`,
     });
+  });
+
+  it('streams the audit routes through a RESPONSE_STREAM Function URL on a 15-minute function', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', { InvokeMode: 'RESPONSE_STREAM', AuthType: 'NONE' });
+    expect(Object.keys(template.findResources('AWS::Lambda::Url'))).toHaveLength(1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 900,
+      MemorySize: 1024,
+      Role: { 'Fn::GetAtt': [issuerId, 'Arn'] },
+    });
+    template.hasOutput('AuditUrl', {});
   });
 
   it('throttles the HTTP API and logs access', () => {

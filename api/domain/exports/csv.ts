@@ -1,9 +1,19 @@
 /**
- * The reviewer's CSV: one row per request, assembled from its audit events. Rows are emitted as soon as a
- * request is finished (terminal, and reviewed if it was an emergency), so memory follows the number of open
- * requests, not the length of the log.
+ * The reviewer's CSV: one complete row per request, assembled from its audit events (and, for a date range,
+ * from the request's own earlier history, fed in first). Rows are emitted as soon as a request is settled
+ * (ended, and reviewed if it was an emergency), so memory follows the number of open requests, not the length
+ * of the log.
  */
-import type { AuditEvent } from '../types.js';
+import {
+  applyEvent,
+  type Decision,
+  type ExtensionRecord,
+  isSettled,
+  newRecord,
+  type RecordEvent,
+  type RequestRecord,
+  STORY_EVENT,
+} from './request-record.js';
 
 export const CSV_COLUMNS = [
   'request_id',
@@ -15,13 +25,17 @@ export const CSV_COLUMNS = [
   'emergency',
   'status',
   'requested_at',
+  'approvers',
   'approved_at',
   'activated_at',
+  'planned_end_at',
   'ended_at',
   'end_reason',
-  'approvers',
+  'denied_by',
+  'deny_comment',
   'extensions',
   'credential_issues',
+  'access_key_ids',
   'console_issues',
   'post_review',
   'post_review_by',
@@ -29,144 +43,89 @@ export const CSV_COLUMNS = [
 
 export type CsvRow = Record<(typeof CSV_COLUMNS)[number], string>;
 
-interface RowState {
-  row: CsvRow;
-  approvers: string[];
-  credentials: number;
-  consoles: number;
-  extensions: number;
-  ended: boolean;
-  emergency: boolean;
-  reviewed: boolean;
+const decisionText = (decision: Decision) =>
+  decision.comment ? `${decision.by}: ${decision.comment}` : decision.by;
+
+/** `+30m by alice@…: reason; approved by bob@…: ok → 2026-…` (or `denied by …`, or `pending`). */
+export function extensionText(extension: ExtensionRecord): string {
+  const asked = `+${extension.durationMinutes}m by ${extension.requestedBy}: ${extension.reason}`;
+  const approvals = extension.approvals.map(decisionText).join(', ');
+  if (extension.outcome === 'approved') {
+    return `${asked}; approved${approvals ? ` by ${approvals}` : ' (no approval required)'} → ${extension.endAt ?? ''}`;
+  }
+  if (extension.outcome === 'denied' && extension.denial) {
+    return `${asked}; denied by ${decisionText(extension.denial)}`;
+  }
+  return `${asked}; pending${approvals ? ` (approved so far by ${approvals})` : ''}`;
 }
 
-const TERMINAL: Record<string, string> = {
-  'request.denied': 'denied',
-  'request.cancelled': 'cancelled',
-  'request.timed_out': 'timed_out',
-  'grant.expired': 'expired',
-  'grant.revoked': 'revoked',
-  'grant.failed': 'failed',
-};
+export function endReasonText(record: RequestRecord): string {
+  if (record.revocation) return `revoked by ${record.revocation.by}: ${record.revocation.comment}`;
+  if (record.failure !== null) return `failed: ${record.failure}`;
+  if (record.cancelledBy) return `cancelled by ${record.cancelledBy}`;
+  return record.endReason ?? '';
+}
 
-/** Event types that belong to a request's own story; others (notifications, refusals) never start a row. */
-const STARTS_ROW = /^(request|approval|grant|emergency|review|credentials\.issued|console\.issued)/;
-
-const email = (event: AuditEvent) => (event.actor.type === 'user' ? event.actor.email : event.actor.subject);
+export function toCsvRow(record: RequestRecord): CsvRow {
+  const review = record.review;
+  return {
+    request_id: record.requestId,
+    role: record.roleId,
+    account: record.accountId,
+    requester: record.requester,
+    reason: record.reason,
+    ticket: record.ticket,
+    emergency: record.complete || record.emergency ? (record.emergency ? 'yes' : 'no') : '',
+    status: record.status,
+    requested_at: record.requestedAt ?? '',
+    approvers: record.approvals.map(decisionText).join('; '),
+    approved_at: record.approvedAt ?? '',
+    activated_at: record.activatedAt ?? '',
+    planned_end_at: record.activatedAt ? (record.plannedEndAt ?? '') : '',
+    ended_at: record.endedAt ?? '',
+    end_reason: endReasonText(record),
+    denied_by: record.denial?.by ?? '',
+    deny_comment: record.denial?.comment ?? '',
+    extensions: record.extensions.map(extensionText).join(' | '),
+    credential_issues: String(record.credentials.length),
+    access_key_ids: record.credentials.map((issue) => issue.accessKeyId).join('; '),
+    console_issues: String(record.consoles.length),
+    post_review: review
+      ? `${review.outcome}${review.late ? ' (late)' : ''}`
+      : record.emergency
+        ? record.reviewOverdue
+          ? 'overdue'
+          : 'pending'
+        : '',
+    post_review_by: review ? decisionText(review) : '',
+  };
+}
 
 export class RequestRows {
-  private readonly open = new Map<string, RowState>();
+  private readonly open = new Map<string, RequestRecord>();
 
   /** Feeds one event; returns the rows it completed. */
-  push(event: AuditEvent): CsvRow[] {
+  push(event: RecordEvent): CsvRow[] {
     const id = event.requestId;
     if (!id) return [];
-    let state = this.open.get(id);
-    if (!state) {
-      if (!STARTS_ROW.test(event.type)) return [];
-      state = newState(id, event);
-      this.open.set(id, state);
+    let record = this.open.get(id);
+    if (!record) {
+      if (!STORY_EVENT.test(event.type)) return [];
+      record = newRecord(event);
+      this.open.set(id, record);
     }
-    const { row } = state;
-    const data = event.data as Record<string, unknown>;
-    switch (event.type) {
-      case 'request.created':
-        row.requester = email(event);
-        row.reason = String(data.reason ?? '');
-        row.ticket = data.ticket ? String(data.ticket) : '';
-        row.emergency = data.emergency ? 'yes' : 'no';
-        state.emergency = data.emergency === true;
-        row.requested_at = event.time;
-        row.status = 'pending';
-        break;
-      case 'approval.recorded':
-        if (!data.extension) state.approvers.push(email(event));
-        break;
-      case 'request.approved':
-        row.approved_at = event.time;
-        row.status = 'approved';
-        break;
-      case 'grant.activated':
-        row.activated_at = event.time;
-        row.status = 'active';
-        break;
-      case 'emergency.activated':
-        state.emergency = true;
-        row.emergency = 'yes';
-        row.post_review = 'pending';
-        break;
-      case 'grant.extended':
-        state.extensions += 1;
-        break;
-      case 'credentials.issued':
-        state.credentials += 1;
-        break;
-      case 'console.issued':
-        state.consoles += 1;
-        break;
-      case 'review.overdue':
-        if (!state.reviewed) row.post_review = 'overdue';
-        break;
-      case 'review.recorded':
-        state.reviewed = true;
-        row.post_review = `${String(data.outcome ?? '')}${data.overdue ? ' (late)' : ''}`;
-        row.post_review_by = email(event);
-        break;
-      default: {
-        const end = TERMINAL[event.type];
-        if (end) {
-          state.ended = true;
-          row.status = end;
-          row.ended_at = event.time;
-          row.end_reason =
-            end === 'revoked'
-              ? `revoked by ${email(event)}: ${String(data.reason ?? '')}`
-              : end === 'failed'
-                ? `failed: ${String(data.reason ?? '')}`
-                : end;
-        }
-      }
-    }
-    if (state.ended && (!state.emergency || state.reviewed)) {
-      this.open.delete(id);
-      return [finish(state)];
-    }
-    return [];
+    applyEvent(record, event);
+    if (!isSettled(record)) return [];
+    this.open.delete(id);
+    return [toCsvRow(record)];
   }
 
   /** Rows for requests still open at the end of the range, oldest first. */
   flush(): CsvRow[] {
-    const rows = [...this.open.values()].map(finish);
+    const rows = [...this.open.values()].map(toCsvRow);
     this.open.clear();
     return rows;
   }
-}
-
-function newState(id: string, event: AuditEvent): RowState {
-  const row = Object.fromEntries(CSV_COLUMNS.map((column) => [column, ''])) as CsvRow;
-  row.request_id = id;
-  row.role = event.roleId ?? '';
-  row.account = event.accountId ?? '';
-  return {
-    row,
-    approvers: [],
-    credentials: 0,
-    consoles: 0,
-    extensions: 0,
-    ended: false,
-    emergency: false,
-    reviewed: false,
-  };
-}
-
-function finish(state: RowState): CsvRow {
-  return {
-    ...state.row,
-    approvers: state.approvers.join('; '),
-    extensions: String(state.extensions),
-    credential_issues: String(state.credentials),
-    console_issues: String(state.consoles),
-  };
 }
 
 /**

@@ -1,15 +1,21 @@
 /**
- * OCSF 1.3 mapping of audit events. Grants and their ends are "User Access Management" (class 3005: Assign /
+ * OCSF 1.3.0 mapping of audit events. Grants and their ends are "User Access Management" (class 3005: Assign /
  * Revoke Privileges); everything else is "API Activity" (class 6003). The original event rides along under
- * `unmapped.breakglass` so nothing is lost and the chain hash stays checkable. See docs/audit.md.
+ * `unmapped.breakglass` so nothing is lost and the chain hash stays checkable. Every record carries the
+ * attributes its class requires (6003: `actor`, `api`, `src_endpoint`; 3005: `user`, `privileges`) and declares
+ * the `cloud` profile in `metadata.profiles` when it carries `cloud`. See docs/audit.md.
  */
-import type { AuditEvent } from '../types.js';
+import type { AuditEvent, CommittedEvent } from '../types.js';
 
 export const OCSF_VERSION = '1.3.0';
 
 const ASSIGN = new Set(['grant.activated', 'emergency.activated', 'grant.extended']);
 const REVOKE = new Set(['grant.revoked', 'grant.expired']);
+
+/** Privilege records name the requester as `user`: these want the request's earlier history in a range. */
+export const namesRequester = (event: { type: string }) => ASSIGN.has(event.type) || REVOKE.has(event.type);
 const API_CREATE = new Set(['request.created', 'credentials.issued', 'console.issued']);
+const API_READ = new Set(['audit.read', 'activity.viewed']);
 const API_UPDATE = new Set([
   'approval.recorded',
   'request.approved',
@@ -54,7 +60,8 @@ export class RequesterDirectory {
 
   constructor(private readonly limit = 50_000) {}
 
-  learn(event: AuditEvent): void {
+  /** Takes the requester from `request.created` (in the export, or from the request's earlier history). */
+  learn(event: CommittedEvent): void {
     if (event.type !== 'request.created' || !event.requestId || event.actor.type !== 'user') return;
     if (this.known.size >= this.limit) {
       const oldest = this.known.keys().next().value;
@@ -68,6 +75,10 @@ export class RequesterDirectory {
   }
 }
 
+/**
+ * A person is an OCSF user; the broker's own scheduler or sweeper is the application itself (`app_name`,
+ * `app_uid`): OCSF's `process` needs a pid or uid, which a Lambda invocation has no stable value for.
+ */
 function actorOf(event: AuditEvent) {
   if (event.actor.type === 'user') {
     return {
@@ -75,7 +86,18 @@ function actorOf(event: AuditEvent) {
       app_name: `breakglass-${event.actor.via}`,
     };
   }
-  return { app_name: 'breakglass', process: { name: event.actor.subject } };
+  return { app_name: 'breakglass', app_uid: event.actor.subject };
+}
+
+/**
+ * Where the call came from (required by API Activity): the person's address when the broker saw one, else the
+ * channel they used; for the broker's own transitions, the broker service itself.
+ */
+function sourceOf(event: AuditEvent) {
+  if (event.actor.type !== 'user') return { svc_name: 'breakglass', name: event.actor.subject };
+  return event.actor.ip
+    ? { ip: event.actor.ip, svc_name: `breakglass-${event.actor.via}` }
+    : { svc_name: `breakglass-${event.actor.via}` };
 }
 
 export function toOcsf(event: AuditEvent, requesters: RequesterDirectory, productVersion: string) {
@@ -102,11 +124,12 @@ export function toOcsf(event: AuditEvent, requesters: RequesterDirectory, produc
       log_name: 'breakglass-audit',
       ...(event.requestId ? { correlation_uid: event.requestId } : {}),
       ...(event.simulated ? { labels: ['simulated'] } : {}),
+      ...(event.accountId ? { profiles: ['cloud'] } : {}),
     },
     actor: actorOf(event),
-    ...(event.actor.type === 'user' && event.actor.ip ? { src_endpoint: { ip: event.actor.ip } } : {}),
+    src_endpoint: sourceOf(event),
     ...(event.accountId
-      ? { cloud: { provider: 'AWS', account: { uid: event.accountId, type: 'AWS Account' } } }
+      ? { cloud: { provider: 'AWS', account: { uid: event.accountId, type: 'AWS Account', type_id: 10 } } }
       : {}),
     unmapped: { breakglass: event },
   };
@@ -115,7 +138,9 @@ export function toOcsf(event: AuditEvent, requesters: RequesterDirectory, produc
         uid: event.roleId,
         name: event.roleId,
         type: 'AWS IAM Role',
-        ...(event.accountId ? { owner: { account: { uid: event.accountId } } } : {}),
+        ...(event.accountId
+          ? { owner: { account: { uid: event.accountId, type: 'AWS Account', type_id: 10 } } }
+          : {}),
       }
     : undefined;
 
@@ -132,14 +157,22 @@ export function toOcsf(event: AuditEvent, requesters: RequesterDirectory, produc
       type_uid: 300500 + activityId,
       type_name: `User Access Management: ${assign ? 'Assign Privileges' : 'Revoke Privileges'}`,
       ...common,
-      user: requesters.get(event.requestId) ?? { uid: event.requestId ?? 'unknown' },
+      // The exporter feeds each request's earlier history first, so the requester is known; `unknown` only for
+      // a request whose creation is missing from the store altogether.
+      user: requesters.get(event.requestId) ?? { uid: 'unknown', type_id: 0, type: 'Unknown' },
       privileges: event.roleId ? [event.roleId] : [],
       ...(role ? { resource: role } : {}),
     };
   }
 
-  const activityId = API_CREATE.has(event.type) ? 1 : API_UPDATE.has(event.type) ? 3 : 99;
-  const activityName = activityId === 1 ? 'Create' : activityId === 3 ? 'Update' : 'Other';
+  const activityId = API_CREATE.has(event.type)
+    ? 1
+    : API_READ.has(event.type)
+      ? 2
+      : API_UPDATE.has(event.type)
+        ? 3
+        : 99;
+  const activityName = { 1: 'Create', 2: 'Read', 3: 'Update', 99: 'Other' }[activityId];
   return {
     category_uid: 6,
     category_name: 'Application Activity',

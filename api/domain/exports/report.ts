@@ -2,29 +2,19 @@
  * The review report's numbers, computed from a range of audit events in one pass. Pure: the HTTP layer turns
  * the model into HTML and SVG.
  */
-import type { AuditEvent } from '../types.js';
+import {
+  activeInterval,
+  applyEvent,
+  type ExtensionRecord,
+  newRecord,
+  personOf,
+  type RecordEvent,
+  type RequestRecord,
+  STORY_EVENT,
+} from './request-record.js';
 
-export interface ReportGrant {
-  requestId: string;
-  roleId: string;
-  requester: string;
-  ticket: string;
-  reason: string;
-  emergency: boolean;
-  createdAt: string | null;
-  approvedAt: string | null;
-  activatedAt: string | null;
-  plannedEndAt: string | null;
-  endedAt: string | null;
-  endReason: string | null;
-  revokedBy: string | null;
-  revokeReason: string | null;
-  credentials: number;
-  consoles: number;
-  review: { outcome: string; by: string; at: string; late: boolean } | null;
-  reviewDueAt: string | null;
-  reviewOverdue: boolean;
-}
+/** A request as the report shows it: its whole story (see request-record.ts). */
+export type ReportGrant = RequestRecord;
 
 export interface Refusal {
   time: string;
@@ -55,7 +45,17 @@ export interface ReportModel {
     refusals: number;
     credentials: number;
     consoles: number;
+    /** Grants that held access at any moment of the range (the access-review table). */
+    activeInRange: number;
   };
+  /** Every grant active at any moment of the range, oldest activation first: the access-review table. */
+  accessReview: ReportGrant[];
+  /** Requests denied in the range. */
+  denials: ReportGrant[];
+  /** Extensions requested or decided in the range, with their grant. */
+  extensions: Array<{ grant: ReportGrant; extension: ExtensionRecord }>;
+  /** Requests whose story began before the range and was completed from their own earlier history. */
+  completedFromHistory: number;
   /** ISO week (Monday, YYYY-MM-DD) → role → grants activated that week. */
   grantsPerRoleWeek: { weeks: string[]; roles: string[]; counts: Record<string, Record<string, number>> };
   emergencies: ReportGrant[];
@@ -82,8 +82,7 @@ const LATENCY_BUCKETS: Array<[string, number]> = [
 ];
 const MAX_REFUSALS = 200;
 
-const who = (event: AuditEvent) =>
-  event.actor.type === 'user' ? event.actor.email : `system:${event.actor.subject}`;
+const who = personOf;
 const minutesBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 60_000;
 
 /** Monday of the ISO week containing `iso`, as YYYY-MM-DD (UTC). */
@@ -101,13 +100,35 @@ export class ReportBuilder {
   private readonly refusals: Refusal[] = [];
   private refusalCount = 0;
   private events = 0;
+  private createdInRange = 0;
+  private credentialsInRange = 0;
+  private consolesInRange = 0;
+  private readonly inRange = new Set<string>();
+  private readonly fromHistory = new Set<string>();
+  private readonly activatedInRange = new Set<string>();
+  private readonly deniedInRange = new Set<string>();
+  private readonly extendedInRange = new Set<string>();
   private firstSeq: number | null = null;
   private lastSeq: number | null = null;
 
-  push(event: AuditEvent): void {
+  /**
+   * Feeds one event. `context` events come from before the range (a request's earlier history, or grants
+   * activated before it): they complete the request's record but count toward none of the range's figures.
+   */
+  push(event: RecordEvent, context = false): void {
+    if (context) {
+      if (event.requestId && (this.grants.has(event.requestId) || STORY_EVENT.test(event.type))) {
+        const grant = this.grant(event);
+        applyEvent(grant, event);
+        this.fromHistory.add(grant.requestId);
+      }
+      return;
+    }
     this.events += 1;
-    this.firstSeq ??= event.seq;
-    this.lastSeq = event.seq;
+    if (event.seq !== undefined) {
+      this.firstSeq ??= event.seq;
+      this.lastSeq = event.seq;
+    }
     const data = event.data as Record<string, unknown>;
     if (event.type === 'access.forbidden' || event.type === 'credentials.refused') {
       this.refusalCount += 1;
@@ -122,78 +143,58 @@ export class ReportBuilder {
           roleId: event.roleId ?? null,
         });
       }
-      return;
     }
     if (!event.requestId) return;
+    if (!this.grants.has(event.requestId) && !STORY_EVENT.test(event.type)) return;
     const grant = this.grant(event);
+    this.inRange.add(grant.requestId);
+    const requestedAt = grant.requestedAt;
+    applyEvent(grant, event);
     switch (event.type) {
       case 'request.created':
-        grant.requester = who(event);
-        grant.createdAt = event.time;
-        grant.ticket = data.ticket ? String(data.ticket) : '';
-        grant.reason = String(data.reason ?? '');
-        grant.emergency = data.emergency === true;
+        this.createdInRange += 1;
         break;
       case 'request.approved':
-        grant.approvedAt = event.time;
-        if (grant.createdAt && event.actor.type === 'user') {
-          this.latencies.push((Date.parse(event.time) - Date.parse(grant.createdAt)) / 1000);
+        if (requestedAt && event.actor.type === 'user') {
+          this.latencies.push((Date.parse(event.time) - Date.parse(requestedAt)) / 1000);
         }
         break;
       case 'grant.activated': {
-        grant.activatedAt = event.time;
-        grant.plannedEndAt = data.endAt ? String(data.endAt) : null;
+        this.activatedInRange.add(grant.requestId);
         const week = weekOf(event.time);
         const roles = this.weekly.get(week) ?? new Map<string, number>();
         roles.set(grant.roleId, (roles.get(grant.roleId) ?? 0) + 1);
         this.weekly.set(week, roles);
         break;
       }
-      case 'emergency.activated':
-        grant.emergency = true;
-        grant.reviewDueAt = data.postReviewDueAt ? String(data.postReviewDueAt) : null;
+      case 'request.denied':
+        this.deniedInRange.add(grant.requestId);
         break;
+      case 'grant.extension_requested':
+      case 'grant.extension_denied':
       case 'grant.extended':
-        grant.plannedEndAt = data.endAt ? String(data.endAt) : grant.plannedEndAt;
+        this.extendedInRange.add(grant.requestId);
         break;
       case 'credentials.issued':
-        grant.credentials += 1;
+        this.credentialsInRange += 1;
         break;
       case 'console.issued':
-        grant.consoles += 1;
-        break;
-      case 'review.overdue':
-        grant.reviewOverdue = true;
-        break;
-      case 'review.recorded':
-        grant.review = {
-          outcome: String(data.outcome ?? ''),
-          by: who(event),
-          at: event.time,
-          late: data.overdue === true,
-        };
-        break;
-      case 'grant.revoked':
-        grant.endedAt = event.time;
-        grant.endReason = 'revoked';
-        grant.revokedBy = who(event);
-        grant.revokeReason = String(data.reason ?? '');
-        grant.plannedEndAt = data.plannedEndAt ? String(data.plannedEndAt) : grant.plannedEndAt;
-        break;
-      case 'grant.expired':
-      case 'grant.failed':
-      case 'request.denied':
-      case 'request.cancelled':
-      case 'request.timed_out':
-        grant.endedAt = event.time;
-        grant.endReason = event.type.split('.')[1] ?? event.type;
+        this.consolesInRange += 1;
         break;
     }
   }
 
   build(range: { since: string | null; until: string | null }, now: Date): ReportModel {
     const grants = [...this.grants.values()];
-    const activated = grants.filter((grant) => grant.activatedAt);
+    const from = range.since ? Date.parse(range.since) : Number.NEGATIVE_INFINITY;
+    const to = range.until ? Date.parse(range.until) : now.getTime();
+    const accessReview = grants
+      .filter((grant) => {
+        const interval = activeInterval(grant, now);
+        return interval !== null && interval.from < to && interval.to > from;
+      })
+      .sort((a, b) => Date.parse(a.activatedAt!) - Date.parse(b.activatedAt!));
+    const activated = grants.filter((grant) => this.activatedInRange.has(grant.requestId));
     const weeks = [...this.weekly.keys()].sort();
     const roles = [...new Set(activated.map((grant) => grant.roleId))].sort();
     const counts: Record<string, Record<string, number>> = {};
@@ -210,13 +211,17 @@ export class ReportBuilder {
       const bucket = buckets.find((candidate) => seconds < candidate.upToSeconds) ?? buckets.at(-1)!;
       bucket.count += 1;
     }
-    const durationOf = (grant: ReportGrant) =>
-      minutesBetween(
-        grant.activatedAt!,
-        grant.endedAt ??
-          (grant.plannedEndAt && Date.parse(grant.plannedEndAt) < now.getTime()
-            ? grant.plannedEndAt
-            : now.toISOString()),
+    const durationOf = (grant: ReportGrant) => {
+      const interval = activeInterval(grant, now)!;
+      return (interval.to - interval.from) / 60_000;
+    };
+    const inWindow = (iso: string | null) => iso !== null && Date.parse(iso) >= from && Date.parse(iso) < to;
+    const extensions = grants
+      .filter((grant) => this.extendedInRange.has(grant.requestId))
+      .flatMap((grant) =>
+        grant.extensions
+          .filter((extension) => inWindow(extension.requestedAt) || inWindow(extension.decidedAt))
+          .map((extension) => ({ grant, extension })),
       );
     return {
       since: range.since,
@@ -225,27 +230,32 @@ export class ReportBuilder {
       lastSeq: this.lastSeq,
       totals: {
         events: this.events,
-        requests: grants.filter((grant) => grant.createdAt).length,
+        requests: this.createdInRange,
         grants: activated.length,
-        emergencies: grants.filter((grant) => grant.emergency).length,
+        emergencies: accessReview.filter((grant) => grant.emergency).length,
         refusals: this.refusalCount,
-        credentials: grants.reduce((sum, grant) => sum + grant.credentials, 0),
-        consoles: grants.reduce((sum, grant) => sum + grant.consoles, 0),
+        credentials: this.credentialsInRange,
+        consoles: this.consolesInRange,
+        activeInRange: accessReview.length,
       },
+      accessReview,
+      denials: grants.filter((grant) => this.deniedInRange.has(grant.requestId)),
+      extensions,
+      completedFromHistory: accessReview.filter((grant) => this.fromHistory.has(grant.requestId)).length,
       grantsPerRoleWeek: { weeks, roles, counts },
-      emergencies: grants.filter((grant) => grant.emergency),
+      emergencies: accessReview.filter((grant) => grant.emergency),
       approvalLatency: {
         buckets,
         samples: sorted.length,
         medianSeconds: quantile(0.5),
         p90Seconds: quantile(0.9),
       },
-      longestGrants: activated
+      longestGrants: accessReview
         .map((grant) => ({ ...grant, minutes: Math.round(durationOf(grant)) }))
         .sort((a, b) => b.minutes - a.minutes)
         .slice(0, 10),
-      earlyRevocations: activated
-        .filter((grant) => grant.endReason === 'revoked' && grant.plannedEndAt && grant.endedAt)
+      earlyRevocations: accessReview
+        .filter((grant) => grant.revocation && grant.plannedEndAt && inWindow(grant.endedAt))
         .map((grant) => ({
           ...grant,
           minutesEarly: Math.max(0, Math.round(minutesBetween(grant.endedAt!, grant.plannedEndAt!))),
@@ -253,37 +263,19 @@ export class ReportBuilder {
         .sort((a, b) => b.minutesEarly - a.minutesEarly),
       refusals: this.refusals,
       refusalsShown: this.refusals.length,
-      credentialsPerGrant: activated
-        .filter((grant) => grant.credentials + grant.consoles > 0)
-        .sort((a, b) => b.credentials + b.consoles - (a.credentials + a.consoles)),
+      credentialsPerGrant: accessReview
+        .filter((grant) => grant.credentials.length + grant.consoles.length > 0)
+        .sort(
+          (a, b) => b.credentials.length + b.consoles.length - (a.credentials.length + a.consoles.length),
+        ),
     };
   }
 
-  private grant(event: AuditEvent): ReportGrant {
+  private grant(event: RecordEvent): ReportGrant {
     const id = event.requestId!;
     let grant = this.grants.get(id);
     if (!grant) {
-      grant = {
-        requestId: id,
-        roleId: event.roleId ?? '',
-        requester: '',
-        ticket: '',
-        reason: '',
-        emergency: false,
-        createdAt: null,
-        approvedAt: null,
-        activatedAt: null,
-        plannedEndAt: null,
-        endedAt: null,
-        endReason: null,
-        revokedBy: null,
-        revokeReason: null,
-        credentials: 0,
-        consoles: 0,
-        review: null,
-        reviewDueAt: null,
-        reviewOverdue: false,
-      };
+      grant = newRecord(event);
       this.grants.set(id, grant);
     }
     return grant;

@@ -2,19 +2,40 @@
  * The printable review report: plain HTML, one same-origin stylesheet, charts as inline SVG drawn here on the
  * server. No scripts, fonts or inline styles, so it renders under the app's CSP and prints cleanly.
  */
+import { endReasonText, extensionText } from '../../domain/exports/csv.js';
 import type { ReportGrant, ReportModel } from '../../domain/exports/report.js';
+import type { Decision } from '../../domain/exports/request-record.js';
 
+/**
+ * What the report could check about its range. One value decides the banner: `verified` (green) only when the
+ * range's chain walk reached a digest signed by a trusted key; `unsigned` (amber) when the chain holds but no
+ * signed digest covers the range yet; `failed` (red) otherwise.
+ */
 export type RangeVerification =
   | {
-      ok: true;
+      status: 'verified' | 'unsigned';
       events: number;
       firstSeq: number | null;
       lastSeq: number | null;
       lastHash: string | null;
       digests: number;
+      /** End of the signed digest the walk reached (covers the range's last event); null when none. */
+      coveredBySeq: number | null;
       lastDigestSeq: number;
+      /** Which key the digests were checked against, in words. */
+      keySource: string;
+      /** Events from before the range read to complete requests (not covered by this check). */
+      contextEvents: number;
     }
-  | { ok: false; events: number; firstBadSeq: number; reason: string; detail: string; digests: number };
+  | {
+      status: 'failed';
+      events: number;
+      firstBadSeq: number;
+      reason: string;
+      detail: string;
+      digests: number;
+      keySource: string;
+    };
 
 const escapeHtml = (value: unknown) =>
   String(value ?? '')
@@ -129,11 +150,22 @@ function table(headers: string[], rows: string[][], empty: string): string {
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
+function decisions(list: Decision[], none: string): string {
+  if (list.length === 0) return escapeHtml(none);
+  return list
+    .map(
+      (decision) =>
+        `${escapeHtml(decision.by)}${decision.comment ? `: “${escapeHtml(decision.comment)}”` : ''} (${time(decision.at)})`,
+    )
+    .join('<br>');
+}
+
 function reviewStatus(grant: ReportGrant): string {
   if (grant.review) {
     const late = grant.review.late ? ' (late)' : '';
     const cls = grant.review.outcome === 'flagged' ? 'bad' : 'good';
-    return `<span class="${cls}">${escapeHtml(grant.review.outcome)}${late}</span> by ${escapeHtml(grant.review.by)}`;
+    const comment = grant.review.comment ? `: “${escapeHtml(grant.review.comment)}”` : '';
+    return `<span class="${cls}">${escapeHtml(grant.review.outcome)}${late}</span> by ${escapeHtml(grant.review.by)}${comment}`;
   }
   return grant.reviewOverdue
     ? '<span class="bad">overdue</span>'
@@ -141,13 +173,23 @@ function reviewStatus(grant: ReportGrant): string {
 }
 
 function verificationBlock(verification: RangeVerification): string {
-  if (verification.ok) {
-    const range = verification.events
-      ? `seq ${verification.firstSeq}…${verification.lastSeq}, last hash <code>${escapeHtml(verification.lastHash)}</code>`
-      : 'no events in range';
-    return `<p class="status good" id="verification">Verified: ${verification.events} events chain correctly (${range}); ${verification.digests} signed digests checked, newest covers seq ${verification.lastDigestSeq}.</p>`;
+  if (verification.status === 'failed') {
+    return `<p class="status bad" id="verification" data-status="failed">NOT VERIFIED: first bad seq ${verification.firstBadSeq} (${escapeHtml(verification.reason)}): ${escapeHtml(verification.detail)}</p>`;
   }
-  return `<p class="status bad" id="verification">NOT VERIFIED: first bad seq ${verification.firstBadSeq} (${escapeHtml(verification.reason)}): ${escapeHtml(verification.detail)}</p>`;
+  const chain = verification.events
+    ? `the ${verification.events} events of the range (seq ${verification.firstSeq}…${verification.lastSeq}) chain correctly from the stored predecessor hash, last hash <code>${escapeHtml(verification.lastHash)}</code>`
+    : 'the range holds no events';
+  const context =
+    verification.contextEvents > 0
+      ? ` ${verification.contextEvents} earlier events were read from the requests' own histories to complete rows that began before the range; those are not covered by this check.`
+      : '';
+  if (verification.status === 'verified') {
+    return `<p class="status good" id="verification" data-status="verified">Verified: ${chain}; the walk continued to seq ${verification.coveredBySeq}, the end of a signed digest, and ${verification.digests} digests (a chain from seq 1 to ${verification.lastDigestSeq}) were checked against ${escapeHtml(verification.keySource)}.${context}</p>`;
+  }
+  const why = verification.events
+    ? `no signed digest covers seq ${verification.lastSeq} yet (${verification.digests} digests checked against ${escapeHtml(verification.keySource)}, newest ends at seq ${verification.lastDigestSeq})`
+    : 'there is nothing a signature could cover';
+  return `<p class="status warn-box" id="verification" data-status="unsigned">NOT SIGNED: ${chain}, but ${why}. Generate the report again after the next digest, or verify an export with <code>breakglass audit verify</code>.${context}</p>`;
 }
 
 /** One grant's CloudTrail activity for the report, or why it could not be read. */
@@ -219,6 +261,7 @@ export function renderAuditReport(
   const summary = [
     ['Events', t.events],
     ['Requests', t.requests],
+    ['Grants active in range', t.activeInRange],
     ['Grants activated', t.grants],
     ['Emergency uses', t.emergencies],
     ['Refused / forbidden attempts', t.refusals],
@@ -263,9 +306,9 @@ export function renderAuditReport(
       escapeHtml(grant.roleId),
       escapeHtml(grant.requester),
       time(grant.endedAt),
-      escapeHtml(grant.revokedBy),
+      escapeHtml(grant.revocation?.by),
       escapeHtml(grant.minutesEarly),
-      escapeHtml(grant.revokeReason),
+      escapeHtml(grant.revocation?.comment),
     ]),
     'No grant was revoked early.',
   );
@@ -287,10 +330,69 @@ export function renderAuditReport(
       `<code>${escapeHtml(grant.requestId)}</code>`,
       escapeHtml(grant.roleId),
       escapeHtml(grant.requester),
-      escapeHtml(grant.credentials),
-      escapeHtml(grant.consoles),
+      escapeHtml(grant.credentials.length),
+      escapeHtml(grant.consoles.length),
     ]),
     'No credentials were issued in this range.',
+  );
+  const accessReview = table(
+    [
+      'Request',
+      'Role / account',
+      'Requester',
+      'Reason / ticket',
+      'Approved by',
+      'Active',
+      'Planned end',
+      'Ended',
+      'Extensions',
+      'Access keys issued',
+    ],
+    model.accessReview.map((grant) => [
+      `<code>${escapeHtml(grant.requestId)}</code>${grant.emergency ? ' <span class="bad">emergency</span>' : ''}`,
+      `${escapeHtml(grant.roleId)}<br>${escapeHtml(grant.accountId)}`,
+      escapeHtml(grant.requester || '(unknown: creation not in the store)'),
+      `${escapeHtml(grant.reason)}${grant.ticket ? `<br><code>${escapeHtml(grant.ticket)}</code>` : ''}`,
+      decisions(grant.approvals, grant.emergency ? 'none (emergency)' : 'none required'),
+      time(grant.activatedAt),
+      time(grant.plannedEndAt),
+      grant.endedAt ? `${time(grant.endedAt)}<br>${escapeHtml(endReasonText(grant))}` : 'still active',
+      grant.extensions.length
+        ? `<ul>${grant.extensions.map((extension) => `<li>${escapeHtml(extensionText(extension))}</li>`).join('')}</ul>`
+        : '—',
+      grant.credentials.length
+        ? `<ul>${grant.credentials.map((issue) => `<li><code>${escapeHtml(issue.accessKeyId)}</code> ${time(issue.at)}</li>`).join('')}</ul>${grant.consoles.length ? `${grant.consoles.length} console sign-ins` : ''}`
+        : grant.consoles.length
+          ? `${grant.consoles.length} console sign-ins`
+          : 'none',
+    ]),
+    'No grant was active at any moment of this range.',
+  );
+  const denials = table(
+    ['Request', 'Role', 'Requester', 'Reason / ticket', 'Requested', 'Denied', 'By', 'Comment'],
+    model.denials.map((grant) => [
+      `<code>${escapeHtml(grant.requestId)}</code>`,
+      escapeHtml(grant.roleId),
+      escapeHtml(grant.requester),
+      `${escapeHtml(grant.reason)}${grant.ticket ? `<br><code>${escapeHtml(grant.ticket)}</code>` : ''}`,
+      time(grant.requestedAt),
+      time(grant.denial?.at ?? null),
+      escapeHtml(grant.denial?.by),
+      escapeHtml(grant.denial?.comment),
+    ]),
+    'No request was denied in this range.',
+  );
+  const extensions = table(
+    ['Request', 'Role', 'Requester', 'Requested', 'Extension', 'Outcome'],
+    model.extensions.map(({ grant, extension }) => [
+      `<code>${escapeHtml(grant.requestId)}</code>`,
+      escapeHtml(grant.roleId),
+      escapeHtml(grant.requester),
+      time(extension.requestedAt),
+      `+${escapeHtml(extension.durationMinutes)} min: ${escapeHtml(extension.reason)}`,
+      escapeHtml(extensionText(extension).split('; ').slice(1).join('; ')),
+    ]),
+    'No extension was requested or decided in this range.',
   );
   const latency = model.approvalLatency;
   return `<!doctype html>
@@ -310,6 +412,9 @@ ${verificationBlock(verification)}
 </header>
 <main>
 <section class="kpis">${summary}</section>
+<section id="access-review"><h2>Every grant active in this range</h2><p>${model.accessReview.length} grants held access at some moment of the range${model.completedFromHistory > 0 ? `; ${model.completedFromHistory} of them began before it and are completed from their own history` : ''}.</p>${accessReview}</section>
+<section id="denials"><h2>Denied requests</h2>${denials}</section>
+<section id="extensions"><h2>Extensions</h2>${extensions}</section>
 <section><h2>Grants per role per week</h2>${grantsChart(model.grantsPerRoleWeek)}</section>
 <section><h2>Emergency uses and their post-review</h2>${emergencies}</section>
 <section><h2>Approval latency</h2><p>${latency.samples} approvals · median ${duration(latency.medianSeconds)} · 90th percentile ${duration(latency.p90Seconds)}</p>${latencyChart(latency)}</section>
@@ -333,6 +438,7 @@ h2 { font-size: 1.15rem; margin: 2rem 0 .5rem; border-bottom: 1px solid #ccc; pa
 .status { padding: .5rem .75rem; border-radius: 4px; word-break: break-all; }
 .status.good { background: #e8f5e9; border: 1px solid #2e7d32; }
 .status.bad { background: #ffebee; border: 1px solid #c62828; font-weight: 600; }
+.status.warn-box { background: #fff8e1; border: 1px solid #a15c00; font-weight: 600; }
 .good { color: #2e7d32; } .bad { color: #c62828; } .warn { color: #a15c00; }
 .kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(120px, 1fr)); gap: .5rem; margin-top: 1rem; }
 .kpi { border: 1px solid #ddd; border-radius: 4px; padding: .5rem; display: flex; flex-direction: column; }

@@ -3,9 +3,11 @@ import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { ChainVerifier } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
+import { namesRequester } from '../../domain/exports/ocsf.js';
 import { ReportBuilder } from '../../domain/exports/report.js';
 import type { AuditEvent, Caller } from '../../domain/types.js';
 import { eventsInRange, exportCsv, exportJsonl, exportOcsf } from '../../services/audit-export.js';
+import { isContext, type RangeItem, withHistory } from '../../services/audit-history.js';
 import { verifyStore } from '../../services/audit-verify.js';
 import { auditJwks, DigestChecker } from '../../services/digests.js';
 import type { App, AppDeps, AppEnv } from '../env.js';
@@ -154,12 +156,20 @@ export function registerAuditRoutes(app: App): void {
     const deps = c.get('deps');
     await deps.audit.authorize(c.get('caller'), 'audit.export');
     const bunker = bunkerOf(c);
+    // Committed before the first byte: a reader who stops the download half-way has still read.
+    await deps.audit.recordRead(c.get('caller'), {
+      kind: 'export',
+      format: query.format,
+      since: range.since,
+      until: range.until,
+      result: 'streamed',
+    });
     const events = eventsInRange(bunker.store, range);
     const body =
       query.format === 'csv'
-        ? exportCsv(events)
+        ? exportCsv(withHistory(bunker.store, events))
         : query.format === 'ocsf'
-          ? exportOcsf(events, deps.version)
+          ? exportOcsf(withHistory(bunker.store, events, { wants: namesRequester }), deps.version)
           : exportJsonl(events, {
               ...range,
               signer: query.signed === 'true' ? bunker.signer : null,
@@ -187,6 +197,11 @@ export function registerAuditRoutes(app: App): void {
       verifyStore(bunker.store, { reader: bunker.sink, keys: await auditJwks(bunker.signer) }),
       deps.sealing?.lag(),
     ]);
+    await deps.audit.recordRead(c.get('caller'), {
+      kind: 'verify',
+      format: 'json',
+      result: result.ok ? 'ok' : `failed: ${result.reason} at seq ${result.firstBadSeq}`,
+    });
     c.header('cache-control', 'no-store');
     return c.json({ ...result, ...(sealing ? { sealing } : {}) }, 200);
   });
@@ -197,14 +212,26 @@ export function registerAuditRoutes(app: App): void {
     await deps.audit.authorize(c.get('caller'), 'audit.report');
     const bunker = bunkerOf(c);
     const builder = new ReportBuilder();
-    const verification = await verifyRange(eventsInRange(bunker.store, range), builder, bunker);
-    const model = builder.build({ since: range.since ?? null, until: range.until ?? null }, new Date());
+    const items = withHistory(bunker.store, eventsInRange(bunker.store, range), {
+      ...(range.since
+        ? { activeAt: { since: range.since, lookbackMinutes: longestGrantMinutes(deps) } }
+        : {}),
+    });
+    const verification = await verifyRange(items, builder, bunker);
+    const model = builder.build({ since: range.since ?? null, until: range.until ?? null }, deps.audit.now());
+    await deps.audit.recordRead(c.get('caller'), {
+      kind: 'report',
+      format: 'html',
+      since: range.since,
+      until: range.until,
+      result: verification.status,
+    });
     const activity = await reportActivity(deps, c.get('caller'), model.credentialsPerGrant);
     c.header('cache-control', 'no-store');
     return c.html(
       renderAuditReport(model, verification, {
         version: deps.version,
-        generatedAt: new Date().toISOString(),
+        generatedAt: deps.audit.now().toISOString(),
         activity,
       }),
       200,
@@ -247,59 +274,85 @@ async function reportActivity(
   return { grants: rows, omitted: Math.max(0, grants.length - REPORT_ACTIVITY_GRANTS) };
 }
 
-/** Feeds the report and checks the range: contiguous chain from its first event, and digests inside it. */
+/** How far before a range a grant active at its start can have begun: the longest `maxDuration`, plus slack. */
+function longestGrantMinutes(deps: AppDeps): number {
+  return Math.max(60, ...deps.config.roles.map((role) => role.maxDuration)) + 15;
+}
+
+type Bunker = NonNullable<AppEnv['Variables']['deps']['bunker']>;
+
+/**
+ * Feeds the report and checks the range: the chain is walked from the range's first event past its end up to
+ * the end of the first signed digest that covers it (a digest signs the hash of its last event, which commits
+ * to every event before it), and every digest in the bunker is checked against the broker's own signing key.
+ * `status` is `verified` only when that walk reached a signed digest; earlier history used to complete the
+ * rows (context) is not part of this check, and the report says so.
+ */
 async function verifyRange(
-  events: AsyncIterable<AuditEvent>,
+  items: AsyncIterable<RangeItem>,
   builder: ReportBuilder,
-  bunker: NonNullable<AppEnv['Variables']['deps']['bunker']>,
+  bunker: Bunker,
 ): Promise<RangeVerification> {
   const digests = new DigestChecker();
   const digestList: Array<{ key: string; jws: string }> = [];
   for await (const key of bunker.sink.list('digests/'))
     digestList.push({ key, jws: (await bunker.sink.get(key)) ?? '' });
-  const digestProblem = await digests.load(digestList, await auditJwks(bunker.signer));
+  const [keyId, keys] = await Promise.all([bunker.signer.keyId(), auditJwks(bunker.signer)]);
+  const digestProblem = await digests.load(digestList, keys);
+  const signedEnds = digestList
+    .map(({ key }) => Number(/(\d{12})\.jws$/.exec(key)?.[1] ?? Number.NaN))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const keySource = `the broker's signing key (kid ${keyId})`;
   let chain: ChainVerifier | null = null;
-  let broken: RangeVerification | null = digestProblem
-    ? {
-        ok: false,
-        firstBadSeq: digestProblem.firstBadSeq,
-        reason: digestProblem.reason,
-        detail: digestProblem.detail,
-        events: 0,
-        digests: 0,
-      }
+  let contextEvents = 0;
+  let broken: Extract<RangeVerification, { status: 'failed' }> | null = digestProblem
+    ? { status: 'failed', ...digestProblem, events: 0, digests: 0, keySource }
     : null;
-  for await (const event of events) {
-    builder.push(event);
-    if (broken) continue;
+  const check = (event: AuditEvent) => {
+    if (broken) return;
     chain ??= new ChainVerifier({ seq: event.seq - 1, hash: event.prevHash });
     if (!chain.push(event)) {
       const failure = chain.result();
-      if (!failure.ok)
-        broken = {
-          ok: false,
-          firstBadSeq: failure.firstBadSeq,
-          reason: failure.reason,
-          detail: failure.detail,
-          events: failure.events,
-          digests: 0,
-        };
-      continue;
+      if (!failure.ok) broken = { status: 'failed', ...failure, digests: 0, keySource };
+      return;
     }
     if (!digests.push(event)) {
       const failure = digests.finish({ allowUnsealedTail: true });
-      if (failure) broken = { ok: false, ...failure, events: chain.result().events, digests: 0 };
+      if (failure)
+        broken = { status: 'failed', ...failure, events: chain.result().events, digests: 0, keySource };
+    }
+  };
+  for await (const item of items) {
+    if (isContext(item)) {
+      contextEvents += 1;
+      builder.push(item.context, true);
+      continue;
+    }
+    builder.push(item);
+    check(item);
+  }
+  const inRange = (chain as ChainVerifier | null)?.result();
+  const rangeLast = inRange?.ok ? inRange.lastSeq : null;
+  // Walk on past the range to the end of the digest that covers its last event.
+  const coveredBy = rangeLast === null ? undefined : signedEnds.find((end) => end >= rangeLast);
+  if (!broken && rangeLast !== null && coveredBy !== undefined && coveredBy > rangeLast) {
+    for await (const event of bunker.store.readEvents({ fromSeq: rangeLast + 1 })) {
+      check(event);
+      if (broken || event.seq >= coveredBy) break;
     }
   }
   if (broken) return broken;
-  const result = chain?.result();
   return {
-    ok: true,
-    events: result?.events ?? 0,
-    firstSeq: result?.ok ? result.firstSeq : null,
-    lastSeq: result?.ok ? result.lastSeq : null,
-    lastHash: result?.ok ? result.lastHash : null,
+    status: rangeLast !== null && coveredBy !== undefined ? 'verified' : 'unsigned',
+    events: inRange?.ok ? inRange.events : 0,
+    firstSeq: inRange?.ok ? inRange.firstSeq : null,
+    lastSeq: rangeLast,
+    lastHash: inRange?.ok ? inRange.lastHash : null,
     digests: digests.count,
+    coveredBySeq: coveredBy ?? null,
     lastDigestSeq: digests.lastDigestSeq,
+    keySource,
+    contextEvents,
   };
 }

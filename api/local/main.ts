@@ -18,6 +18,30 @@ async function main(): Promise<void> {
       : {}),
     ...(process.env.BREAKGLASS_TABLE ? { tableName: process.env.BREAKGLASS_TABLE } : {}),
   });
+  // Ctrl-C or SIGTERM: stop accepting, let accepted requests finish, stop the loops, then DynamoDB Local. A
+  // second signal stops at once. Either way one line per step, never a stack trace. Installed before the banner
+  // is printed, because whoever reads it may signal at once (a test runner did, and the broker died unstopped).
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`${signal} again: stopping now\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\n${signal}: stopping (finishing ${stack.inFlight()} request(s) in flight)…\n`);
+    stack.stop({ drainMs: Number(process.env.BREAKGLASS_DRAIN_SECONDS ?? 10) * 1000 }).then(
+      () => {
+        process.stderr.write('stopped\n');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`breakglass: stopping failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
   const users = DEMO_USERS.map((user) => `${user.name} (${user.groups.join(', ') || 'no groups'})`).join(
     ', ',
   );
@@ -46,29 +70,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  // Ctrl-C or SIGTERM: stop accepting, let accepted requests finish, stop the loops, then DynamoDB Local. A
-  // second signal stops at once. Either way one line per step, never a stack trace.
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
-      process.stderr.write(`${signal} again: stopping now\n`);
-      process.exit(130);
-    }
-    process.stderr.write(`\n${signal}: stopping (finishing ${stack.inFlight()} request(s) in flight)…\n`);
-    stack.stop({ drainMs: Number(process.env.BREAKGLASS_DRAIN_SECONDS ?? 10) * 1000 }).then(
-      () => {
-        process.stderr.write('stopped\n');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        process.stderr.write(`breakglass: stopping failed: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

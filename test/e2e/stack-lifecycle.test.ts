@@ -198,7 +198,7 @@ describe.skipIf(!existsSync(MAIN) || !existsSync('/proc/self/cmdline'))('local s
     const first = await startBroker(dir);
     const [java] = dynamoOn(dir);
     // Kill the watcher too (as if it had died first), so the orphan survives the broker.
-    const watchers = processes((cmd) => cmd.startsWith('sh -c cat') && cmd.includes(`kill -TERM ${java}`));
+    const watchers = processes((cmd) => cmd.startsWith('sh -c cat') && cmd.includes(`kill -TERM ${java} 2>`));
     expect(watchers).toHaveLength(1);
     for (const pid of watchers) process.kill(pid, 'SIGKILL');
     first.child.kill('SIGKILL');
@@ -247,7 +247,12 @@ describe.skipIf(!existsSync(MAIN) || !existsSync('/proc/self/cmdline'))('local s
         expect(['503 shutting_down', '503 storage_unavailable']).toContain(
           (outcome as { code: string }).code,
         );
-      for (const [, outcome] of socket) expect(outcome).toEqual({ kind: 'socket', error: 'ECONNREFUSED' });
+      // Known race (rare): a create sent on an idle keep-alive connection at the instant the drained server
+      // closes it sees a reset. The server never read it, and the stored check below proves it did not commit.
+      for (const [, outcome] of socket)
+        expect(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET']).toContain(
+          (outcome as { error: string }).error,
+        );
       expect(created.length).toBeGreaterThan(0);
       // Creates sent after the signal were refused, so the stop really happened mid-burst.
       expect(refused.length + socket.length).toBeGreaterThan(0);
@@ -266,6 +271,7 @@ describe.skipIf(!existsSync(MAIN) || !existsSync('/proc/self/cmdline'))('local s
           .map(([r]) => r),
       );
       for (const reason of stored) if (!created.includes(reason)) expect(timedOut).toContain(reason);
+      for (const [reason] of socket) expect(stored).not.toContain(reason);
       again.child.kill('SIGTERM');
       expect(await again.exit).toBe(0);
     },

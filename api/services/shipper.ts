@@ -1,7 +1,8 @@
 /**
- * Ships the audit chain to the data bunker: in seq order, at least once, one write-once object per event, with
- * a signed digest every N events or T minutes. A cursor item records how far shipping got; objects are written
- * before the cursor moves, so a crash replays a few events (the bunker answers "identical") and never skips one.
+ * Ships the audit chain to the data bunker: at least once, one write-once object per event, with a signed digest
+ * every N events or T minutes. Objects go out a window at a time (16 puts at once); a cursor item records how far
+ * shipping got and moves in seq order only over objects known to be in the bunker, so a crash replays at most a
+ * window (the bunker answers "identical") and never skips one.
  */
 
 import { GENESIS_HASH } from '../domain/audit-chain.js';
@@ -54,6 +55,11 @@ export interface AuditShipperDeps {
   checkpointEvery?: number;
   /** Upper bound per call, so one Lambda invocation stays well inside its timeout. */
   maxPerRun?: number;
+  /**
+   * Objects written at once (default 16). The cursor still moves in seq order and only over objects known to be
+   * in the bunker, so a crash or a failed put replays at most one window and never skips an event.
+   */
+  parallelPuts?: number;
   /** `/readyz` turns red when the oldest unshipped event is older than this. */
   maxLagSeconds?: number;
 }
@@ -87,17 +93,15 @@ export class AuditShipper {
     cursor = await this.completeDigest(cursor);
     let shipped = 0;
     let unsaved = 0;
-    try {
-      for await (const event of store.readEvents({ fromSeq: cursor.shippedSeq + 1 })) {
-        if (event.seq !== cursor.shippedSeq + 1 || event.prevHash !== cursor.shippedHash) {
-          // Never ship past a hole or a fork: the bunker must hold one unbroken chain.
-          logger.error(
-            { expectedSeq: cursor.shippedSeq + 1, foundSeq: event.seq },
-            'audit chain in the store does not continue the shipped chain; shipping paused',
-          );
-          break;
-        }
-        await sink.put(eventKey(event), eventBody(event));
+    const parallel = this.deps.parallelPuts ?? 16;
+    /** Puts a window of events at once, then moves the cursor over them in seq order (never past a failed one). */
+    const flush = async (window: AuditEvent[]) => {
+      const puts = await Promise.allSettled(
+        window.map((event) => sink.put(eventKey(event), eventBody(event))),
+      );
+      for (const [index, event] of window.entries()) {
+        const put = puts[index]!;
+        if (put.status === 'rejected') throw put.reason;
         cursor = {
           ...cursor,
           shippedSeq: event.seq,
@@ -115,8 +119,29 @@ export class AuditShipper {
           cursor = await this.save(cursor);
           unsaved = 0;
         }
-        if (shipped >= maxPerRun) break;
       }
+    };
+    try {
+      let window: AuditEvent[] = [];
+      let expected = { seq: cursor.shippedSeq + 1, prevHash: cursor.shippedHash };
+      for await (const event of store.readEvents({ fromSeq: cursor.shippedSeq + 1 })) {
+        if (event.seq !== expected.seq || event.prevHash !== expected.prevHash) {
+          // Never ship past a hole or a fork: the bunker must hold one unbroken chain.
+          logger.error(
+            { expectedSeq: expected.seq, foundSeq: event.seq },
+            'audit chain in the store does not continue the shipped chain; shipping paused',
+          );
+          break;
+        }
+        window.push(event);
+        expected = { seq: event.seq + 1, prevHash: event.hash };
+        if (window.length >= parallel) {
+          await flush(window);
+          window = [];
+        }
+        if (shipped + window.length >= maxPerRun) break;
+      }
+      if (window.length > 0) await flush(window);
     } catch (error) {
       if (unsaved > 0) cursor = await this.save(cursor);
       if (error instanceof BunkerConflict) {

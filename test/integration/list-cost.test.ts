@@ -103,39 +103,49 @@ describe('listing reads only what the caller may see', () => {
     queries.length = 0;
   });
 
-  const scanned = () => queries.reduce((sum, q) => sum + q.scanned, 0);
+  /**
+   * The listing's own reads. The sealer and shipper run in the background of the same client (sealing and
+   * shipping what the set-up committed) and read the audit partition and the unsealed index; they are not part of
+   * any listing.
+   */
+  const listing = () =>
+    queries.filter(
+      (q) => !(q.partition === 'AUDIT' || q.partition === 'UNSEALED' || q.index === 'byUnsealed'),
+    );
+  const scanned = () => listing().reduce((sum, q) => sum + q.scanned, 0);
 
   it('an approver of one role reads that role and her own requests, not the other 40', async () => {
     const page = await dana<{ items: Array<{ id: string }> }>('GET', '/v1/requests?limit=25');
     expect(page.body.items.map((item) => item.id).sort()).toEqual([...dbOps].sort());
-    expect(queries.map((q) => `${q.index} ${q.partition}`).sort()).toEqual([
-      'byRequester USER#dana',
-      'byRole ROLE#db-ops',
-    ]);
+    expect(
+      listing()
+        .map((q) => `${q.index} ${q.partition}`)
+        .sort(),
+    ).toEqual(['byRequester USER#dana', 'byRole ROLE#db-ops']);
     expect(scanned()).toBeLessThanOrEqual(2);
   });
 
   it('"waiting for my approval" reads the role + status partitions only', async () => {
     const page = await dana<{ items: Array<{ id: string }> }>('GET', '/v1/requests?approvable=true');
     expect(page.body.items).toHaveLength(2);
-    expect(new Set(queries.map((q) => q.index))).toEqual(new Set(['byRoleStatus']));
+    expect(new Set(listing().map((q) => q.index))).toEqual(new Set(['byRoleStatus']));
     expect(scanned()).toBeLessThanOrEqual(2);
   });
 
   it('someone with no groups reads only their own (empty) partition, and nothing for approvals', async () => {
     const page = await erin<{ items: unknown[] }>('GET', '/v1/requests?status=pending');
     expect(page.body.items).toEqual([]);
-    expect(queries.map((q) => `${q.index} ${q.partition}`)).toEqual(['byRequester USER#erin']);
+    expect(listing().map((q) => `${q.index} ${q.partition}`)).toEqual(['byRequester USER#erin']);
     expect(scanned()).toBe(0);
     queries.length = 0;
     expect((await erin<{ items: unknown[] }>('GET', '/v1/requests?approvable=true')).body.items).toEqual([]);
-    expect(queries).toEqual([]);
+    expect(listing()).toEqual([]);
   });
 
   it('an auditor narrowing by role and status reads that partition only', async () => {
     const page = await carol<{ items: unknown[] }>('GET', '/v1/requests?role=db-ops&status=pending');
     expect(page.body.items).toHaveLength(2);
-    expect(queries.map((q) => `${q.index} ${q.partition}`)).toEqual([
+    expect(listing().map((q) => `${q.index} ${q.partition}`)).toEqual([
       'byRoleStatus ROLE#db-ops#STATUS#pending',
     ]);
     expect(scanned()).toBe(2);

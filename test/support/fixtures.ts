@@ -90,9 +90,11 @@ export async function auditEvents(auditor: Api, fromSeq = 1): Promise<AuditEvent
 
 /**
  * Events other capabilities write after a change commits (schedules, IAM revocation, notifications), outside
- * the transaction; lifecycle assertions leave them out so they state exactly what the transition wrote.
+ * the transaction, and the `audit.read` that reading the trail through an auditor writes; lifecycle assertions
+ * leave them out so they state exactly what the transition wrote.
  */
-export const SIDE_EFFECT_EVENT = /^(schedule|revocation|notification|credentials|console|bunker)\./;
+export const SIDE_EFFECT_EVENT =
+  /^(schedule|revocation|notification|credentials|console|bunker)\.|^audit\.read$/;
 
 /** The lifecycle event types recorded for one request, in chain order. */
 export async function eventTypesFor(auditor: Api, requestId: string, fromSeq?: number): Promise<string[]> {

@@ -73,10 +73,10 @@ export interface BrokerOptions {
   cloudtrail?: CloudTrailSource;
 }
 
-/** A DynamoDB client with bounded timeouts and retries whose storage faults surface as storage_unavailable. */
 /**
- * A DynamoDB client with bounded connection and request timeouts. Background writers nobody waits on (the
- * sealer's 100-item transactions) may allow a request longer than the API's default.
+ * A DynamoDB client with bounded connection and request timeouts and bounded retries, whose storage faults surface
+ * as storage_unavailable. Background writers nobody waits on (the sealer's 100-item transactions) may allow a
+ * request longer than the API's default.
  */
 export function dynamoClientFor(
   region: string,
@@ -198,15 +198,7 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     publicUrl: (config.web.publicUrl ?? options.publicUrl).replace(/\/$/, ''),
     getRequest: (id) => store.getRequest(id),
     appendEvents: (events) => store.appendEvents(events),
-    logOnlySlack: (log) => new LogOnlySlack(log),
-    slackApi:
-      options.slackApi ??
-      // Few, quick retries: a Slack outage must not pile up work behind it (failures are audited instead).
-      ((token) =>
-        new WebApiSlack(async () => {
-          const { WebClient } = await import('@slack/web-api');
-          return new WebClient(token, { retryConfig: { retries: 2 }, timeout: 5000 });
-        })),
+    slackApi: slackApiFor(options),
     ...(options.fetch ? { fetchImpl: options.fetch } : {}),
   });
   const aws = options.aws ?? awsAdaptersFor(config, clock);
@@ -277,6 +269,27 @@ export function buildCore(options: BrokerOptions): CoreBroker {
       sealing.close();
     },
   };
+}
+
+/**
+ * The Slack client for the `notifications.slack` section: an injected one (tests), the Web API with the bot
+ * token from the environment (loaded on first use; few, quick retries, so a Slack outage does not pile up work —
+ * failures are audited instead), or without a token the log-only twin, so the blocks can still be checked.
+ */
+function slackApiFor(options: BrokerOptions): SlackApi | null {
+  const slack = options.config.notifications.slack;
+  if (!slack) return null;
+  if (typeof options.slackApi === 'object') return options.slackApi;
+  const token = process.env[slack.tokenEnv];
+  if (!token) {
+    options.logger.info({ tokenEnv: slack.tokenEnv }, 'no Slack token: Slack messages go to the log only');
+    return new LogOnlySlack(options.logger.child({ component: 'slack' }));
+  }
+  if (typeof options.slackApi === 'function') return options.slackApi(token);
+  return new WebApiSlack(async () => {
+    const { WebClient } = await import('@slack/web-api');
+    return new WebClient(token, { retryConfig: { retries: 2 }, timeout: 5000 });
+  });
 }
 
 interface BunkerOptions {

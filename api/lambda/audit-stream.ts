@@ -11,8 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { buildBroker } from '../compose-http.js';
-import { problemBody } from '../http/problem.js';
-import { LambdaRuntime } from './runtime.js';
+import { LambdaRuntime, notReadyBody } from './runtime.js';
 
 /** What the Node.js managed runtime provides as the global `awslambda` for streaming handlers. */
 export interface StreamingLambda {
@@ -57,21 +56,13 @@ export function createAuditStreamHandler(runtime: LambdaRuntime, lambda: Streami
   return lambda.streamifyResponse(async (event, responseStream, context) =>
     runtime.run(context, async () => {
       const requestId = context?.awsRequestId ?? 'unknown';
-      let broker: Awaited<ReturnType<LambdaRuntime['get']>>;
-      try {
-        const host = event?.requestContext?.domainName;
-        broker = await runtime.get(host ? `https://${host}` : undefined);
-      } catch (error) {
-        runtime.logger.error({ err: error }, 'broker failed to start');
+      const broker = await runtime.forRequest(event?.requestContext?.domainName);
+      if (!broker) {
         const out = lambda.HttpResponseStream.from(responseStream, {
           statusCode: 503,
           headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId },
         });
-        out.end(
-          JSON.stringify(
-            problemBody('not_ready', 'the broker is starting or misconfigured; try again shortly', requestId),
-          ),
-        );
+        out.end(notReadyBody(requestId));
         return;
       }
       const response = await broker.app.fetch(requestOf(event), {

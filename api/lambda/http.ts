@@ -2,8 +2,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { buildBroker } from '../compose-http.js';
-import { problemBody } from '../http/problem.js';
-import { LambdaRuntime, settleBudgetMs } from './runtime.js';
+import { LambdaRuntime, notReadyBody, settleBudgetMs } from './runtime.js';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -12,20 +11,13 @@ export function createHttpHandler(runtime: LambdaRuntime): HttpHandler {
   let adapted: ReturnType<typeof handle> | null = null;
   return (event, context) =>
     runtime.run(context, async () => {
-      let broker: Awaited<ReturnType<LambdaRuntime['get']>>;
-      try {
-        const host = event?.requestContext?.domainName;
-        broker = await runtime.get(host ? `https://${host}` : undefined);
-      } catch (error) {
-        // A broken config or an unreachable parameter store: answer like the app would, never with a stack.
-        runtime.logger.error({ err: error }, 'broker failed to start');
+      const broker = await runtime.forRequest(event?.requestContext?.domainName);
+      if (!broker) {
         const requestId = context?.awsRequestId ?? 'unknown';
         return {
           statusCode: 503,
           headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId },
-          body: JSON.stringify(
-            problemBody('not_ready', 'the broker is starting or misconfigured; try again shortly', requestId),
-          ),
+          body: notReadyBody(requestId),
         };
       }
       adapted ??= handle(broker.app);

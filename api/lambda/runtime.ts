@@ -14,6 +14,7 @@ import type { BrokerOptions, CoreBroker, SealingParts } from '../compose.js';
 import type { Broker } from '../compose-http.js';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
+import { problemBody } from '../http/problem.js';
 import type { Logger } from '../ports/logger.js';
 
 export type LambdaEnv = Record<string, string | undefined>;
@@ -281,6 +282,20 @@ export class LambdaRuntime<B extends SealingParts = Broker> {
     return this.broker;
   }
 
+  /**
+   * The broker for an HTTP request that arrived on `host` (its Function URL or API domain), or null when it
+   * cannot start (a broken config, an unreachable parameter store): logged here, answered by the caller with
+   * `notReadyBody` — like the app would, never with a stack.
+   */
+  async forRequest(host: string | undefined): Promise<LambdaBroker<B> | null> {
+    try {
+      return await this.get(host ? `https://${host}` : undefined);
+    } catch (error) {
+      this.logger.error({ err: error }, 'broker failed to start');
+      return null;
+    }
+  }
+
   /** Runs one invocation with the Lambda request id bound to every log line written while it runs. */
   run<T>(
     context: Pick<Context, 'awsRequestId' | 'functionName'> | undefined,
@@ -344,4 +359,11 @@ export function metricFields(name: string, value: number, namespace = 'Breakglas
     },
     [name]: value,
   };
+}
+
+/** The 503 problem+json body an HTTP handler answers with when `forRequest` found no broker. */
+export function notReadyBody(requestId: string): string {
+  return JSON.stringify(
+    problemBody('not_ready', 'the broker is starting or misconfigured; try again shortly', requestId),
+  );
 }

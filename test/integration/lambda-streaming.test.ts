@@ -110,7 +110,7 @@ describe('the audit function streams exports through a Function URL', () => {
     await stack?.stop();
   });
 
-  async function invoke(path: string, headers: Record<string, string>) {
+  async function invoke(path: string, headers: Record<string, string>, using: LambdaRuntime = runtime) {
     const chunks: Array<{ bytes: Buffer; pagesReadBefore: number }> = [];
     let metadata: { statusCode: number; headers: Record<string, string> } | null = null;
     const simulated: StreamingLambda = {
@@ -128,7 +128,7 @@ describe('the audit function streams exports through a Function URL', () => {
         done();
       },
     });
-    const handler = createAuditStreamHandler(runtime, simulated) as (
+    const handler = createAuditStreamHandler(using, simulated) as (
       event: APIGatewayProxyEventV2,
       stream: Writable,
       context: Context,
@@ -186,5 +186,21 @@ describe('the audit function streams exports through a Function URL', () => {
 
     const anonymous = await invoke('/v1/audit/events?format=jsonl', {});
     expect(anonymous.metadata.statusCode).toBe(401);
+  });
+
+  it('answers 503 not_ready as problem+json (not a crash) when the broker cannot start', async () => {
+    const broken = new LambdaRuntime(buildBroker, {
+      env: { BREAKGLASS_CONFIG: '/nonexistent/breakglass.yaml', BREAKGLASS_TABLE: 't' },
+      logDestination: { write: () => undefined },
+    });
+    const answer = await invoke(
+      '/v1/audit/events?format=jsonl',
+      { authorization: `Bearer ${token}` },
+      broken,
+    );
+    expect(answer.metadata.statusCode).toBe(503);
+    expect(answer.metadata.headers['content-type']).toBe('application/problem+json');
+    const problem = JSON.parse(Buffer.concat(answer.chunks.map((chunk) => chunk.bytes)).toString('utf8'));
+    expect(problem.code).toBe('not_ready');
   });
 });

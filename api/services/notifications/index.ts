@@ -28,10 +28,8 @@ export interface NotificationOptions {
   getRequest: (id: string) => Promise<AccessRequest | null>;
   /** Appends events without telling listeners (used for webhook delivery failures). */
   appendEvents: (events: AuditEventDraft[]) => Promise<unknown>;
-  /** Builds the Slack client for a bot token; tests inject a mock instead. */
-  slackApi?: SlackApi | ((token: string) => SlackApi);
-  /** Where messages go without a token: the log-only twin, so the blocks can still be checked. */
-  logOnlySlack: (logger: Logger) => SlackApi;
+  /** The Slack client chosen by the composition root (the log-only twin without a token); null without Slack. */
+  slackApi: SlackApi | null;
   env?: NodeJS.ProcessEnv;
   fetchImpl?: typeof fetch;
 }
@@ -42,16 +40,8 @@ export function setupNotifications(options: NotificationOptions): Notifications 
   let slack: SlackNotifier | null = null;
   let interactions: SlackInteractions | null = null;
   const slackConfig = config.notifications.slack;
-  if (slackConfig) {
-    const token = env[slackConfig.tokenEnv];
-    const api =
-      typeof options.slackApi === 'object'
-        ? options.slackApi
-        : token && typeof options.slackApi === 'function'
-          ? options.slackApi(token)
-          : options.logOnlySlack(logger.child({ component: 'slack' }));
-    if (!api.delivers)
-      logger.info({ tokenEnv: slackConfig.tokenEnv }, 'no Slack token: Slack messages go to the log only');
+  const api = options.slackApi;
+  if (slackConfig && api) {
     slack = new SlackNotifier({
       config,
       slack: api,

@@ -277,11 +277,31 @@ export function buildProgram(ctx: CliContext, version: string): Command {
       ]),
     )
     .action(lazy(audit, (m) => m.auditExport as never));
-  withGlobals(auditCommand.command('verify').argument('<path>', 'a JSONL export, or a bunker directory'))
-    .description('check the hash chain (and signature) of an export; prints the first bad seq')
-    .option('--keys <file>', 'JWKS with the audit signing keys (default: fetched from the server)')
-    .addHelpText('after', examples(['breakglass audit verify audit.jsonl']))
+  withGlobals(auditCommand.command('verify').argument('[path]', 'a JSONL export, or a bunker directory'))
+    .description(
+      'check chain, digests and signatures of an export, a bunker copy or (--live) the store against the bunker; prints the first bad seq',
+    )
+    .option('--keys <file>', "JWKS to trust (default: the server's keys pinned at first use)")
+    .option('--allow-unsigned', 'pass, marked UNSIGNED, when no trusted signature covers the events')
+    .option('--at <time>', 'judge the heartbeat at this time (ISO 8601 or an age such as 2h; default now)')
+    .option('--allow-stale', 'pass, marked STALE, when the newest digest is older than the heartbeat allows')
+    .option('--live', "ask the broker to compare its store with the bunker's objects and digests")
+    .addHelpText(
+      'after',
+      examples([
+        'breakglass audit verify audit.jsonl',
+        'breakglass audit verify ./bunker-copy --at 2026-11-28T12:00:00Z',
+        'breakglass audit verify --live',
+      ]),
+    )
     .action(lazy(audit, (m) => m.auditVerify as never));
+  withGlobals(auditCommand.command('keys'))
+    .description(
+      "show the server's pinned and served audit keys; --accept pins the served ones after a rotation",
+    )
+    .option('--accept', 'trust the keys the server serves now')
+    .addHelpText('after', examples(['breakglass audit keys', 'breakglass audit keys --accept']))
+    .action(lazy(audit, (m) => m.auditKeys as never));
 
   withGlobals(auditCommand.command('activity').argument('<id>', 'request id of a grant'))
     .description("what was done with a grant: its CloudTrail calls and the security checklist's findings")

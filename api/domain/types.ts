@@ -180,6 +180,7 @@ export const AUDIT_EVENT_TYPES = [
   'effect.failed',
   'activity.viewed',
   'audit.read',
+  'audit.sign_refused',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -59,6 +59,8 @@ export interface AuditSigner {
 
 /** The newest digest, kept in the cursor until its object is known to be in the bunker. */
 export interface DigestState {
+  /** The digest's number (1, 2, 3…). */
+  n: number;
   fromSeq: number;
   toSeq: number;
   lastHash: string;
@@ -75,8 +77,6 @@ export interface ShipperCursor {
   shippedSeq: number;
   shippedHash: string;
   shippedAt: string | null;
-  /** Time of the first shipped event not yet covered by a digest. */
-  undigestedSince: string | null;
   lastDigest: DigestState | null;
   /** Set when the bunker held different bytes at one of our keys; shipping stays stopped until cleared. */
   halted: { key: string; seq: number; at: string; expectedSha256: string; foundSha256: string | null } | null;
@@ -87,7 +87,6 @@ export const INITIAL_CURSOR: ShipperCursor = {
   shippedSeq: 0,
   shippedHash: GENESIS_HASH,
   shippedAt: null,
-  undigestedSince: null,
   lastDigest: null,
   halted: null,
 };

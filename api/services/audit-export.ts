@@ -14,6 +14,7 @@ import type { AuditSigner } from '../ports/bunker.js';
 import type { BrokerStore } from '../ports/store.js';
 import { isContext, type RangeItem } from './audit-history.js';
 import { MANIFEST_JWS_TYP, signCompact } from './digests.js';
+import type { ExportProof, Refusal } from './export-proof.js';
 
 export interface TimeRange {
   since?: string;
@@ -57,7 +58,12 @@ async function* chunked(lines: AsyncIterable<string>, size = 64 * 1024): AsyncIt
 }
 
 export interface JsonlOptions extends TimeRange {
+  /** Signs the manifest after the proof check passed; null leaves the export unsigned. */
   signer?: AuditSigner | null;
+  /** Checks the events against the bunker's digests and supplies the digest lines (required to sign). */
+  proof?: ExportProof | null;
+  /** Told when the proof check refused to sign, to audit the refusal. */
+  onRefused?: (refusal: Refusal) => Promise<void>;
   now: () => Date;
 }
 
@@ -72,6 +78,7 @@ async function* jsonlLines(events: AsyncIterable<AuditEvent>, options: JsonlOpti
   let count = 0;
   let firstSeq: number | null = null;
   let last = { seq: 0, hash: GENESIS_HASH };
+  const proof = options.signer ? (options.proof ?? null) : null;
   for await (const event of events) {
     if (!boundary) {
       boundary = {
@@ -83,11 +90,16 @@ async function* jsonlLines(events: AsyncIterable<AuditEvent>, options: JsonlOpti
       };
       yield emit(`${JSON.stringify(boundary)}\n`);
       firstSeq = event.seq;
+      for (const line of (await proof?.start({ seq: boundary.prevSeq, hash: boundary.prevHash })) ?? []) {
+        yield emit(line);
+      }
     }
     yield emit(`${serializeEvent(event)}\n`);
+    for (const line of (await proof?.after(event)) ?? []) yield emit(line);
     count += 1;
     last = { seq: event.seq, hash: event.hash };
   }
+  if (count > 0) await proof?.finish(last);
   if (!boundary) {
     // An empty range: nothing to chain onto, so it starts and ends at the same (unknown) point.
     boundary = {
@@ -111,11 +123,18 @@ async function* jsonlLines(events: AsyncIterable<AuditEvent>, options: JsonlOpti
     lastHash: count ? last.hash : boundary.prevHash,
     ...range,
     exportedAt: options.now().toISOString(),
+    digests: proof?.lines ?? 0,
   };
+  const refusal = proof?.refusal ?? (options.signer && !proof ? { seq: 0, reason: 'no digest check' } : null);
+  if (refusal) await options.onRefused?.(refusal);
   const end: ExportEnd = {
     ...manifest,
     type: 'export.end',
-    ...(options.signer ? { signature: await signCompact(options.signer, manifest, MANIFEST_JWS_TYP) } : {}),
+    ...(refusal
+      ? { refused: `seq ${refusal.seq}: ${refusal.reason}` }
+      : options.signer
+        ? { signature: await signCompact(options.signer, manifest, MANIFEST_JWS_TYP) }
+        : {}),
   };
   yield `${JSON.stringify(end)}\n`;
 }

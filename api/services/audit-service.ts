@@ -1,5 +1,5 @@
 import { requireAuditor } from '../domain/access.js';
-import type { AuditEvent, Caller, TimelineEvent } from '../domain/types.js';
+import { type AuditEvent, actorOf, type Caller, type TimelineEvent } from '../domain/types.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { BrokerStore, EventRange } from '../ports/store.js';
 import type { AuditRead, AuditReads } from './audit-reads.js';
@@ -52,6 +52,29 @@ export class AuditService {
   /** Records an export, report or verify by a person as `audit.read` (aggregated; see audit-reads.ts). */
   async recordRead(caller: Caller, read: AuditRead): Promise<void> {
     await this.deps.reads?.record(caller, read);
+  }
+
+  /**
+   * Records that the broker refused to sign an export because the stored events disagree with the signed
+   * digests in the bunker: the table was rewritten after sealing. Never aggregated.
+   */
+  async recordSigningRefused(
+    caller: Caller,
+    refusal: { seq: number; reason: string },
+    range: { since?: string | undefined; until?: string | undefined },
+  ): Promise<void> {
+    await this.deps.requests.record([
+      {
+        type: 'audit.sign_refused',
+        actor: actorOf(caller),
+        data: {
+          seq: refusal.seq,
+          reason: refusal.reason,
+          since: range.since ?? null,
+          until: range.until ?? null,
+        },
+      },
+    ]);
   }
 
   /** Writes the `audit.read` summaries of windows still open (shutdown, tests). */

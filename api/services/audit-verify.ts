@@ -1,38 +1,66 @@
 /**
- * Verifies audit evidence and names the first bad seq: a JSONL export (chain from its boundary, end line,
- * manifest signature), a bunker (its events, its signed digests against the published keys) or the live store
- * together with the bunker's digests.
+ * Verifies audit evidence and names the first bad seq: a JSONL export (chain from its boundary, digest lines,
+ * end line, manifest signature), a bunker (its events and its chained, signed digests) or the live store against
+ * the bunker's objects and digests. Signatures count only against keys trusted independently of the material
+ * (`TrustedKeys`); keys inside an export or a bunker are never used. No trusted signature over every verified
+ * event is a failure unless the caller allows an unsigned result, which then says so.
  */
 
 import { createHash } from 'node:crypto';
-import type { JSONWebKeySet } from 'jose';
 import { type ChainHead, ChainVerifier, EMPTY_HEAD } from '../domain/audit-chain.js';
-import { DIGESTS_DIR, EVENTS_DIR, KEYS_DIR, parseEventKey } from '../domain/exports/bunker-layout.js';
+import {
+  DIGESTS_DIR,
+  EVENTS_DIR,
+  eventBody,
+  eventKey,
+  parseEventKey,
+} from '../domain/exports/bunker-layout.js';
 import type { ExportEnd, ExportManifest } from '../domain/exports/jsonl.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { BunkerReader } from '../ports/bunker.js';
 import type { BrokerStore } from '../ports/store.js';
-import { DigestChecker, type DigestPolicy, MANIFEST_JWS_TYP, verifyCompact } from './digests.js';
+import {
+  DigestChain,
+  DigestChecker,
+  type DigestPayload,
+  type DigestPolicy,
+  MANIFEST_JWS_TYP,
+  readDigest,
+  type TrustedKeys,
+  verifyCompact,
+} from './digests.js';
+
+type Kind = 'jsonl' | 'bunker' | 'store';
 
 export type AuditVerifyReport =
   | {
       ok: true;
-      kind: 'jsonl' | 'bunker' | 'store';
+      kind: Kind;
       events: number;
       firstSeq: number | null;
       lastSeq: number;
       lastHash: string;
-      /** Digests checked (bunker and store), or null when not applicable. */
+      /** Digests checked, or null when there were none to check (an export without digest lines). */
       digests: number | null;
-      /** Events after the newest digest. */
+      /** Events after the newest digest: chain-checked, not yet covered by a digest. */
       unsealed: number | null;
-      /** Export manifest / digests signature status. */
-      signature: 'valid' | 'absent' | 'unchecked';
-      keySource: 'given' | 'bunker' | 'broker' | null;
+      /** `valid`: a trusted signature covers `signedRange`; `unsigned`: allowed by the caller, see `unsigned`. */
+      signature: 'valid' | 'unsigned';
+      /** Where the trusted keys came from; null when none were given. */
+      keySource: TrustedKeys['source'] | null;
+      keyOrigin: string | null;
+      /** The key ids whose signatures were checked. */
+      kids: string[];
+      signedRange: { fromSeq: number; toSeq: number } | null;
+      newestDigest: { n: number; toSeq: number; time: string; ageSeconds: number } | null;
+      /** Set when the caller allowed an unsigned result: why there was no trusted signature. */
+      unsigned?: string;
+      /** Set when the caller allowed a stale bunker: the heartbeat problem. */
+      stale?: string;
     }
   | {
       ok: false;
-      kind: 'jsonl' | 'bunker' | 'store';
+      kind: Kind;
       events: number;
       firstBadSeq: number;
       reason: string;
@@ -40,14 +68,9 @@ export type AuditVerifyReport =
     };
 
 type Failure = Extract<AuditVerifyReport, { ok: false }>;
+type Success = Extract<AuditVerifyReport, { ok: true }>;
 
-const fail = (
-  kind: Failure['kind'],
-  events: number,
-  firstBadSeq: number,
-  reason: string,
-  detail: string,
-): Failure => ({
+const fail = (kind: Kind, events: number, firstBadSeq: number, reason: string, detail: string): Failure => ({
   ok: false,
   kind,
   events,
@@ -56,18 +79,69 @@ const fail = (
   detail,
 });
 
-export interface JsonlVerifyOptions {
-  keys?: JSONWebKeySet | null;
-  /** A detached `.sig` (compact JWS of the manifest), when the export's end line carries none. */
-  detachedSignature?: string | null;
-  /** Fail when no signature can be checked. */
-  requireSignature?: boolean;
+/** How a verification treats trust: which keys, and whether an unsigned or stale result may pass (loudly). */
+export interface TrustOptions {
+  trusted: TrustedKeys | null;
+  /** Turns "no trusted signature covers the events" into an ok result marked `unsigned`. */
+  allowUnsigned?: boolean;
+  /** Why no keys are trusted (e.g. the server could not be reached), for the failure line. */
+  untrustedBecause?: string;
 }
 
-/** Verifies JSONL lines in constant memory: boundary, chain, end line, manifest signature. */
+const noKeysDetail = (options: TrustOptions) =>
+  `no trusted key to check signatures with${options.untrustedBecause ? ` (${options.untrustedBecause})` : ''}; pin the server's key by logging in, or pass --keys`;
+
+/** The report's common tail: trust fields, and the unsigned rule applied. */
+function conclude(
+  base: Omit<Success, 'signature' | 'keySource' | 'keyOrigin' | 'kids' | 'signedRange' | 'newestDigest'>,
+  options: TrustOptions,
+  signed: {
+    kids: string[];
+    signedRange: Success['signedRange'];
+    newest: DigestPayload | null;
+    at: Date;
+    unsignedBecause: string | null;
+  },
+): AuditVerifyReport {
+  const report: Success = {
+    ...base,
+    signature: signed.unsignedBecause ? 'unsigned' : 'valid',
+    keySource: options.trusted?.source ?? null,
+    keyOrigin: options.trusted?.origin ?? null,
+    kids: signed.kids,
+    signedRange: signed.signedRange,
+    newestDigest: signed.newest
+      ? {
+          n: signed.newest.n,
+          toSeq: signed.newest.toSeq,
+          time: signed.newest.time,
+          ageSeconds: Math.max(0, Math.round((signed.at.getTime() - Date.parse(signed.newest.time)) / 1000)),
+        }
+      : null,
+  };
+  if (!signed.unsignedBecause) return report;
+  if (!options.allowUnsigned) {
+    return fail(
+      base.kind,
+      base.events,
+      base.firstSeq ?? base.lastSeq + 1,
+      'unsigned',
+      signed.unsignedBecause,
+    );
+  }
+  return { ...report, unsigned: signed.unsignedBecause };
+}
+
+export interface JsonlVerifyOptions extends TrustOptions {
+  /** A detached `.sig` (compact JWS of the manifest), when the export's end line carries none. */
+  detachedSignature?: string | null;
+  at?: Date;
+}
+
+/** Verifies JSONL lines in constant memory: boundary, chain, digest lines, end line, manifest signature. */
 export async function verifyJsonl(
   lines: AsyncIterable<string>,
-  options: JsonlVerifyOptions = {},
+  options: JsonlVerifyOptions,
 ): Promise<AuditVerifyReport> {
   const hash = createHash('sha256');
   let verifier: ChainVerifier | null = null;
@@ -75,17 +149,21 @@ export async function verifyJsonl(
   let end: ExportEnd | null = null;
   let sawBoundary = false;
   let lineNo = 0;
+  const keys = options.trusted?.keys ?? null;
+  const digests = new DigestChain(true);
+  let digestLines = 0;
   const events = () => (verifier ? verifier.result().events : 0);
-  const nextSeq = () => {
+  const head = (): ChainHead => {
     const result = verifier?.result();
-    return result?.ok ? result.lastSeq + 1 : start.seq + 1;
+    return result?.ok && result.events > 0 ? { seq: result.lastSeq, hash: result.lastHash } : start;
   };
+  const nextSeq = () => head().seq + 1;
   for await (const raw of lines) {
     lineNo += 1;
     if (raw.trim() === '') continue;
     if (end) return fail('jsonl', events(), nextSeq(), 'malformed', `line ${lineNo} follows the end line`);
     // Event lines go straight to the chain verifier, which avoids parsing canonical lines; only the
-    // export's own boundary and end lines (which start with their type) are parsed here.
+    // export's own boundary, digest and end lines (which start with their type) are parsed here.
     if (!raw.startsWith('{"type":"export.')) {
       hash.update(`${raw}\n`);
       verifier ??= new ChainVerifier(start);
@@ -108,6 +186,50 @@ export async function verifyJsonl(
       hash.update(`${raw}\n`);
       continue;
     }
+    if (value.type === 'export.digest' && !('seq' in value)) {
+      hash.update(`${raw}\n`);
+      digestLines += 1;
+      if (!keys) continue;
+      const read = await readDigest('', String(value.jws ?? ''), keys);
+      if (!read.ok)
+        return fail(
+          'jsonl',
+          events(),
+          nextSeq() - 1,
+          read.failure.reason,
+          `line ${lineNo}: ${read.failure.detail}`,
+        );
+      const problem = digests.add(read.digest);
+      if (problem)
+        return fail(
+          'jsonl',
+          events(),
+          problem.firstBadSeq,
+          problem.reason,
+          `line ${lineNo}: ${problem.detail}`,
+        );
+      const at = head();
+      const digest = read.digest.payload;
+      if (digest.toSeq !== at.seq) {
+        return fail(
+          'jsonl',
+          events(),
+          Math.min(digest.toSeq, at.seq) + 1,
+          'seq_gap',
+          `line ${lineNo}: digest ${digest.n} signs up to seq ${digest.toSeq}, but the events before it end at seq ${at.seq}`,
+        );
+      }
+      if (digest.lastHash !== at.hash) {
+        return fail(
+          'jsonl',
+          events(),
+          digest.fromSeq,
+          'digest_mismatch',
+          `line ${lineNo}: digest ${digest.n} signs a different hash for seq ${digest.toSeq}`,
+        );
+      }
+      continue;
+    }
     if (value.type === 'export.end' && !('seq' in value)) {
       end = value as unknown as ExportEnd;
       continue;
@@ -123,6 +245,7 @@ export async function verifyJsonl(
   const chain = verifier.result();
   if (!chain.ok) return fail('jsonl', chain.events, chain.firstBadSeq, chain.reason, chain.detail);
   const lastSeq = chain.events ? chain.lastSeq : start.seq;
+  const firstBad = chain.firstSeq ?? start.seq + 1;
   if (sawBoundary && !end) {
     return fail(
       'jsonl',
@@ -132,8 +255,11 @@ export async function verifyJsonl(
       'the export has no end line; it was cut short',
     );
   }
-  let signature: 'valid' | 'absent' | 'unchecked' = 'absent';
-  if (end) {
+  let unsignedBecause: string | null = null;
+  const kids = new Set(digests.kids);
+  if (!end) {
+    unsignedBecause = 'a bare event list without an end line carries no signature';
+  } else {
     const digest = hash.digest('hex');
     if (end.count !== chain.events || end.lastSeq !== lastSeq || end.lastHash !== chain.lastHash) {
       return fail(
@@ -148,62 +274,73 @@ export async function verifyJsonl(
       return fail(
         'jsonl',
         chain.events,
-        chain.firstSeq ?? start.seq + 1,
+        firstBad,
         'manifest_mismatch',
         'the file bytes do not match the end line',
       );
     }
     const jws = end.signature ?? options.detachedSignature ?? null;
-    if (jws) {
-      if (!options.keys) {
-        signature = 'unchecked';
-      } else {
-        const check = await verifyCompact<ExportManifest>(jws, options.keys, MANIFEST_JWS_TYP);
-        const { type: _type, signature: _signature, ...claimed } = end;
-        if (!check.ok) {
-          return fail(
-            'jsonl',
-            chain.events,
-            chain.firstSeq ?? start.seq + 1,
-            'signature_invalid',
-            check.detail,
-          );
-        }
-        const { type: _mtype, ...signed } = check.payload;
-        if (JSON.stringify(sortKeys(signed)) !== JSON.stringify(sortKeys(claimed))) {
-          return fail(
-            'jsonl',
-            chain.events,
-            chain.firstSeq ?? start.seq + 1,
-            'signature_invalid',
-            'the signed manifest differs from the end line',
-          );
-        }
-        signature = 'valid';
+    if (!jws) {
+      unsignedBecause = end.refused
+        ? `the broker refused to sign this export: ${end.refused}`
+        : 'the export carries no manifest signature';
+    } else if (!keys) {
+      unsignedBecause = noKeysDetail(options);
+    } else {
+      const check = await verifyCompact<ExportManifest>(jws, keys, MANIFEST_JWS_TYP);
+      if (!check.ok) {
+        return fail(
+          'jsonl',
+          chain.events,
+          firstBad,
+          check.untrusted ? 'untrusted_key' : 'signature_invalid',
+          `manifest: ${check.detail}`,
+        );
       }
+      const { type: _type, signature: _signature, refused: _refused, ...claimed } = end;
+      const { type: _mtype, ...signed } = check.payload;
+      if (JSON.stringify(sortKeys(signed)) !== JSON.stringify(sortKeys(claimed))) {
+        return fail(
+          'jsonl',
+          chain.events,
+          firstBad,
+          'signature_invalid',
+          'the signed manifest differs from the end line',
+        );
+      }
+      if ((end.digests ?? 0) !== digestLines) {
+        return fail(
+          'jsonl',
+          chain.events,
+          firstBad,
+          'manifest_mismatch',
+          'the digest lines differ from the manifest',
+        );
+      }
+      kids.add(check.kid);
     }
   }
-  if (options.requireSignature && signature !== 'valid') {
-    return fail(
-      'jsonl',
-      chain.events,
-      chain.firstSeq ?? start.seq + 1,
-      'signature_missing',
-      `no verifiable signature (${signature})`,
-    );
-  }
-  return {
-    ok: true,
-    kind: 'jsonl',
-    events: chain.events,
-    firstSeq: chain.firstSeq,
-    lastSeq,
-    lastHash: chain.events ? chain.lastHash : start.hash,
-    digests: null,
-    unsealed: null,
-    signature,
-    keySource: options.keys ? 'given' : null,
-  };
+  return conclude(
+    {
+      ok: true,
+      kind: 'jsonl',
+      events: chain.events,
+      firstSeq: chain.firstSeq,
+      lastSeq,
+      lastHash: chain.events ? chain.lastHash : start.hash,
+      digests: keys ? digests.count : null,
+      unsealed: null,
+    },
+    options,
+    {
+      kids: [...kids],
+      signedRange:
+        unsignedBecause || chain.firstSeq === null ? null : { fromSeq: chain.firstSeq, toSeq: lastSeq },
+      newest: digests.newest?.payload ?? null,
+      at: options.at ?? new Date(),
+      unsignedBecause,
+    },
+  );
 }
 
 function sortKeys(value: Record<string, unknown>): Record<string, unknown> {
@@ -216,42 +353,40 @@ async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   return items;
 }
 
-/** The public keys a bunker carries under `keys/` (written by the shipper). */
-export async function bunkerKeys(reader: BunkerReader): Promise<JSONWebKeySet> {
-  const keys = [];
-  for (const key of await collect(reader.list(KEYS_DIR))) {
-    const text = await reader.get(key);
-    if (text) keys.push(JSON.parse(text));
-  }
-  return { keys };
-}
-
-async function loadDigests(reader: BunkerReader, keys: JSONWebKeySet, checker: DigestChecker) {
+/** Every digest object in the bunker, for `DigestChecker.load`. */
+export async function bunkerDigests(reader: BunkerReader): Promise<Array<{ key: string; jws: string }>> {
   const digests = [];
   for (const key of await collect(reader.list(DIGESTS_DIR))) {
     if (!key.endsWith('.jws')) continue;
     digests.push({ key, jws: (await reader.get(key)) ?? '' });
   }
-  return checker.load(digests, keys);
+  return digests;
 }
 
-export interface BunkerVerifyOptions {
-  /** Trusted keys (e.g. fetched from the broker); the bunker's own `keys/` otherwise. */
-  keys?: JSONWebKeySet | null;
+export interface BunkerVerifyOptions extends TrustOptions {
   /** Used only when the bunker holds no digest yet. */
   policy?: DigestPolicy;
+  /** The time the heartbeat is judged at (default now). */
+  at?: Date;
+  /** Reports an overdue heartbeat instead of failing on it. */
+  allowStale?: boolean;
 }
 
-/** Verifies a bunker: every event object in seq order, and every digest against the keys. */
+/**
+ * Verifies a bunker: every event object in seq order, the digest chain against the trusted keys, every digest
+ * against its events, and the heartbeat: the newest digest must be recent at `at`.
+ */
 export async function verifyBunker(
   reader: BunkerReader,
-  options: BunkerVerifyOptions = {},
+  options: BunkerVerifyOptions,
 ): Promise<AuditVerifyReport> {
-  const keys = options.keys ?? (await bunkerKeys(reader));
+  const at = options.at ?? new Date();
+  const keys = options.trusted?.keys ?? null;
   const digests = new DigestChecker();
-  const digestProblem = await loadDigests(reader, keys, digests);
-  if (digestProblem)
-    return fail('bunker', 0, digestProblem.firstBadSeq, digestProblem.reason, digestProblem.detail);
+  if (keys) {
+    const problem = await digests.load(await bunkerDigests(reader), keys);
+    if (problem) return fail('bunker', 0, problem.firstBadSeq, problem.reason, problem.detail);
+  }
 
   const entries: Array<{ seq: number; id: string; key: string }> = [];
   for await (const key of reader.list(EVENTS_DIR)) {
@@ -297,45 +432,87 @@ export async function verifyBunker(
   }
   const result = chain.result();
   const tail = digests.finish({
-    allowUnsealedTail: false,
+    allowUnsealedTail: !keys,
     ...(options.policy ? { policy: options.policy } : {}),
   });
   if (tail) return fail('bunker', result.events, tail.firstBadSeq, tail.reason, tail.detail);
   if (!result.ok) return fail('bunker', result.events, result.firstBadSeq, result.reason, result.detail);
-  return {
-    ok: true,
-    kind: 'bunker',
-    events: result.events,
-    firstSeq: result.firstSeq,
-    lastSeq: result.lastSeq,
-    lastHash: result.lastHash,
-    digests: digests.count,
-    unsealed: digests.unsealed,
-    signature: digests.count > 0 ? 'valid' : 'absent',
-    keySource: options.keys ? 'given' : 'bunker',
-  };
+  let unsignedBecause: string | null = null;
+  let stale: string | undefined;
+  if (!keys) unsignedBecause = noKeysDetail(options);
+  else if (digests.count === 0) unsignedBecause = 'the bunker holds no signed digest';
+  else {
+    const overdue = digests.staleness(at);
+    if (overdue && !options.allowStale) {
+      return fail('bunker', result.events, overdue.firstBadSeq, overdue.reason, overdue.detail);
+    }
+    if (overdue) stale = overdue.detail;
+  }
+  const signedTo = digests.lastDigestSeq;
+  return conclude(
+    {
+      ok: true,
+      kind: 'bunker',
+      events: result.events,
+      firstSeq: result.firstSeq,
+      lastSeq: result.lastSeq,
+      lastHash: result.lastHash,
+      digests: keys ? digests.count : null,
+      unsealed: keys ? digests.unsealed : null,
+      ...(stale ? { stale } : {}),
+    },
+    options,
+    {
+      kids: digests.kids,
+      signedRange: unsignedBecause || signedTo === 0 ? null : { fromSeq: 1, toSeq: signedTo },
+      newest: digests.newest,
+      at,
+      unsignedBecause,
+    },
+  );
 }
 
-/** The live check behind `GET /v1/audit/verify`: the stored chain up to its head, and the bunker's digests. */
+export interface StoreVerifyOptions {
+  reader: BunkerReader;
+  /** The broker's own signing key (KMS in production). */
+  trusted: TrustedKeys;
+  /** Events up to this seq are in the bunker (the shipper's cursor) and must be there byte for byte. */
+  shippedSeq: number;
+  at?: Date;
+}
+
+/**
+ * The live check behind `GET /v1/audit/verify`: the stored chain up to its head; every event the shipper
+ * says it shipped compared with the bunker's object at its key, byte for byte; the bunker's digest chain against
+ * the broker's key and against the stored events; and the heartbeat. Without a bunker, the chain alone.
+ */
 export async function verifyStore(
   store: BrokerStore,
-  bunker: { reader: BunkerReader; keys: JSONWebKeySet } | null,
+  bunker: StoreVerifyOptions | null,
 ): Promise<AuditVerifyReport> {
+  const at = bunker?.at ?? new Date();
   const digests = new DigestChecker();
   if (bunker) {
-    const problem = await loadDigests(bunker.reader, bunker.keys, digests);
+    const problem = await digests.load(await bunkerDigests(bunker.reader), bunker.trusted.keys);
     if (problem) return fail('store', 0, problem.firstBadSeq, problem.reason, problem.detail);
   }
   // The head first: events committed while the walk runs lie beyond it and wait for the next check.
   const head = await store.chainHead();
   const chain = new ChainVerifier();
+  const objects = bunker ? new BunkerComparison(bunker.reader) : null;
   for await (const event of store.readEvents()) {
     if (event.seq > head.seq) break;
     if (!chain.push(event)) break;
     if (!digests.push(event)) break;
+    if (objects && event.seq <= (bunker?.shippedSeq ?? 0)) {
+      const problem = await objects.push(event);
+      if (problem) return fail('store', chain.result().events, problem.seq, problem.reason, problem.detail);
+    }
   }
   const result = chain.result();
   if (!result.ok) return fail('store', result.events, result.firstBadSeq, result.reason, result.detail);
+  const compared = await objects?.finish();
+  if (compared) return fail('store', result.events, compared.seq, compared.reason, compared.detail);
   const problem = digests.finish({ allowUnsealedTail: true });
   if (problem) return fail('store', result.events, problem.firstBadSeq, problem.reason, problem.detail);
   if (head.seq !== result.lastSeq) {
@@ -356,16 +533,83 @@ export async function verifyStore(
       'the last event does not match the chain head',
     );
   }
-  return {
-    ok: true,
-    kind: 'store',
+  const base = {
+    ok: true as const,
+    kind: 'store' as const,
     events: result.events,
     firstSeq: result.firstSeq,
     lastSeq: result.lastSeq,
     lastHash: result.lastHash,
     digests: bunker ? digests.count : null,
     unsealed: bunker ? digests.unsealed : null,
-    signature: bunker && digests.count > 0 ? 'valid' : 'absent',
-    keySource: bunker ? 'broker' : null,
   };
+  if (!bunker) {
+    return conclude(
+      base,
+      { trusted: null, allowUnsigned: true },
+      {
+        kids: [],
+        signedRange: null,
+        newest: null,
+        at,
+        unsignedBecause: 'no bunker is configured: the chain alone was checked',
+      },
+    );
+  }
+  const overdue = digests.staleness(at);
+  if (overdue) return fail('store', result.events, overdue.firstBadSeq, overdue.reason, overdue.detail);
+  const signedTo = digests.lastDigestSeq;
+  return conclude(
+    base,
+    { trusted: bunker.trusted },
+    {
+      kids: digests.kids,
+      signedRange: signedTo === 0 ? null : { fromSeq: 1, toSeq: signedTo },
+      newest: digests.newest,
+      at,
+      unsignedBecause: null,
+    },
+  );
+}
+
+/** Compares stored events with the bunker's objects, a window of reads ahead, in seq order. */
+class BunkerComparison {
+  private readonly pending: Array<{ event: AuditEvent; read: Promise<string | null> }> = [];
+
+  constructor(
+    private readonly reader: BunkerReader,
+    private readonly window = 16,
+  ) {}
+
+  async push(event: AuditEvent): Promise<{ seq: number; reason: string; detail: string } | null> {
+    this.pending.push({ event, read: this.reader.get(eventKey(event)) });
+    return this.pending.length >= this.window ? this.settle(1) : null;
+  }
+
+  finish(): Promise<{ seq: number; reason: string; detail: string } | null> {
+    return this.settle(this.pending.length);
+  }
+
+  private async settle(count: number): Promise<{ seq: number; reason: string; detail: string } | null> {
+    for (let i = 0; i < count; i++) {
+      const { event, read } = this.pending.shift()!;
+      const stored = await read;
+      const key = eventKey(event);
+      if (stored === null) {
+        return {
+          seq: event.seq,
+          reason: 'bunker_missing',
+          detail: `seq ${event.seq} was shipped but ${key} is not in the bunker`,
+        };
+      }
+      if (stored.trimEnd() !== eventBody(event)) {
+        return {
+          seq: event.seq,
+          reason: 'bunker_mismatch',
+          detail: `${key} in the bunker differs from seq ${event.seq} in the store`,
+        };
+      }
+    }
+    return null;
+  }
 }

@@ -1,12 +1,15 @@
 /**
- * Signed digests of the audit chain. Every N events or T minutes the shipper seals a digest
- * `{fromSeq, toSeq, count, lastHash, time, prevDigest, policy}` as a compact ES256 JWS and writes it to the
- * bunker; each digest names the SHA-256 of the previous one, so the digests form their own chain. With the
- * published public keys, a gap, a rewritten event or a missing digest shows up from the bunker alone.
+ * Signed digests of the audit chain, modelled on CloudTrail's digest files. The shipper signs a digest
+ * `{n, fromSeq, toSeq, count, lastHash, firstPrevHash, time, prevDigest, policy}` as a compact ES256 JWS every N
+ * events, and at least every T minutes even when nothing happened (a heartbeat, `count: 0`), and writes it to the
+ * bunker. Each digest names the SHA-256 of the previous one, so the digests form their own chain; the newest
+ * digest's age shows when the newest events were deleted together with their digests. Signatures count only
+ * against keys the verifier trusts independently of the material (a pinned key, `--keys`, the KMS key).
  */
 import { createHash } from 'node:crypto';
-import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import { padSeq } from '../domain/exports/bunker-layout.js';
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet } from 'jose';
+import { GENESIS_HASH } from '../domain/audit-chain.js';
+import { digestKey } from '../domain/exports/bunker-layout.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { AuditSigner, PublicJwk } from '../ports/bunker.js';
 
@@ -15,19 +18,27 @@ export const DIGEST_JWS_TYP = 'breakglass-digest+jws';
 export const MANIFEST_JWS_TYP = 'breakglass-export+jws';
 
 export interface DigestPolicy {
+  /** A digest at least every this many events. */
   everyEvents: number;
+  /** A digest at least every this many minutes, with or without new events (the heartbeat). */
   everyMinutes: number;
 }
 
 export const DEFAULT_DIGEST_POLICY: DigestPolicy = { everyEvents: 100, everyMinutes: 15 };
 
+/** How late a heartbeat may be before verification calls the bunker stale: the sweep runs every minute. */
+export const HEARTBEAT_GRACE_MINUTES = 5;
+
 export interface DigestPayload {
   type: typeof DIGEST_TYPE;
-  v: 1;
+  v: 2;
+  /** The digest's own number: 1, 2, 3… with no gap. */
+  n: number;
   fromSeq: number;
+  /** Equals `fromSeq - 1` for a heartbeat that covers no new event. */
   toSeq: number;
   count: number;
-  /** Hash of event `toSeq`. */
+  /** Hash of event `toSeq` (the genesis hash before the first event). */
   lastHash: string;
   /** `prevHash` of event `fromSeq`, i.e. the hash the previous digest ended on. */
   firstPrevHash: string;
@@ -35,6 +46,15 @@ export interface DigestPayload {
   /** SHA-256 (hex) of the previous digest's compact JWS; null for the first digest. */
   prevDigest: string | null;
   policy: DigestPolicy;
+}
+
+/** Keys a verifier trusts, and where they came from (never the material being verified). */
+export interface TrustedKeys {
+  /** `pinned`: first use of a server (CLI state); `file`: `--keys`; `signing-key`: the broker's own (KMS) key. */
+  source: 'pinned' | 'file' | 'signing-key';
+  /** The server, file or key the keys came from, for the output. */
+  origin: string;
+  keys: JSONWebKeySet;
 }
 
 const b64url = (data: Uint8Array | string) => Buffer.from(data).toString('base64url');
@@ -47,7 +67,9 @@ export async function signCompact(signer: AuditSigner, payload: unknown, typ: st
   return `${signingInput}.${b64url(signature)}`;
 }
 
-export type JwsCheck<T> = { ok: true; payload: T; kid: string } | { ok: false; detail: string };
+export type JwsCheck<T> =
+  | { ok: true; payload: T; kid: string }
+  | { ok: false; detail: string; untrusted?: boolean };
 
 /** Verifies a compact ES256 JWS against a JWKS; the key is chosen by `kid`. */
 export async function verifyCompact<T>(jws: string, keys: JSONWebKeySet, typ: string): Promise<JwsCheck<T>> {
@@ -61,27 +83,46 @@ export async function verifyCompact<T>(jws: string, keys: JSONWebKeySet, typ: st
     };
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'ERR_JWS_INVALID';
+    if (code === 'ERR_JWKS_NO_MATCHING_KEY') {
+      return {
+        ok: false,
+        untrusted: true,
+        detail: `signed by kid ${kidOf(jws)}, which is not a trusted key`,
+      };
+    }
     return { ok: false, detail: `signature does not verify (${code})` };
   }
 }
 
+/** The `kid` a compact JWS claims (unverified), for messages. */
+export function kidOf(jws: string): string {
+  try {
+    return String(decodeProtectedHeader(jws.trim()).kid ?? '(none)');
+  } catch {
+    return '(unreadable)';
+  }
+}
+
+/** The digest after `previous` (null for the first), covering events up to `last` (none new for a heartbeat). */
 export function buildDigest(input: {
-  first: Pick<AuditEvent, 'seq' | 'prevHash'>;
+  previous: Pick<DigestPayload, 'n' | 'toSeq' | 'lastHash'> | null;
+  previousJwsSha256: string | null;
   last: Pick<AuditEvent, 'seq' | 'hash'>;
   time: string;
-  prevDigest: string | null;
   policy: DigestPolicy;
 }): DigestPayload {
+  const fromSeq = (input.previous?.toSeq ?? 0) + 1;
   return {
     type: DIGEST_TYPE,
-    v: 1,
-    fromSeq: input.first.seq,
+    v: 2,
+    n: (input.previous?.n ?? 0) + 1,
+    fromSeq,
     toSeq: input.last.seq,
-    count: input.last.seq - input.first.seq + 1,
+    count: input.last.seq - fromSeq + 1,
     lastHash: input.last.hash,
-    firstPrevHash: input.first.prevHash,
+    firstPrevHash: input.previous?.lastHash ?? GENESIS_HASH,
     time: input.time,
-    prevDigest: input.prevDigest,
+    prevDigest: input.previousJwsSha256,
     policy: input.policy,
   };
 }
@@ -94,9 +135,11 @@ export async function auditJwks(signer: AuditSigner): Promise<{ keys: PublicJwk[
 export type DigestProblem =
   | 'digest_malformed'
   | 'digest_signature_invalid'
+  | 'untrusted_key'
   | 'digest_gap'
   | 'digest_mismatch'
-  | 'digest_missing';
+  | 'digest_missing'
+  | 'stale';
 
 export interface DigestFailure {
   firstBadSeq: number;
@@ -104,10 +147,135 @@ export interface DigestFailure {
   detail: string;
 }
 
-interface LoadedDigest {
+export interface LoadedDigest {
   key: string;
   jws: string;
+  kid: string;
   payload: DigestPayload;
+}
+
+/** Checks one digest's signature against trusted keys and its shape; the failure names its key. */
+export async function readDigest(
+  key: string,
+  jws: string,
+  keys: JSONWebKeySet,
+): Promise<{ ok: true; digest: LoadedDigest } | { ok: false; failure: DigestFailure }> {
+  const check = await verifyCompact<DigestPayload>(jws, keys, DIGEST_JWS_TYP);
+  const claimed = /(\d{12})-\d{12}\.jws$/.exec(key)?.[1];
+  const seq = claimed ? Number(claimed) : 0;
+  if (!check.ok) {
+    return {
+      ok: false,
+      failure: {
+        firstBadSeq: seq,
+        reason: check.untrusted ? 'untrusted_key' : 'digest_signature_invalid',
+        detail: `${key}: ${check.detail}`,
+      },
+    };
+  }
+  const payload = check.payload;
+  const integers = [payload.n, payload.fromSeq, payload.toSeq, payload.count];
+  if (
+    payload.type !== DIGEST_TYPE ||
+    payload.v !== 2 ||
+    !integers.every((value) => Number.isInteger(value) && value >= 0) ||
+    payload.n < 1 ||
+    payload.count !== payload.toSeq - payload.fromSeq + 1 ||
+    typeof payload.time !== 'string' ||
+    Number.isNaN(Date.parse(payload.time))
+  ) {
+    return {
+      ok: false,
+      failure: { firstBadSeq: seq, reason: 'digest_malformed', detail: `${key} is not a digest` },
+    };
+  }
+  if (key !== '' && !key.endsWith(digestKey(payload).slice('digests/'.length))) {
+    return {
+      ok: false,
+      failure: {
+        firstBadSeq: payload.fromSeq,
+        reason: 'digest_malformed',
+        detail: `${key} holds digest ${payload.n} ending at seq ${payload.toSeq}`,
+      },
+    };
+  }
+  return { ok: true, digest: { key, jws: jws.trim(), kid: check.kid, payload } };
+}
+
+/**
+ * The digest chain, one digest at a time in order: numbers without gaps, each naming the previous one's SHA-256,
+ * ranges that continue each other, times that never go back. `partial` chains (an export's) may start anywhere.
+ */
+export class DigestChain {
+  private previous: LoadedDigest | null = null;
+  readonly kids = new Set<string>();
+  count = 0;
+  first: LoadedDigest | null = null;
+
+  constructor(private readonly partial = false) {}
+
+  get newest(): LoadedDigest | null {
+    return this.previous;
+  }
+
+  add(digest: LoadedDigest): DigestFailure | null {
+    const { n, fromSeq, prevDigest, firstPrevHash, time } = digest.payload;
+    const previous = this.previous;
+    if (!previous) {
+      if (
+        !this.partial &&
+        (n !== 1 || fromSeq !== 1 || prevDigest !== null || firstPrevHash !== GENESIS_HASH)
+      ) {
+        return {
+          firstBadSeq: 1,
+          reason: 'digest_missing',
+          detail: `the first digest is ${digest.key}, not digest 1 from seq 1`,
+        };
+      }
+    } else {
+      const before = previous.payload;
+      if (n !== before.n + 1) {
+        return {
+          firstBadSeq: before.toSeq + 1,
+          reason: 'digest_missing',
+          detail: `digest ${before.n + 1} is missing (${previous.key} is followed by ${digest.key})`,
+        };
+      }
+      if (prevDigest !== sha256HexSync(previous.jws)) {
+        return {
+          firstBadSeq: fromSeq,
+          reason: 'digest_gap',
+          detail: `${digest.key} does not name the previous digest`,
+        };
+      }
+      if (fromSeq !== before.toSeq + 1 || firstPrevHash !== before.lastHash) {
+        return {
+          firstBadSeq: Math.min(fromSeq, before.toSeq + 1),
+          reason: 'digest_gap',
+          detail: `${digest.key} does not continue where ${previous.key} ended (seq ${before.toSeq})`,
+        };
+      }
+      if (Date.parse(time) < Date.parse(before.time)) {
+        return {
+          firstBadSeq: fromSeq,
+          reason: 'digest_malformed',
+          detail: `${digest.key} is older than ${previous.key}`,
+        };
+      }
+    }
+    if (digest.payload.count === 0 && digest.payload.lastHash !== firstPrevHash) {
+      return {
+        firstBadSeq: fromSeq,
+        reason: 'digest_malformed',
+        detail: `heartbeat ${digest.key} moves the hash`,
+      };
+    }
+    this.first ??= digest;
+    this.previous = digest;
+    this.kids.add(digest.kid);
+    this.count += 1;
+    return null;
+  }
 }
 
 /**
@@ -115,9 +283,10 @@ interface LoadedDigest {
  * digest's `lastHash` is the hash of its `toSeq` event. Memory grows with the number of digests, not events.
  */
 export class DigestChecker {
-  private readonly byToSeq = new Map<number, LoadedDigest>();
+  /** The hash each signed `toSeq` ends on (heartbeats repeat the one before them). */
+  private readonly endsAt = new Map<number, LoadedDigest>();
   private readonly starts = new Map<number, LoadedDigest>();
-  private ordered: LoadedDigest[] = [];
+  private chain = new DigestChain();
   private failure: DigestFailure | null = null;
   private lastEvent: { seq: number; time: string } | null = null;
   private firstUndigested: { seq: number; time: string } | null = null;
@@ -129,63 +298,38 @@ export class DigestChecker {
   ): Promise<DigestFailure | null> {
     const loaded: LoadedDigest[] = [];
     for (const { key, jws } of digests) {
-      const check = await verifyCompact<DigestPayload>(jws, keys, DIGEST_JWS_TYP);
-      const claimed = /(\d{12})\.jws$/.exec(key)?.[1];
-      if (!check.ok) {
-        return this.fail(
-          claimed ? Number(claimed) : 0,
-          'digest_signature_invalid',
-          `${key}: ${check.detail}`,
-        );
-      }
-      const payload = check.payload;
-      if (
-        payload.type !== DIGEST_TYPE ||
-        !Number.isInteger(payload.fromSeq) ||
-        !Number.isInteger(payload.toSeq)
-      ) {
-        return this.fail(claimed ? Number(claimed) : 0, 'digest_malformed', `${key} is not a digest`);
-      }
-      if (claimed && claimed !== padSeq(payload.toSeq)) {
-        return this.fail(
-          payload.fromSeq,
-          'digest_malformed',
-          `${key} holds the digest ending at ${payload.toSeq}`,
-        );
-      }
-      loaded.push({ key, jws: jws.trim(), payload });
+      const read = await readDigest(key, jws, keys);
+      if (!read.ok) return this.fail(read.failure);
+      loaded.push(read.digest);
     }
-    loaded.sort((a, b) => a.payload.toSeq - b.payload.toSeq);
-    let previous: LoadedDigest | null = null;
+    loaded.sort((a, b) => a.payload.n - b.payload.n);
+    this.chain = new DigestChain();
     for (const digest of loaded) {
-      const { fromSeq, toSeq, prevDigest } = digest.payload;
-      const expectedFrom = previous ? previous.payload.toSeq + 1 : 1;
-      if (fromSeq !== expectedFrom) {
-        return this.fail(
-          Math.min(fromSeq, expectedFrom),
-          'digest_missing',
-          `no digest covers seq ${expectedFrom}..${fromSeq - 1} (next digest ${digest.key} starts at ${fromSeq})`,
-        );
+      const problem = this.chain.add(digest);
+      if (problem) return this.fail(problem);
+      if (digest.payload.count > 0) {
+        this.endsAt.set(digest.payload.toSeq, digest);
+        this.starts.set(digest.payload.fromSeq, digest);
       }
-      const expectedPrev = previous ? sha256HexSync(previous.jws) : null;
-      if (prevDigest !== expectedPrev) {
-        return this.fail(fromSeq, 'digest_gap', `${digest.key} does not name the previous digest`);
-      }
-      if (toSeq < fromSeq) return this.fail(fromSeq, 'digest_malformed', `${digest.key} has an empty range`);
-      this.byToSeq.set(toSeq, digest);
-      this.starts.set(fromSeq, digest);
-      previous = digest;
     }
-    this.ordered = loaded;
     return null;
   }
 
   get count(): number {
-    return this.ordered.length;
+    return this.chain.count;
+  }
+
+  get kids(): string[] {
+    return [...this.chain.kids];
+  }
+
+  /** The newest digest: how far the signatures reach, and its time for the heartbeat check. */
+  get newest(): DigestPayload | null {
+    return this.chain.newest?.payload ?? null;
   }
 
   get lastDigestSeq(): number {
-    return this.ordered.at(-1)?.payload.toSeq ?? 0;
+    return this.newest?.toSeq ?? 0;
   }
 
   /** Feed every event in seq order, after it passed the chain check. */
@@ -194,16 +338,20 @@ export class DigestChecker {
     this.lastEvent = { seq: event.seq, time: event.time };
     const starting = this.starts.get(event.seq);
     if (starting && starting.payload.firstPrevHash !== event.prevHash) {
-      return !this.fail(event.seq, 'digest_mismatch', `${starting.key} starts from a different chain`);
+      return !this.fail({
+        firstBadSeq: event.seq,
+        reason: 'digest_mismatch',
+        detail: `${starting.key} starts from a different chain`,
+      });
     }
-    const ending = this.byToSeq.get(event.seq);
+    const ending = this.endsAt.get(event.seq);
     if (ending && ending.payload.lastHash !== event.hash) {
       const { fromSeq, toSeq } = ending.payload;
-      return !this.fail(
-        fromSeq,
-        'digest_mismatch',
-        `the events ${fromSeq}..${toSeq} were rewritten: ${ending.key} signs a different hash for seq ${toSeq}`,
-      );
+      return !this.fail({
+        firstBadSeq: fromSeq,
+        reason: 'digest_mismatch',
+        detail: `the events ${fromSeq}..${toSeq} were rewritten: ${ending.key} signs a different hash for seq ${toSeq}`,
+      });
     }
     if (event.seq > this.lastDigestSeq && !this.firstUndigested) {
       this.firstUndigested = { seq: event.seq, time: event.time };
@@ -212,43 +360,64 @@ export class DigestChecker {
   }
 
   /**
-   * After the last event: digests must not point past the events, and the events after the last digest must
-   * be fewer than the policy would have let through unsealed (twice `everyEvents`, as slack for shipping lag).
-   * A deleted newest digest is therefore caught once enough events follow it, or by the live broker's verify.
+   * After the last event: digests must not point past the events, and the events after the newest digest must
+   * be fewer than the policy lets wait (twice `everyEvents`, as slack for shipping lag). Those events are
+   * checked for their chain only; the report names them as not yet covered by a signature.
    */
   finish(options: { allowUnsealedTail: boolean; policy?: DigestPolicy }): DigestFailure | null {
     if (this.failure) return this.failure;
     const lastSeq = this.lastEvent?.seq ?? 0;
     if (this.lastDigestSeq > lastSeq) {
-      return this.fail(
-        lastSeq + 1,
-        'digest_gap',
-        `digests cover up to seq ${this.lastDigestSeq} but the events end at ${lastSeq}`,
-      );
+      return this.fail({
+        firstBadSeq: lastSeq + 1,
+        reason: 'digest_gap',
+        detail: `digests cover up to seq ${this.lastDigestSeq} but the events end at ${lastSeq}`,
+      });
     }
     const tail = this.firstUndigested;
     if (!tail || options.allowUnsealedTail) return null;
-    const policy = this.ordered.at(-1)?.payload.policy ?? options.policy ?? DEFAULT_DIGEST_POLICY;
+    const policy = this.newest?.policy ?? options.policy ?? DEFAULT_DIGEST_POLICY;
     const tailCount = lastSeq - tail.seq + 1;
     if (tailCount > policy.everyEvents * 2) {
-      return this.fail(
-        tail.seq,
-        'digest_missing',
-        `${tailCount} events from seq ${tail.seq} are not covered by any digest`,
-      );
+      return this.fail({
+        firstBadSeq: tail.seq,
+        reason: 'digest_missing',
+        detail: `${tailCount} events from seq ${tail.seq} are not covered by any digest`,
+      });
     }
     return null;
   }
 
-  /** Events after the last digest (not yet sealed). */
+  /**
+   * The heartbeat check: the newest digest must be younger than its policy's `everyMinutes` plus a grace at
+   * `at` (the verification time). Deleting the newest events together with their digests shows here.
+   */
+  staleness(at: Date): DigestFailure | null {
+    return digestStaleness(this.newest, at);
+  }
+
+  /** Events after the last digest (not yet covered by a signature). */
   get unsealed(): number {
     return this.firstUndigested && this.lastEvent ? this.lastEvent.seq - this.firstUndigested.seq + 1 : 0;
   }
 
-  private fail(seq: number, reason: DigestProblem, detail: string): DigestFailure {
-    this.failure = { firstBadSeq: seq, reason, detail };
-    return this.failure;
+  private fail(failure: DigestFailure): DigestFailure {
+    this.failure = failure;
+    return failure;
   }
+}
+
+/** Null when `newest` is recent enough at `at`; a `stale` failure otherwise (also when there is no digest). */
+export function digestStaleness(newest: DigestPayload | null, at: Date): DigestFailure | null {
+  if (!newest) return { firstBadSeq: 1, reason: 'stale', detail: 'there is no signed digest at all' };
+  const limitMinutes = newest.policy.everyMinutes + HEARTBEAT_GRACE_MINUTES;
+  const ageMinutes = (at.getTime() - Date.parse(newest.time)) / 60_000;
+  if (ageMinutes <= limitMinutes) return null;
+  return {
+    firstBadSeq: newest.toSeq + 1,
+    reason: 'stale',
+    detail: `the newest digest (${newest.n}, ${newest.time}) is ${Math.floor(ageMinutes)} min old at ${at.toISOString()}; a heartbeat is due every ${newest.policy.everyMinutes} min (+${HEARTBEAT_GRACE_MINUTES} grace): newer events and digests may have been deleted`,
+  };
 }
 
 export function sha256HexSync(text: string): string {

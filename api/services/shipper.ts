@@ -1,11 +1,11 @@
 /**
  * Ships the audit chain to the data bunker: at least once, one write-once object per event, with a signed digest
- * every N events or T minutes. Objects go out a window at a time (16 puts at once); a cursor item records how far
+ * every N events and at least every T minutes even when nothing happened (the heartbeat that makes deleting the
+ * newest events and digests visible). Objects go out a window at a time (16 puts at once); a cursor item records how far
  * shipping got and moves in seq order only over objects known to be in the bunker, so a crash replays at most a
  * window (the bunker answers "identical") and never skips one.
  */
 
-import { GENESIS_HASH } from '../domain/audit-chain.js';
 import { digestKey, eventBody, eventKey, publicKeyKey } from '../domain/exports/bunker-layout.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { DigestState, ShipperCursor, ShipperCursorStore } from '../ports/bunker.js';
@@ -107,7 +107,6 @@ export class AuditShipper {
           shippedSeq: event.seq,
           shippedHash: event.hash,
           shippedAt: this.now().toISOString(),
-          undigestedSince: cursor.undigestedSince ?? event.time,
         };
         shipped += 1;
         unsaved += 1;
@@ -151,14 +150,9 @@ export class AuditShipper {
       throw error;
     }
     if (unsaved > 0) cursor = await this.save(cursor);
-    const digestedTo = cursor.lastDigest?.toSeq ?? 0;
-    const since = cursor.undigestedSince ? new Date(cursor.undigestedSince).getTime() : null;
-    if (
-      signer &&
-      cursor.shippedSeq > digestedTo &&
-      since !== null &&
-      this.now().getTime() - since >= policy.everyMinutes * 60_000
-    ) {
+    // The heartbeat: a digest at least every `everyMinutes`, covering what was shipped since, or nothing.
+    const lastDigestAt = cursor.lastDigest ? Date.parse(cursor.lastDigest.time) : Number.NEGATIVE_INFINITY;
+    if (signer && this.now().getTime() - lastDigestAt >= policy.everyMinutes * 60_000) {
       cursor = await this.sealDigest(cursor, { seq: cursor.shippedSeq, hash: cursor.shippedHash });
     }
     if (shipped > 0) await this.emitMetric(shipped);
@@ -194,17 +188,41 @@ export class AuditShipper {
     return {
       name: 'bunker',
       check: async () => {
-        const lag = await this.lag();
+        const [lag, mismatch] = await Promise.all([this.lag(), this.spotCheck()]);
         const stale = (lag.oldestUnshippedAgeSeconds ?? 0) > maxLag;
         return {
-          ok: !lag.halted && !stale,
+          ok: !lag.halted && !stale && !mismatch,
           ...(lag.halted ? { detail: 'shipping halted by a bunker conflict' } : {}),
           ...(stale ? { detail: `oldest unshipped event is older than ${maxLag}s` } : {}),
+          ...(mismatch ? { detail: `bunker mismatch: ${mismatch}` } : {}),
           location: this.deps.sink.location,
           ...lag,
         };
       },
     };
+  }
+
+  /**
+   * A cheap probe for `/readyz`: the newest shipped event and the newest digest must be in the bunker with the
+   * bytes the broker wrote. `GET /v1/audit/verify` compares everything; this catches a trimmed bunker at once.
+   */
+  async spotCheck(): Promise<string | null> {
+    const cursor = await this.deps.cursor.read();
+    if (cursor.shippedSeq > 0) {
+      for await (const event of this.deps.store.readEvents({ fromSeq: cursor.shippedSeq })) {
+        const stored = await this.deps.sink.get(eventKey(event));
+        if (stored === null) return `${eventKey(event)} (seq ${event.seq}) is missing`;
+        if (stored.trimEnd() !== eventBody(event)) return `${eventKey(event)} (seq ${event.seq}) differs`;
+        break;
+      }
+    }
+    const digest = cursor.lastDigest;
+    if (digest?.written) {
+      const stored = await this.deps.sink.get(digest.key);
+      if (stored === null) return `${digest.key} is missing`;
+      if (stored.trim() !== digest.jws) return `${digest.key} differs`;
+    }
+    return null;
   }
 
   private async sealDigest(
@@ -213,14 +231,15 @@ export class AuditShipper {
   ): Promise<ShipperCursor> {
     const previous = cursor.lastDigest;
     const payload = buildDigest({
-      first: { seq: (previous?.toSeq ?? 0) + 1, prevHash: previous?.lastHash ?? GENESIS_HASH },
+      previous,
+      previousJwsSha256: previous?.sha256 ?? null,
       last,
       time: this.now().toISOString(),
-      prevDigest: previous?.sha256 ?? null,
       policy: this.deps.policy,
     });
     const jws = await signCompact(this.deps.signer!, payload, DIGEST_JWS_TYP);
     const state: DigestState = {
+      n: payload.n,
       fromSeq: payload.fromSeq,
       toSeq: payload.toSeq,
       lastHash: payload.lastHash,
@@ -231,7 +250,7 @@ export class AuditShipper {
       written: false,
     };
     // The digest is fixed in the cursor before it is written, so a crash re-writes the same bytes.
-    const saved = await this.save({ ...cursor, lastDigest: state, undigestedSince: null });
+    const saved = await this.save({ ...cursor, lastDigest: state });
     return this.completeDigest(saved);
   }
 
@@ -256,6 +275,7 @@ export class AuditShipper {
       ) as DigestPayload;
       const same =
         check.ok &&
+        check.payload.n === ours.n &&
         check.payload.fromSeq === ours.fromSeq &&
         check.payload.toSeq === ours.toSeq &&
         check.payload.lastHash === ours.lastHash &&

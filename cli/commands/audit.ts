@@ -1,10 +1,11 @@
 /** `audit export` and `audit verify`. */
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { parseDurationMinutes } from '../../api/domain/duration.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT, usage } from '../errors.js';
 import { writeJson } from '../output.js';
 import { resolveServer } from '../state.js';
+import { keysChanged, pinKeys, pinnedKeys, resolveTrust, servedKeys, unpinned } from '../trust.js';
 import { connect, type GlobalOptions } from './common.js';
 
 export interface ExportOptions extends GlobalOptions {
@@ -99,69 +100,127 @@ export async function auditExport(ctx: CliContext, options: ExportOptions): Prom
 
 export interface VerifyOptions extends GlobalOptions {
   keys?: string;
+  allowUnsigned?: boolean;
+  allowStale?: boolean;
+  at?: string;
+  live?: boolean;
 }
 
-/** The audit keys from --keys, else the broker's published ones, to check signatures; null when unreachable. */
-async function fetchAuditKeys(ctx: CliContext, options: VerifyOptions) {
-  if (options.keys) {
-    try {
-      return JSON.parse(readFileSync(options.keys, 'utf8')) as { keys: never[] };
-    } catch (error) {
-      throw new CliError(
-        `cannot read the keys file ${options.keys} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-        EXIT.usage,
-      );
-    }
+/** `audit verify`: an export, a bunker directory, or (`--live`) the broker's store against its bunker. */
+export async function auditVerify(
+  ctx: CliContext,
+  path: string | undefined,
+  options: VerifyOptions,
+): Promise<void> {
+  if (options.live) {
+    if (path) throw usage('give either a path or --live, not both');
+    return verifyLive(ctx, options);
   }
-  try {
-    const response = await ctx.fetch(
-      `${resolveServer(ctx, options.server)}/.well-known/breakglass-audit-keys.json`,
-      {
-        signal: AbortSignal.timeout(5000),
-      },
-    );
-    if (!response.ok) return null;
-    return (await response.json()) as { keys: never[] };
-  } catch {
-    return null;
-  }
-}
-
-/** Checks an export's hash chain (and its signature where it has one); prints the first bad seq. */
-export async function auditVerify(ctx: CliContext, file: string, options: VerifyOptions): Promise<void> {
-  // One verifier for exports (boundary, end line, manifest signature) and bunker directories (digests).
+  if (!path) throw usage('audit verify needs a JSONL export or a bunker directory, or --live');
+  // One verifier for exports (boundary, digests, end line, manifest signature) and bunker directories.
   const { verifyPath } = await import('../verify-path.js');
-  if (!existsSync(file)) throw new CliError(`cannot read ${file} (ENOENT)`, EXIT.notFound);
-  const keys = await fetchAuditKeys(ctx, options);
+  if (!existsSync(path)) throw new CliError(`cannot read ${path} (ENOENT)`, EXIT.notFound);
+  const at = options.at ? new Date(timeFlag(options.at, '--at', ctx.now())) : new Date(ctx.now());
+  const trust = await resolveTrust(ctx, resolveServer(ctx, options.server), options.keys);
+  if (trust.notice) ctx.stderr.write(`${trust.notice}\n`);
   let report: Awaited<ReturnType<typeof verifyPath>>;
   try {
-    report = await verifyPath(file, { keys });
+    report = await verifyPath(path, {
+      trusted: trust.trusted,
+      ...(trust.untrustedBecause ? { untrustedBecause: trust.untrustedBecause } : {}),
+      allowUnsigned: options.allowUnsigned ?? false,
+      allowStale: options.allowStale ?? false,
+      at,
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new CliError(
-      `cannot read ${file} (${code ?? (error as Error).message})`,
+      `cannot read ${path} (${code ?? (error as Error).message})`,
       code === 'ENOENT' ? EXIT.notFound : EXIT.error,
     );
   }
+  printVerification(ctx, path, report, options);
+}
+
+type Report = Awaited<ReturnType<typeof import('../verify-path.js').verifyPath>>;
+
+/** One line: what was checked, against which keys, which range is signed; or the first bad seq and why. */
+function printVerification(ctx: CliContext, what: string, report: Report, options: GlobalOptions): void {
   if (options.json) writeJson(ctx, report);
   if (!report.ok) {
     throw new CliError(
-      `audit chain broken at seq ${report.firstBadSeq} (${report.reason}): ${report.detail}`,
+      `${what}: verification failed at seq ${report.firstBadSeq} (${report.reason}): ${report.detail}`,
       EXIT.error,
       undefined,
-      'chain_broken',
+      report.reason === 'unsigned' ? 'unsigned' : 'chain_broken',
     );
   }
   if (options.json) return;
-  if (report.events === 0) {
-    ctx.stdout.write(`${file}: no events\n`);
+  const keys = report.keySource
+    ? `${report.keySource} keys of ${report.keyOrigin}${report.kids.length ? ` (kid ${report.kids.join(', ')})` : ''}`
+    : 'no trusted keys';
+  const signed = report.signedRange
+    ? `signed seq ${report.signedRange.fromSeq}…${report.signedRange.toSeq}`
+    : 'nothing signed';
+  const digests = report.digests !== null ? `; ${report.digests} digests` : '';
+  const newest = report.newestDigest
+    ? `; newest digest ${report.newestDigest.n} is ${formatAge(report.newestDigest.ageSeconds)} old`
+    : '';
+  const unsealed = report.unsealed ? `; ${report.unsealed} newer events not yet covered by a digest` : '';
+  const verdict = report.unsigned ? `UNSIGNED (${report.unsigned})` : 'verified';
+  const events =
+    report.events === 0 ? 'no events' : `${report.events} events, seq ${report.firstSeq}…${report.lastSeq}`;
+  ctx.stdout.write(
+    `${what}: ${verdict} — ${events}; ${signed} against ${keys}${digests}${newest}${unsealed}\n`,
+  );
+  if (report.stale) ctx.stdout.write(`STALE: ${report.stale}\n`);
+}
+
+function formatAge(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  return `${Math.round(seconds / 3600)}h`;
+}
+
+/** `audit verify --live`: the broker compares its store with the bunker under its own (KMS) key. */
+async function verifyLive(ctx: CliContext, options: VerifyOptions): Promise<void> {
+  const client = await connect(ctx, options);
+  const report = await client.json<Report>('GET', '/v1/audit/verify');
+  printVerification(ctx, `live store at ${resolveServer(ctx, options.server)}`, report, options);
+}
+
+export interface KeysOptions extends GlobalOptions {
+  accept?: boolean;
+}
+
+/** `audit keys`: the pinned audit keys of the server next to the ones it serves; `--accept` pins the served ones. */
+export async function auditKeys(ctx: CliContext, options: KeysOptions): Promise<void> {
+  const server = resolveServer(ctx, options.server);
+  const pinned = pinnedKeys(ctx, server);
+  const served = await servedKeys(ctx, server);
+  if (!served.ok && (options.accept || !pinned)) {
+    throw new CliError(`cannot fetch the audit keys: ${served.reason}`, EXIT.unavailable);
+  }
+  const changed = pinned && served.ok ? unpinned(pinned, served.keys) : [];
+  if (options.accept && served.ok) {
+    pinKeys(ctx, server, served.keys);
+  }
+  const kids = (keys: Array<{ kid?: string }>) => keys.map((key) => key.kid).join(', ') || '(none)';
+  if (options.json) {
+    writeJson(ctx, {
+      server,
+      pinned: options.accept && served.ok ? served.keys.keys : (pinned?.keys ?? null),
+      served: served.ok ? served.keys.keys : null,
+      changed: options.accept ? [] : changed,
+      accepted: Boolean(options.accept),
+    });
     return;
   }
-  const extras = [
-    report.digests !== null ? `${report.digests} signed digests` : null,
-    `signature ${report.signature}`,
-  ].filter(Boolean);
-  ctx.stdout.write(
-    `${file}: chain intact — ${report.events} events, seq ${report.firstSeq}…${report.lastSeq}, last hash ${report.lastHash}; ${extras.join('; ')}\n`,
-  );
+  if (options.accept && served.ok) {
+    ctx.stdout.write(`Pinned the audit keys of ${server}: kid ${kids(served.keys.keys)}\n`);
+    return;
+  }
+  ctx.stdout.write(`pinned: ${pinned ? `kid ${kids(pinned.keys)} (since ${pinned.pinnedAt})` : 'none'}\n`);
+  ctx.stdout.write(`served: ${served.ok ? `kid ${kids(served.keys.keys)}` : served.reason}\n`);
+  if (changed.length > 0) throw keysChanged(server, changed);
 }

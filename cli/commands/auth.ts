@@ -13,6 +13,7 @@ import {
   type Session,
   saveSession,
 } from '../state.js';
+import { pinKeys, pinnedKeys, servedKeys, unpinned } from '../trust.js';
 import { connect, type GlobalOptions } from './common.js';
 
 const DEV_USER_GRANT = 'urn:breakglass:params:oauth:grant-type:dev-user';
@@ -103,6 +104,8 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
   const client = await ApiClient.connect(ctx, server);
   const me = await client.json<Me>('GET', '/v1/me');
   saveSession(ctx, { ...session, email: me.email, subject: me.subject });
+  const keys = await pinOnFirstLogin(ctx, server);
+  if (keys) ctx.stderr.write(`${keys}\n`);
   if (options.json) {
     writeJson(ctx, {
       server,
@@ -117,6 +120,24 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
   ctx.stdout.write(
     `Logged in to ${server} as ${style.bold(me.email)}${method === 'dev-user' ? ' (development user)' : ''}\n`,
   );
+}
+
+/**
+ * Pins the server's audit keys on the first login to it (trust on first use); later logins leave the pin alone
+ * and only warn when the server now presents a key that is not pinned. Never fails the login.
+ */
+async function pinOnFirstLogin(ctx: CliContext, server: string): Promise<string | null> {
+  const served = await servedKeys(ctx, server);
+  if (!served.ok) return null;
+  const pinned = pinnedKeys(ctx, server);
+  if (!pinned) {
+    pinKeys(ctx, server, served.keys);
+    return `Pinned the audit signing keys of ${server} (kid ${served.keys.keys.map((key) => key.kid).join(', ')})`;
+  }
+  const changed = unpinned(pinned, served.keys);
+  return changed.length > 0
+    ? `Warning: ${server} now presents audit key kid ${changed.join(', ')}, which is not pinned; \`breakglass audit verify\` refuses it until \`breakglass audit keys --accept\``
+    : null;
 }
 
 export async function logout(ctx: CliContext, options: GlobalOptions): Promise<void> {

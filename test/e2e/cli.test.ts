@@ -336,13 +336,16 @@ describe('breakglass CLI against a local stack', () => {
     const exported = await cli('carol', 'audit', 'export', '--out', file);
     expect(exported.code, exported.stderr).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    // A boundary line, the events, an end line.
+    // A boundary line, the events with the digest lines after the events they sign, an end line.
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    const events = lines.length - 2;
+    const indexOfSeq = (seq: number) => lines.findIndex((line) => line.includes(`"seq":${seq},`));
+    const events = lines.filter((line) => !line.startsWith('{"type":"export.')).length;
     expect(events).toBeGreaterThan(5);
+    expect(lines.some((line) => line.startsWith('{"type":"export.digest"'))).toBe(true);
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'export.boundary' });
     expect(exported.stdout).toBe(`Exported ${events} events to ${file} (jsonl)\n`);
 
+    // The first verify pins the server's key (trust on first use) and checks the manifest and digests with it.
     const ok = await cli('carol', 'audit', 'verify', file, '--json');
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({
@@ -351,27 +354,32 @@ describe('breakglass CLI against a local stack', () => {
       firstSeq: 1,
       lastSeq: events,
       signature: 'valid',
+      keySource: 'pinned',
+      signedRange: { fromSeq: 1, toSeq: events },
     });
     const human = await cli('carol', 'audit', 'verify', file);
     expect(human.stdout).toMatch(
-      new RegExp(`chain intact — ${events} events, seq 1…${events}, .*; signature valid`),
+      new RegExp(
+        `verified — ${events} events, seq 1…${events}; signed seq 1…${events} against pinned keys of http://`,
+      ),
     );
 
     const tampered = join(dir, 'tampered.jsonl');
     const edited = [...lines];
-    const event = JSON.parse(edited[3]!) as { seq: number; data: Record<string, unknown> };
+    const at3 = indexOfSeq(3);
+    const event = JSON.parse(edited[at3]!) as { seq: number; data: Record<string, unknown> };
     expect(event.seq).toBe(3);
-    edited[3] = JSON.stringify({ ...event, data: { ...event.data, reason: 'nothing to see' } });
+    edited[at3] = JSON.stringify({ ...event, data: { ...event.data, reason: 'nothing to see' } });
     writeFileSync(tampered, `${edited.join('\n')}\n`);
     expectOneLineError(
       await cli('carol', 'audit', 'verify', tampered),
       1,
-      /broken at seq 3 \(hash_mismatch\)/,
+      /failed at seq 3 \(hash_mismatch\)/,
     );
 
     const dropped = join(dir, 'dropped.jsonl');
-    writeFileSync(dropped, `${lines.filter((_, i) => i !== 2).join('\n')}\n`);
-    expectOneLineError(await cli('carol', 'audit', 'verify', dropped), 1, /broken at seq 2 \(/);
+    writeFileSync(dropped, `${lines.filter((_, i) => i !== indexOfSeq(2)).join('\n')}\n`);
+    expectOneLineError(await cli('carol', 'audit', 'verify', dropped), 1, /failed at seq 2 \(/);
     expectOneLineError(await cli('carol', 'audit', 'verify', join(dir, 'missing.jsonl')), 5, /ENOENT/);
 
     const stdout = await cli('carol', 'audit', 'export');

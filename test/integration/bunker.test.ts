@@ -10,6 +10,7 @@ import type { LocalStack } from '../../api/local/stack.js';
 import type { BunkerSink } from '../../api/ports/bunker.js';
 import { silentLogger } from '../../api/ports/logger.js';
 import { verifyBunker, verifyJsonl } from '../../api/services/audit-verify.js';
+import { auditJwks } from '../../api/services/digests.js';
 import { AuditShipper } from '../../api/services/shipper.js';
 import { launchChromium } from '../support/browser.js';
 import { apiClient, exampleConfig, startTestStack, tokenFor } from '../support/stack.js';
@@ -127,7 +128,11 @@ describe('the data bunker against a real S3-compatible server and the local stac
     expect(events.map((key) => Number(/(\d{12})-/.exec(key)?.[1]))).toEqual(
       Array.from({ length: head.seq }, (_, i) => i + 1),
     );
-    expect(await verifyBunker(sink)).toMatchObject({ ok: true, events: head.seq, lastSeq: head.seq });
+    expect(
+      await verifyBunker(sink, {
+        trusted: { source: 'signing-key', origin: 'test', keys: await auditJwks(stack.broker.bunker.signer) },
+      }),
+    ).toMatchObject({ ok: true, events: head.seq, lastSeq: head.seq, signature: 'valid' });
 
     // A second shipper with the same cursor has nothing to do; a replay of every object changes nothing.
     expect((await shipperFor(sink, TABLE).shipPending()).shipped).toBe(0);
@@ -159,29 +164,37 @@ describe('the data bunker against a real S3-compatible server and the local stac
     const jsonl = await carol<string>('GET', '/v1/audit/events?format=jsonl');
     expect(jsonl.status).toBe(200);
     const text = String(jsonl.body);
-    const report = await verifyJsonl(linesOf(text), { keys: keys.body as never, requireSignature: true });
-    expect(report).toMatchObject({ ok: true, signature: 'valid' });
+    const trusted = { source: 'file' as const, origin: 'test', keys: keys.body as never };
+    const report = await verifyJsonl(linesOf(text), { trusted });
+    expect(report).toMatchObject({ ok: true, signature: 'valid', keySource: 'file' });
+    // The export carries the sealer's digests (every 5 events here), each checked against its event.
+    expect(report.ok && report.digests).toBeGreaterThan(2);
     const lines = text.trim().split('\n');
+    const at5 = lines.findIndex((line) => line.includes('"seq":5,'));
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'export.boundary', prevSeq: 0 });
     // Edit, delete and reorder an event in the export: each is caught at its seq.
     const edited = [...lines];
-    edited[5] = edited[5]!.replace('"type":"', '"type":"x');
-    expect(await verifyJsonl(linesOf(edited.join('\n')))).toMatchObject({ ok: false, firstBadSeq: 5 });
-    const deleted = lines.filter((_, i) => i !== 5);
-    expect(await verifyJsonl(linesOf(deleted.join('\n')))).toMatchObject({
+    edited[at5] = edited[at5]!.replace('"type":"', '"type":"x');
+    expect(await verifyJsonl(linesOf(edited.join('\n')), { trusted })).toMatchObject({
+      ok: false,
+      firstBadSeq: 5,
+    });
+    const deleted = lines.filter((_, i) => i !== at5);
+    expect(await verifyJsonl(linesOf(deleted.join('\n')), { trusted })).toMatchObject({
       ok: false,
       firstBadSeq: 5,
       reason: 'seq_gap',
     });
     const swapped = [...lines];
-    [swapped[5], swapped[6]] = [swapped[6]!, swapped[5]!];
-    expect(await verifyJsonl(linesOf(swapped.join('\n')))).toMatchObject({
+    const at6 = lines.findIndex((line) => line.includes('"seq":6,'));
+    [swapped[at5], swapped[at6]] = [swapped[at6]!, swapped[at5]!];
+    expect(await verifyJsonl(linesOf(swapped.join('\n')), { trusted })).toMatchObject({
       ok: false,
       firstBadSeq: 5,
       reason: 'seq_gap',
     });
     const truncated = lines.slice(0, -3);
-    expect(await verifyJsonl(linesOf(truncated.join('\n')))).toMatchObject({
+    expect(await verifyJsonl(linesOf(truncated.join('\n')), { trusted })).toMatchObject({
       ok: false,
       reason: 'truncated',
     });
@@ -194,7 +207,7 @@ describe('the data bunker against a real S3-compatible server and the local stac
     );
     const rangedLines = String(ranged.body).trim().split('\n');
     expect(JSON.parse(rangedLines[0]!).prevSeq).toBeLessThanOrEqual(third.seq - 1);
-    expect(await verifyJsonl(linesOf(String(ranged.body)), { keys: keys.body as never })).toMatchObject({
+    expect(await verifyJsonl(linesOf(String(ranged.body)), { trusted })).toMatchObject({
       ok: true,
       signature: 'valid',
     });

@@ -26,6 +26,11 @@ import { asStore, MemoryChainStore } from '../support/audit-fixtures.js';
 vi.setConfig({ testTimeout: 60_000 });
 
 const fixedClock = { now: () => new Date('2026-03-01T00:00:00.000Z') };
+/** Verification as of the shipper's clock, trusting only the signer's own key (never the bunker's keys/). */
+const trustOf = async (signer: LocalKeySigner) => ({
+  trusted: { source: 'file' as const, origin: 'test', keys: await auditJwks(signer) },
+  at: fixedClock.now(),
+});
 
 function listFiles(root: string, sub: string): string[] {
   try {
@@ -51,7 +56,8 @@ describe('the audit shipper with the file sink', () => {
     sink: BunkerSink,
     cursor: ShipperCursorStore,
     everyEvents = 50,
-    everyMinutes = 100_000,
+    everyMinutes = 15,
+    clock: { now(): Date } = fixedClock,
   ) {
     return new AuditShipper({
       store: asStore(store),
@@ -59,7 +65,7 @@ describe('the audit shipper with the file sink', () => {
       cursor,
       signer,
       policy: { everyEvents, everyMinutes },
-      clock: fixedClock,
+      clock,
       logger: silentLogger,
       checkpointEvery: 10,
     });
@@ -87,14 +93,16 @@ describe('the audit shipper with the file sink', () => {
     expect(listFiles(join(dir, 'bunker'), 'events')).toHaveLength(230);
     expect(listFiles(join(dir, 'bunker'), 'digests')).toHaveLength(4);
 
-    const verified = await verifyBunker(sink);
+    const verified = await verifyBunker(sink, await trustOf(signer));
     expect(verified).toMatchObject({
       ok: true,
       events: 230,
       lastSeq: 230,
       digests: 4,
       unsealed: 30,
-      keySource: 'bunker',
+      keySource: 'file',
+      signature: 'valid',
+      signedRange: { fromSeq: 1, toSeq: 200 },
     });
   });
 
@@ -122,7 +130,7 @@ describe('the audit shipper with the file sink', () => {
     expect(files.map((file) => Number(/(\d{12})-/.exec(file)?.[1]))).toEqual(
       Array.from({ length: 120 }, (_, i) => i + 1),
     );
-    expect(await verifyBunker(real)).toMatchObject({ ok: true, events: 120 });
+    expect(await verifyBunker(real, await trustOf(signer))).toMatchObject({ ok: true, events: 120 });
   });
 
   it('stops at a conflicting object, records bunker.conflict and reports not ready', async () => {
@@ -146,9 +154,52 @@ describe('the audit shipper with the file sink', () => {
     const store = new MemoryChainStore(generateHistory(7));
     const sink = new FileSink(join(dir, 'bunker'));
     await shipperFor(store, sink, new MemoryCursorStore(), 1000, 15).shipPending();
-    // The fixture's events are from January; the clock says March, so the time rule fires at once.
+    // No digest yet: the heartbeat rule fires at the end of the first run.
     expect(listFiles(join(dir, 'bunker'), 'digests')).toHaveLength(1);
-    expect(await verifyBunker(sink)).toMatchObject({ ok: true, digests: 1, unsealed: 0 });
+    expect(await verifyBunker(sink, await trustOf(signer))).toMatchObject({
+      ok: true,
+      digests: 1,
+      unsealed: 0,
+    });
+  });
+
+  it('writes a heartbeat digest every everyMinutes when nothing happened, chained to the one before', async () => {
+    const store = new MemoryChainStore(generateHistory(10));
+    const sink = new FileSink(join(dir, 'bunker'));
+    let now = fixedClock.now().getTime();
+    const clock = { now: () => new Date(now) };
+    const cursor = new MemoryCursorStore();
+    const shipper = shipperFor(store, sink, cursor, 50, 15, clock);
+    await shipper.shipPending();
+    expect(listFiles(join(dir, 'bunker'), 'digests')).toEqual(['000000000010-000000000001.jws']);
+    now += 10 * 60_000;
+    await shipper.shipPending();
+    expect(listFiles(join(dir, 'bunker'), 'digests')).toHaveLength(1);
+    now += 6 * 60_000;
+    await shipper.shipPending();
+    expect(listFiles(join(dir, 'bunker'), 'digests')).toEqual([
+      '000000000010-000000000001.jws',
+      '000000000010-000000000002.jws',
+    ]);
+    const heartbeat = JSON.parse(
+      Buffer.from(
+        (await sink.get('digests/000000000010-000000000002.jws'))!.split('.')[1]!,
+        'base64url',
+      ).toString(),
+    );
+    expect(heartbeat).toMatchObject({
+      n: 2,
+      fromSeq: 11,
+      toSeq: 10,
+      count: 0,
+      time: clock.now().toISOString(),
+    });
+    const trusted = (await trustOf(signer)).trusted;
+    expect(await verifyBunker(sink, { trusted, at: clock.now() })).toMatchObject({
+      ok: true,
+      digests: 2,
+      newestDigest: { n: 2, ageSeconds: 0 },
+    });
   });
 
   describe('tampering with the bunker is reported with the first bad seq', () => {
@@ -170,7 +221,7 @@ describe('the audit shipper with the file sink', () => {
     it('an edited event', async () => {
       const event = JSON.parse(readFileSync(pathOf(42), 'utf8')) as AuditEvent;
       rewrite(pathOf(42), JSON.stringify({ ...event, data: { ...event.data, reason: 'nothing to see' } }));
-      expect(await verifyBunker(new FileSink(bunker))).toMatchObject({
+      expect(await verifyBunker(new FileSink(bunker), await trustOf(signer))).toMatchObject({
         ok: false,
         firstBadSeq: 42,
         reason: 'hash_mismatch',
@@ -179,7 +230,7 @@ describe('the audit shipper with the file sink', () => {
 
     it('a deleted event', async () => {
       rmSync(pathOf(42));
-      expect(await verifyBunker(new FileSink(bunker))).toMatchObject({
+      expect(await verifyBunker(new FileSink(bunker), await trustOf(signer))).toMatchObject({
         ok: false,
         firstBadSeq: 42,
         reason: 'seq_gap',
@@ -191,7 +242,7 @@ describe('the audit shipper with the file sink', () => {
       const b = readFileSync(pathOf(43), 'utf8');
       rewrite(pathOf(42), b);
       rewrite(pathOf(43), a);
-      expect(await verifyBunker(new FileSink(bunker))).toMatchObject({
+      expect(await verifyBunker(new FileSink(bunker), await trustOf(signer))).toMatchObject({
         ok: false,
         firstBadSeq: 42,
         reason: 'misplaced',
@@ -207,7 +258,7 @@ describe('the audit shipper with the file sink', () => {
         rewrite(pathOf(seq), JSON.stringify({ ...changed, hash }));
         prevHash = hash;
       }
-      const result = await verifyBunker(new FileSink(bunker));
+      const result = await verifyBunker(new FileSink(bunker), await trustOf(signer));
       expect(result).toMatchObject({ ok: false, firstBadSeq: 1, reason: 'digest_mismatch' });
     });
 
@@ -222,16 +273,93 @@ describe('the audit shipper with the file sink', () => {
         DIGEST_JWS_TYP,
       );
       rewrite(path, `${header}.${payload}.${forged.split('.')[2]}\n`);
-      expect(await verifyBunker(new FileSink(bunker))).toMatchObject({
+      expect(await verifyBunker(new FileSink(bunker), await trustOf(signer))).toMatchObject({
         ok: false,
         firstBadSeq: 100,
         reason: 'digest_signature_invalid',
       });
     });
 
+    it('(e) the bunker re-hashed from one edit on, with every digest deleted, is refused as unsigned', async () => {
+      let prevHash = store.events[40]!.hash;
+      for (let seq = 42; seq <= 200; seq++) {
+        const original = JSON.parse(readFileSync(pathOf(seq), 'utf8')) as AuditEvent;
+        const changed = { ...original, prevHash, ...(seq === 42 ? { data: { forged: true } } : {}) };
+        const hash = hashEvent(changed);
+        rewrite(pathOf(seq), canonicalJson({ ...changed, hash }));
+        prevHash = hash;
+      }
+      rmSync(join(bunker, 'digests'), { recursive: true });
+      const result = await verifyBunker(new FileSink(bunker), await trustOf(signer));
+      console.log(`(e) verifier: ${result.ok ? 'ok' : `${result.reason}: ${result.detail}`}`);
+      expect(result).toMatchObject({
+        ok: false,
+        reason: 'unsigned',
+        detail: 'the bunker holds no signed digest',
+      });
+    });
+
+    it('(f) digests re-signed with an own key placed in keys/ are refused: keys/ is informational', async () => {
+      const forger = new LocalKeySigner(join(dir, 'forger.json'));
+      for (const file of listFiles(bunker, 'digests')) {
+        const path = join(bunker, 'digests', file);
+        const payload = JSON.parse(
+          Buffer.from(readFileSync(path, 'utf8').split('.')[1]!, 'base64url').toString(),
+        );
+        rewrite(path, `${await signCompact(forger, payload, DIGEST_JWS_TYP)}\n`);
+      }
+      for (const key of await forger.publicKeys()) {
+        writeFileSync(join(bunker, 'keys', `${key.kid}.json`), JSON.stringify(key));
+      }
+      const result = await verifyBunker(new FileSink(bunker), await trustOf(signer));
+      console.log(`(f) verifier: ${result.ok ? 'ok' : `${result.reason}: ${result.detail}`}`);
+      expect(result).toMatchObject({ ok: false, reason: 'untrusted_key' });
+      expect(result.ok ? '' : result.detail).toContain(await forger.keyId());
+    });
+
+    it('(g) the newest events deleted with their digests fail once the heartbeat is overdue', async () => {
+      for (let seq = 151; seq <= 200; seq++) rmSync(pathOf(seq));
+      for (const file of listFiles(bunker, 'digests').filter((name) => name.startsWith('000000000200'))) {
+        rmSync(join(bunker, 'digests', file));
+      }
+      const { trusted } = await trustOf(signer);
+      // Right after the deletion the trimmed bunker still looks whole…
+      expect(await verifyBunker(new FileSink(bunker), { trusted, at: fixedClock.now() })).toMatchObject({
+        ok: true,
+        lastSeq: 150,
+      });
+      // …but no heartbeat follows: 15 minutes + 5 grace later it is stale.
+      const later = new Date(fixedClock.now().getTime() + 21 * 60_000);
+      const stale = await verifyBunker(new FileSink(bunker), { trusted, at: later });
+      console.log(`(g) verifier: ${stale.ok ? 'ok' : `${stale.reason}: ${stale.detail}`}`);
+      expect(stale).toMatchObject({ ok: false, reason: 'stale', firstBadSeq: 151 });
+      expect(
+        await verifyBunker(new FileSink(bunker), { trusted, at: later, allowStale: true }),
+      ).toMatchObject({
+        ok: true,
+        stale: expect.stringContaining('heartbeat'),
+      });
+    });
+
+    it('without a trusted key nothing passes unless unsigned results are allowed, and then it says so', async () => {
+      const untrusted = await verifyBunker(new FileSink(bunker), { trusted: null, at: fixedClock.now() });
+      expect(untrusted).toMatchObject({ ok: false, reason: 'unsigned' });
+      expect(
+        await verifyBunker(new FileSink(bunker), {
+          trusted: null,
+          allowUnsigned: true,
+          at: fixedClock.now(),
+        }),
+      ).toMatchObject({
+        ok: true,
+        signature: 'unsigned',
+        unsigned: expect.stringContaining('no trusted key'),
+      });
+    });
+
     it('a missing digest', async () => {
       rmSync(join(bunker, 'digests', listFiles(bunker, 'digests')[1]!));
-      expect(await verifyBunker(new FileSink(bunker))).toMatchObject({
+      expect(await verifyBunker(new FileSink(bunker), await trustOf(signer))).toMatchObject({
         ok: false,
         firstBadSeq: 51,
         reason: 'digest_missing',

@@ -27,11 +27,12 @@ export function eventKey(event: Pick<AuditEvent, 'seq' | 'id' | 'time'>): string
 }
 
 /**
- * `digests/<toSeq>.jws`. Named by the last seq only (no date), so a digest re-made after losing the cursor lands
- * on the same key and the shipper can adopt the one already there.
+ * `digests/<toSeq>-<n>.jws`: the last seq it covers, then the digest's own number (heartbeats repeat a `toSeq`).
+ * No date, so lexical order is chain order, a range's digests are found by listing, and a digest re-made after
+ * losing the cursor lands on the same key, where the shipper can adopt the one already there.
  */
-export function digestKey(digest: { toSeq: number }): string {
-  return `${DIGESTS_DIR}${padSeq(digest.toSeq)}.jws`;
+export function digestKey(digest: { toSeq: number; n: number }): string {
+  return `${DIGESTS_DIR}${padSeq(digest.toSeq)}-${padSeq(digest.n)}.jws`;
 }
 
 /** `keys/<kid>.json`: the public JWK that signed digests, written once so the bunker verifies on its own. */
@@ -45,16 +46,16 @@ export function eventBody(event: AuditEvent): string {
 }
 
 const EVENT_KEY = /^events\/\d{4}\/\d{2}\/\d{2}\/(\d{12})-([\w-]+)\.json$/;
-const DIGEST_KEY = /^digests\/(\d{12})\.jws$/;
+const DIGEST_KEY = /^digests\/(\d{12})-(\d{12})\.jws$/;
 
 export function parseEventKey(key: string): { seq: number; id: string } | null {
   const match = EVENT_KEY.exec(key);
   return match?.[1] && match[2] ? { seq: Number(match[1]), id: match[2] } : null;
 }
 
-export function parseDigestKey(key: string): { toSeq: number } | null {
+export function parseDigestKey(key: string): { toSeq: number; n: number } | null {
   const match = DIGEST_KEY.exec(key);
-  return match?.[1] ? { toSeq: Number(match[1]) } : null;
+  return match?.[1] && match[2] ? { toSeq: Number(match[1]), n: Number(match[2]) } : null;
 }
 
 /** Keys a sink will accept: relative, no `..`, a conservative character set. */

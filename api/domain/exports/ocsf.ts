@@ -34,12 +34,14 @@ const FAILURE = new Set([
   'revocation.failed',
   'notification.failed',
   'bunker.conflict',
+  'audit.sign_refused',
   'effect.failed',
 ]);
 
 /** Severity: informational by default, louder for emergencies, refusals, failed reviews and tampering. */
 function severity(event: AuditEvent): { id: number; name: string } {
-  if (event.type === 'bunker.conflict') return { id: 5, name: 'Critical' };
+  if (event.type === 'bunker.conflict' || event.type === 'audit.sign_refused')
+    return { id: 5, name: 'Critical' };
   if (event.type === 'emergency.activated' || event.type === 'review.overdue') return { id: 4, name: 'High' };
   if (event.type === 'review.recorded' && (event.data as { outcome?: string }).outcome === 'flagged') {
     return { id: 4, name: 'High' };

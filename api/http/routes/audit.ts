@@ -3,13 +3,15 @@ import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { ChainVerifier } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
+import { parseDigestKey } from '../../domain/exports/bunker-layout.js';
 import { namesRequester } from '../../domain/exports/ocsf.js';
 import { ReportBuilder } from '../../domain/exports/report.js';
 import type { AuditEvent, Caller } from '../../domain/types.js';
 import { eventsInRange, exportCsv, exportJsonl, exportOcsf } from '../../services/audit-export.js';
 import { isContext, type RangeItem, withHistory } from '../../services/audit-history.js';
-import { verifyStore } from '../../services/audit-verify.js';
+import { bunkerDigests, verifyStore } from '../../services/audit-verify.js';
 import { auditJwks, DigestChecker } from '../../services/digests.js';
+import { ExportProof } from '../../services/export-proof.js';
 import type { App, AppDeps, AppEnv } from '../env.js';
 import {
   AUDIT_REPORT_CSS,
@@ -70,8 +72,18 @@ const VerifySchema = z
       lastHash: z.string(),
       digests: z.number().nullable(),
       unsealed: z.number().nullable().describe('Sealed events after the newest signed digest.'),
-      signature: z.string(),
-      keySource: z.string().nullable(),
+      signature: z.enum(['valid', 'unsigned']),
+      keySource: z
+        .string()
+        .nullable()
+        .describe('Where the trusted keys came from: `signing-key` (the KMS key).'),
+      keyOrigin: z.string().nullable(),
+      kids: z.array(z.string()),
+      signedRange: z.object({ fromSeq: z.number(), toSeq: z.number() }).nullable(),
+      newestDigest: z
+        .object({ n: z.number(), toSeq: z.number(), time: z.string(), ageSeconds: z.number() })
+        .nullable()
+        .describe('The heartbeat: verification fails when it is older than `everyMinutes` plus 5 minutes.'),
       sealing: SealingSchema,
     }),
     z.object({
@@ -165,6 +177,7 @@ export function registerAuditRoutes(app: App): void {
       result: 'streamed',
     });
     const events = eventsInRange(bunker.store, range);
+    const signed = query.signed === 'true';
     const body =
       query.format === 'csv'
         ? exportCsv(withHistory(bunker.store, events))
@@ -172,7 +185,15 @@ export function registerAuditRoutes(app: App): void {
           ? exportOcsf(withHistory(bunker.store, events, { wants: namesRequester }), deps.version)
           : exportJsonl(events, {
               ...range,
-              signer: query.signed === 'true' ? bunker.signer : null,
+              signer: signed ? bunker.signer : null,
+              proof: signed
+                ? new ExportProof({
+                    reader: bunker.sink,
+                    keys: await auditJwks(bunker.signer),
+                    readFrom: (fromSeq) => bunker.store.readEvents({ fromSeq }),
+                  })
+                : null,
+              onRefused: (refusal) => deps.audit.recordSigningRefused(c.get('caller'), refusal, range),
               now: () => new Date(),
             });
     c.header(
@@ -193,10 +214,7 @@ export function registerAuditRoutes(app: App): void {
     const deps = c.get('deps');
     await deps.audit.authorize(c.get('caller'), 'audit.verify');
     const bunker = bunkerOf(c);
-    const [result, sealing] = await Promise.all([
-      verifyStore(bunker.store, { reader: bunker.sink, keys: await auditJwks(bunker.signer) }),
-      deps.sealing?.lag(),
-    ]);
+    const [result, sealing] = await Promise.all([verifyLive(bunker), deps.sealing?.lag()]);
     await deps.audit.recordRead(c.get('caller'), {
       kind: 'verify',
       format: 'json',
@@ -252,6 +270,20 @@ export function registerAuditRoutes(app: App): void {
   });
 }
 
+/** `GET /v1/audit/verify`: the store against the bunker's objects and digests, trusting only the signing key. */
+async function verifyLive(bunker: Bunker) {
+  const [keys, keyId, lag] = await Promise.all([
+    auditJwks(bunker.signer),
+    bunker.signer.keyId(),
+    bunker.shipper.lag(),
+  ]);
+  return verifyStore(bunker.store, {
+    reader: bunker.sink,
+    trusted: { source: 'signing-key', origin: `kid ${keyId}`, keys },
+    shippedSeq: lag.shippedSeq,
+  });
+}
+
 /** Grants whose activity the report reads from the trail; more are listed as omitted. */
 const REPORT_ACTIVITY_GRANTS = 25;
 
@@ -294,13 +326,11 @@ async function verifyRange(
   bunker: Bunker,
 ): Promise<RangeVerification> {
   const digests = new DigestChecker();
-  const digestList: Array<{ key: string; jws: string }> = [];
-  for await (const key of bunker.sink.list('digests/'))
-    digestList.push({ key, jws: (await bunker.sink.get(key)) ?? '' });
+  const digestList = await bunkerDigests(bunker.sink);
   const [keyId, keys] = await Promise.all([bunker.signer.keyId(), auditJwks(bunker.signer)]);
   const digestProblem = await digests.load(digestList, keys);
   const signedEnds = digestList
-    .map(({ key }) => Number(/(\d{12})\.jws$/.exec(key)?.[1] ?? Number.NaN))
+    .map(({ key }) => parseDigestKey(key)?.toSeq ?? Number.NaN)
     .filter(Number.isFinite)
     .sort((a, b) => a - b);
   const keySource = `the broker's signing key (kid ${keyId})`;

@@ -105,6 +105,18 @@ export class DataBunkerStack extends Stack {
         resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
       }),
     );
+    // Write-once for everyone: a PutObject must carry `If-None-Match: *`, so it can only create a key. Object Lock
+    // keeps every version, but an overwrite would still make a new *current* version that readers see.
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOverwrites',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'BrokerShipperWritesItsPrefix',

@@ -425,6 +425,12 @@ describe('DataBunkerStack', () => {
       ]),
     );
     const shipper = `arn:aws:iam::${BROKER}:role/breakglass-shipper`;
+    expect(statements.find((s) => s.Sid === 'DenyOverwrites')).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:PutObject',
+      Condition: { Null: { 's3:if-none-match': 'true' } },
+    });
     const allow = statements.filter((s) => s.Effect === 'Allow');
     expect(allow).toEqual([
       expect.objectContaining({
@@ -439,6 +445,59 @@ describe('DataBunkerStack', () => {
       NotAction: ['s3:PutObject', 's3:GetObject'],
     });
     template.hasResourceProperties('AWS::Glue::Table', { TableInput: Match.objectLike({ Name: 'events' }) });
+  });
+
+  /** The bucket policy and the shipper's allow, evaluated by iam-simulate for one PutObject. */
+  async function put(principal: string, context: Record<string, string>): Promise<string> {
+    const stack = new DataBunkerStack(new App(), 'Bunker', {
+      env: { account: SECURITY, region },
+      brokerAccountId: BROKER,
+    });
+    const template = Template.fromStack(stack);
+    // The bunker bucket's own policy (the access-log bucket has another).
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((candidate) =>
+      JSON.stringify(candidate).includes('DenyOverwrites'),
+    )!.Properties.PolicyDocument;
+    const bucketArn = `arn:aws:s3:::breakglass-audit-${SECURITY}-${region}`;
+    const resolved = inPartition(
+      JSON.parse(
+        JSON.stringify(policy).replace(/\{"Fn::GetAtt":\["[^"]+","Arn"\]\}/g, JSON.stringify(bucketArn)),
+      ),
+    ) as Record<string, unknown>;
+    const result = await runSimulation(
+      {
+        request: {
+          principal,
+          action: 's3:PutObject',
+          resource: {
+            resource: `${bucketArn}/breakglass/events/2026/11/28/000000000001-evt_1.json`,
+            accountId: SECURITY,
+          },
+          contextVariables: { 'aws:SecureTransport': 'true', 'aws:PrincipalAccount': BROKER, ...context },
+        },
+        identityPolicies: [
+          {
+            name: 'shipper',
+            policy: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: '*' }],
+            },
+          },
+        ],
+        resourcePolicy: resolved,
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (!('overallResult' in result)) throw new Error(JSON.stringify(result));
+    return result.overallResult;
+  }
+
+  it('is write-once: a PutObject without If-None-Match is denied, also to the shipper (iam-simulate)', async () => {
+    const shipper = `arn:aws:iam::${BROKER}:role/breakglass-shipper`;
+    expect(await put(shipper, { 's3:if-none-match': '*' })).toBe('Allowed');
+    expect(await put(shipper, {})).toBe('ExplicitlyDenied');
   });
 });
 

@@ -10,11 +10,61 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** `"hash":"<64 hex>",` */
 const HASH_MEMBER_LENGTH = 8 + 64 + 2;
-/** The flat members that follow the top-level hash in an event's canonical JSON (no quotes or escapes). */
-const CANONICAL_TAIL =
-  /"hash":"([0-9a-f]{64})","id":"[^"\\]*","prevHash":"([0-9a-f]{64})",(?:"requestId":"[^"\\]*",)?(?:"roleId":"[^"\\]*",)?"seq":([1-9][0-9]{0,15}),"simulated":(?:true|false),"time":"[^"\\]*","type":"[^"\\]*"}$/y;
-/** The flat tail is at most a few hundred characters; look for the hash member only there. */
-const TAIL_WINDOW = 640;
+/** The optional flat members between `prevHash` and `seq`, in canonical order. */
+const OPTIONAL_TAIL = [',"requestId":"', ',"roleId":"'] as const;
+
+/**
+ * Reads the flat members that follow the top-level hash in an event's canonical JSON —
+ * `"hash":"…","id":"…","prevHash":"…",["requestId":"…",]["roleId":"…",]"seq":N,"simulated":B,"time":"…","type":"…"}`
+ * with no quote or escape inside the strings — or returns null for any other layout. A hand-written scanner:
+ * it runs for every event of a verification and costs a fraction of the SHA-256 beside it (a regex cost as much).
+ */
+function canonicalTail(line: string): { at: number; hash: string; prevHash: string; seq: number } | null {
+  // Inside a JSON string a quote is escaped, so an unescaped `"hash":"` is a member name; the top-level one is
+  // the last, since only flat strings, a number and a boolean follow it in canonical order.
+  const at = line.lastIndexOf('"hash":"');
+  if (at <= 0) return null;
+  let p = at + 8;
+  const hash = line.slice(p, p + 64);
+  p += 64;
+  if (!line.startsWith('","id":"', p)) return null;
+  p = plainStringEnd(line, p + 8);
+  if (p < 0 || !line.startsWith(',"prevHash":"', p)) return null;
+  p += 13;
+  const prevHash = line.slice(p, p + 64);
+  p += 64;
+  if (line.charCodeAt(p) !== 34 /* " */) return null;
+  p += 1;
+  for (const member of OPTIONAL_TAIL) {
+    if (!line.startsWith(member, p)) continue;
+    p = plainStringEnd(line, p + member.length);
+    if (p < 0) return null;
+  }
+  if (!line.startsWith(',"seq":', p)) return null;
+  p += 7;
+  const digits = p;
+  while (p < line.length && line.charCodeAt(p) >= 48 && line.charCodeAt(p) <= 57) p += 1;
+  if (p === digits || p - digits > 16 || line.charCodeAt(digits) === 48) return null;
+  const seq = Number(line.slice(digits, p));
+  if (line.startsWith(',"simulated":true', p)) p += 17;
+  else if (line.startsWith(',"simulated":false', p)) p += 18;
+  else return null;
+  if (!line.startsWith(',"time":"', p)) return null;
+  p = plainStringEnd(line, p + 9);
+  if (p < 0 || !line.startsWith(',"type":"', p)) return null;
+  p = plainStringEnd(line, p + 9);
+  if (p !== line.length - 1 || line.charCodeAt(p) !== 125 /* } */) return null;
+  // Only lowercase hex reaches the SHA-256 comparison; anything else fails it (the full path names it).
+  return { at, hash, prevHash, seq };
+}
+
+/** Index just after the closing quote of a string starting at `from` with no escape in it; -1 otherwise. */
+function plainStringEnd(line: string, from: number): number {
+  const close = line.indexOf('"', from);
+  if (close < 0) return -1;
+  const backslash = line.indexOf('\\', from);
+  return backslash !== -1 && backslash < close ? -1 : close + 1;
+}
 
 /** One-shot SHA-256 where the runtime has it (Node ≥ 20.12): several times cheaper than createHash per event. */
 const sha256Hex: (text: string) => string =
@@ -132,15 +182,10 @@ export class ChainVerifier {
    */
   pushLine(line: string): boolean {
     if (this.failure) return false;
-    const at = line.indexOf('"hash":"', Math.max(0, line.length - TAIL_WINDOW));
-    CANONICAL_TAIL.lastIndex = at;
-    const tail = at > 0 ? CANONICAL_TAIL.exec(line) : null;
-    if (tail) {
-      const [, hash, prevHash, seq] = tail as unknown as [string, string, string, string];
-      if (Number(seq) === this.head.seq + 1 && prevHash === this.head.hash) {
-        const stripped = line.slice(0, at) + line.slice(at + HASH_MEMBER_LENGTH);
-        if (sha256Hex(stripped) === hash) return this.accept({ seq: Number(seq), hash });
-      }
+    const tail = canonicalTail(line);
+    if (tail && tail.seq === this.head.seq + 1 && tail.prevHash === this.head.hash) {
+      const stripped = line.slice(0, tail.at) + line.slice(tail.at + HASH_MEMBER_LENGTH);
+      if (sha256Hex(stripped) === tail.hash) return this.accept(tail);
     }
     let event: unknown;
     try {

@@ -7,6 +7,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import type { JSONWebKeySet } from 'jose';
 import { type ChainHead, ChainVerifier, EMPTY_HEAD } from '../domain/audit-chain.js';
 import {
   DIGESTS_DIR,
@@ -138,209 +139,294 @@ export interface JsonlVerifyOptions extends TrustOptions {
   at?: Date;
 }
 
-/** Verifies JSONL lines in constant memory: boundary, chain, digest lines, end line, manifest signature. */
+/** Verifies JSONL lines (without their newlines) in constant memory; see `verifyJsonlText`. */
 export async function verifyJsonl(
   lines: AsyncIterable<string>,
   options: JsonlVerifyOptions,
 ): Promise<AuditVerifyReport> {
-  const hash = createHash('sha256');
-  let verifier: ChainVerifier | null = null;
-  let start: ChainHead = EMPTY_HEAD;
-  let end: ExportEnd | null = null;
-  let sawBoundary = false;
-  let lineNo = 0;
-  const keys = options.trusted?.keys ?? null;
-  const digests = new DigestChain(true);
-  let digestLines = 0;
-  const events = () => (verifier ? verifier.result().events : 0);
-  const head = (): ChainHead => {
-    const result = verifier?.result();
-    return result?.ok && result.events > 0 ? { seq: result.lastSeq, hash: result.lastHash } : start;
-  };
-  const nextSeq = () => head().seq + 1;
+  const check = new JsonlCheck(options);
   for await (const raw of lines) {
-    lineNo += 1;
     if (raw.trim() === '') continue;
-    if (end) return fail('jsonl', events(), nextSeq(), 'malformed', `line ${lineNo} follows the end line`);
-    // Event lines go straight to the chain verifier, which avoids parsing canonical lines; only the
-    // export's own boundary, digest and end lines (which start with their type) are parsed here.
-    if (!raw.startsWith('{"type":"export.')) {
-      hash.update(`${raw}\n`);
-      verifier ??= new ChainVerifier(start);
-      if (!verifier.pushLine(raw)) {
-        const failure = verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
-        return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
+    const failure = await check.line(raw, true);
+    if (failure) return failure;
+  }
+  return check.finish();
+}
+
+/**
+ * Verifies a JSONL export read as text chunks (a file stream) in constant memory: boundary, chain, digest lines,
+ * end line, manifest signature. Lines are split and checked synchronously within a chunk, and the file's SHA-256
+ * is updated once per chunk over the bytes before the end line — the two costs besides one SHA-256 per event.
+ */
+export async function verifyJsonlText(
+  chunks: AsyncIterable<string>,
+  options: JsonlVerifyOptions,
+): Promise<AuditVerifyReport> {
+  const check = new JsonlCheck(options);
+  let rest = '';
+  for await (const chunk of chunks) {
+    const text = rest + chunk;
+    let start = 0;
+    let hashedTo = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      const raw = text.slice(start, newline);
+      if (raw.startsWith(END_PREFIX)) {
+        check.hashText(text.slice(hashedTo, start));
+        hashedTo = newline + 1;
       }
-      continue;
+      if (raw.trim() !== '') {
+        const pending = check.line(raw, false);
+        const failure = pending instanceof Promise ? await pending : pending;
+        if (failure) return failure;
+      }
+      start = newline + 1;
+      if (!check.ended) continue;
+      hashedTo = Math.max(hashedTo, start);
+    }
+    if (!check.ended) check.hashText(text.slice(hashedTo, start));
+    rest = text.slice(start);
+  }
+  if (rest.trim() !== '') {
+    if (!rest.startsWith(END_PREFIX)) check.hashText(rest);
+    const pending = check.line(rest, false);
+    const failure = pending instanceof Promise ? await pending : pending;
+    if (failure) return failure;
+  }
+  return check.finish();
+}
+
+const END_PREFIX = '{"type":"export.end"';
+
+/** One export's checks, line by line: `line` for each non-empty line in order, then `finish`. */
+class JsonlCheck {
+  private readonly hash = createHash('sha256');
+  private verifier: ChainVerifier | null = null;
+  private start: ChainHead = EMPTY_HEAD;
+  private end: ExportEnd | null = null;
+  private sawBoundary = false;
+  private lineNo = 0;
+  private readonly keys: JSONWebKeySet | null;
+  private readonly digests = new DigestChain(true);
+  private digestLines = 0;
+
+  constructor(private readonly options: JsonlVerifyOptions) {
+    this.keys = options.trusted?.keys ?? null;
+  }
+
+  get ended(): boolean {
+    return this.end !== null;
+  }
+
+  /** Adds bytes to the file hash (text mode hashes whole stretches; line mode passes `hashIt`). */
+  hashText(text: string): void {
+    if (text) this.hash.update(text);
+  }
+
+  private events(): number {
+    return this.verifier ? this.verifier.result().events : 0;
+  }
+
+  private head(): ChainHead {
+    const result = this.verifier?.result();
+    return result?.ok && result.events > 0 ? { seq: result.lastSeq, hash: result.lastHash } : this.start;
+  }
+
+  /** Checks one line; a promise only for digest lines (their signature check is asynchronous). */
+  line(raw: string, hashIt: boolean): Failure | null | Promise<Failure | null> {
+    this.lineNo += 1;
+    const lineNo = this.lineNo;
+    if (this.end)
+      return fail(
+        'jsonl',
+        this.events(),
+        this.head().seq + 1,
+        'malformed',
+        `line ${lineNo} follows the end line`,
+      );
+    // Event lines go straight to the chain verifier, which avoids parsing canonical lines; only the export's own
+    // boundary, digest and end lines (which start with their type) are parsed here.
+    if (!raw.startsWith('{"type":"export.')) {
+      if (hashIt) this.hash.update(`${raw}\n`);
+      this.verifier ??= new ChainVerifier(this.start);
+      if (this.verifier.pushLine(raw)) return null;
+      const failure = this.verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
+      return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
     }
     let value: Record<string, unknown>;
     try {
       value = JSON.parse(raw) as Record<string, unknown>;
     } catch {
-      return fail('jsonl', events(), nextSeq(), 'malformed', `line ${lineNo} is not JSON`);
-    }
-    if (value.type === 'export.boundary' && !('seq' in value)) {
-      if (lineNo !== 1) return fail('jsonl', events(), nextSeq(), 'malformed', `boundary on line ${lineNo}`);
-      sawBoundary = true;
-      start = { seq: Number(value.prevSeq ?? 0), hash: String(value.prevHash ?? EMPTY_HEAD.hash) };
-      hash.update(`${raw}\n`);
-      continue;
-    }
-    if (value.type === 'export.digest' && !('seq' in value)) {
-      hash.update(`${raw}\n`);
-      digestLines += 1;
-      if (!keys) continue;
-      const read = await readDigest('', String(value.jws ?? ''), keys);
-      if (!read.ok)
-        return fail(
-          'jsonl',
-          events(),
-          nextSeq() - 1,
-          read.failure.reason,
-          `line ${lineNo}: ${read.failure.detail}`,
-        );
-      const problem = digests.add(read.digest);
-      if (problem)
-        return fail(
-          'jsonl',
-          events(),
-          problem.firstBadSeq,
-          problem.reason,
-          `line ${lineNo}: ${problem.detail}`,
-        );
-      const at = head();
-      const digest = read.digest.payload;
-      if (digest.toSeq !== at.seq) {
-        return fail(
-          'jsonl',
-          events(),
-          Math.min(digest.toSeq, at.seq) + 1,
-          'seq_gap',
-          `line ${lineNo}: digest ${digest.n} signs up to seq ${digest.toSeq}, but the events before it end at seq ${at.seq}`,
-        );
-      }
-      if (digest.lastHash !== at.hash) {
-        return fail(
-          'jsonl',
-          events(),
-          digest.fromSeq,
-          'digest_mismatch',
-          `line ${lineNo}: digest ${digest.n} signs a different hash for seq ${digest.toSeq}`,
-        );
-      }
-      continue;
+      return fail('jsonl', this.events(), this.head().seq + 1, 'malformed', `line ${lineNo} is not JSON`);
     }
     if (value.type === 'export.end' && !('seq' in value)) {
-      end = value as unknown as ExportEnd;
-      continue;
+      this.end = value as unknown as ExportEnd;
+      return null;
     }
-    hash.update(`${raw}\n`);
-    verifier ??= new ChainVerifier(start);
-    if (!verifier.push(value)) {
-      const failure = verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
-      return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
+    if (hashIt) this.hash.update(`${raw}\n`);
+    if (value.type === 'export.boundary' && !('seq' in value)) {
+      if (lineNo !== 1)
+        return fail('jsonl', this.events(), this.head().seq + 1, 'malformed', `boundary on line ${lineNo}`);
+      this.sawBoundary = true;
+      this.start = { seq: Number(value.prevSeq ?? 0), hash: String(value.prevHash ?? EMPTY_HEAD.hash) };
+      return null;
     }
+    if (value.type === 'export.digest' && !('seq' in value)) {
+      this.digestLines += 1;
+      return this.keys ? this.digest(String(value.jws ?? ''), lineNo) : null;
+    }
+    this.verifier ??= new ChainVerifier(this.start);
+    if (this.verifier.push(value)) return null;
+    const failure = this.verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
+    return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
   }
-  verifier ??= new ChainVerifier(start);
-  const chain = verifier.result();
-  if (!chain.ok) return fail('jsonl', chain.events, chain.firstBadSeq, chain.reason, chain.detail);
-  const lastSeq = chain.events ? chain.lastSeq : start.seq;
-  const firstBad = chain.firstSeq ?? start.seq + 1;
-  if (sawBoundary && !end) {
-    return fail(
-      'jsonl',
-      chain.events,
-      lastSeq + 1,
-      'truncated',
-      'the export has no end line; it was cut short',
-    );
+
+  /** A digest line: trusted signature, its place in the digest chain, and the hash of the event it ends on. */
+  private async digest(jws: string, lineNo: number): Promise<Failure | null> {
+    const read = await readDigest('', jws, this.keys!);
+    if (!read.ok) {
+      return fail(
+        'jsonl',
+        this.events(),
+        this.head().seq,
+        read.failure.reason,
+        `line ${lineNo}: ${read.failure.detail}`,
+      );
+    }
+    const problem = this.digests.add(read.digest);
+    if (problem)
+      return fail(
+        'jsonl',
+        this.events(),
+        problem.firstBadSeq,
+        problem.reason,
+        `line ${lineNo}: ${problem.detail}`,
+      );
+    const at = this.head();
+    const digest = read.digest.payload;
+    if (digest.toSeq !== at.seq) {
+      return fail(
+        'jsonl',
+        this.events(),
+        Math.min(digest.toSeq, at.seq) + 1,
+        'seq_gap',
+        `line ${lineNo}: digest ${digest.n} signs up to seq ${digest.toSeq}, but the events before it end at seq ${at.seq}`,
+      );
+    }
+    if (digest.lastHash !== at.hash) {
+      return fail(
+        'jsonl',
+        this.events(),
+        digest.fromSeq,
+        'digest_mismatch',
+        `line ${lineNo}: digest ${digest.n} signs a different hash for seq ${digest.toSeq}`,
+      );
+    }
+    return null;
   }
-  let unsignedBecause: string | null = null;
-  const kids = new Set(digests.kids);
-  if (!end) {
-    unsignedBecause = 'a bare event list without an end line carries no signature';
-  } else {
-    const digest = hash.digest('hex');
-    if (end.count !== chain.events || end.lastSeq !== lastSeq || end.lastHash !== chain.lastHash) {
+
+  async finish(): Promise<AuditVerifyReport> {
+    const { options, start, end } = this;
+    this.verifier ??= new ChainVerifier(start);
+    const chain = this.verifier.result();
+    if (!chain.ok) return fail('jsonl', chain.events, chain.firstBadSeq, chain.reason, chain.detail);
+    const lastSeq = chain.events ? chain.lastSeq : start.seq;
+    const firstBad = chain.firstSeq ?? start.seq + 1;
+    if (this.sawBoundary && !end) {
       return fail(
         'jsonl',
         chain.events,
         lastSeq + 1,
         'truncated',
-        `the end line promises seq ${end.lastSeq}, the file stops at ${lastSeq}`,
+        'the export has no end line; it was cut short',
       );
     }
-    if (end.sha256 !== digest) {
-      return fail(
-        'jsonl',
-        chain.events,
-        firstBad,
-        'manifest_mismatch',
-        'the file bytes do not match the end line',
-      );
-    }
-    const jws = end.signature ?? options.detachedSignature ?? null;
-    if (!jws) {
-      unsignedBecause = end.refused
-        ? `the broker refused to sign this export: ${end.refused}`
-        : 'the export carries no manifest signature';
-    } else if (!keys) {
-      unsignedBecause = noKeysDetail(options);
+    let unsignedBecause: string | null = null;
+    const kids = new Set(this.digests.kids);
+    if (!end) {
+      unsignedBecause = 'a bare event list without an end line carries no signature';
     } else {
-      const check = await verifyCompact<ExportManifest>(jws, keys, MANIFEST_JWS_TYP);
-      if (!check.ok) {
+      const digest = this.hash.digest('hex');
+      if (end.count !== chain.events || end.lastSeq !== lastSeq || end.lastHash !== chain.lastHash) {
         return fail(
           'jsonl',
           chain.events,
-          firstBad,
-          check.untrusted ? 'untrusted_key' : 'signature_invalid',
-          `manifest: ${check.detail}`,
+          lastSeq + 1,
+          'truncated',
+          `the end line promises seq ${end.lastSeq}, the file stops at ${lastSeq}`,
         );
       }
-      const { type: _type, signature: _signature, refused: _refused, ...claimed } = end;
-      const { type: _mtype, ...signed } = check.payload;
-      if (JSON.stringify(sortKeys(signed)) !== JSON.stringify(sortKeys(claimed))) {
-        return fail(
-          'jsonl',
-          chain.events,
-          firstBad,
-          'signature_invalid',
-          'the signed manifest differs from the end line',
-        );
-      }
-      if ((end.digests ?? 0) !== digestLines) {
+      if (end.sha256 !== digest) {
         return fail(
           'jsonl',
           chain.events,
           firstBad,
           'manifest_mismatch',
-          'the digest lines differ from the manifest',
+          'the file bytes do not match the end line',
         );
       }
-      kids.add(check.kid);
+      const jws = end.signature ?? options.detachedSignature ?? null;
+      if (!jws) {
+        unsignedBecause = end.refused
+          ? `the broker refused to sign this export: ${end.refused}`
+          : 'the export carries no manifest signature';
+      } else if (!this.keys) {
+        unsignedBecause = noKeysDetail(options);
+      } else {
+        const check = await verifyCompact<ExportManifest>(jws, this.keys, MANIFEST_JWS_TYP);
+        if (!check.ok) {
+          return fail(
+            'jsonl',
+            chain.events,
+            firstBad,
+            check.untrusted ? 'untrusted_key' : 'signature_invalid',
+            `manifest: ${check.detail}`,
+          );
+        }
+        const { type: _type, signature: _signature, refused: _refused, ...claimed } = end;
+        const { type: _mtype, ...signed } = check.payload;
+        if (JSON.stringify(sortKeys(signed)) !== JSON.stringify(sortKeys(claimed))) {
+          return fail(
+            'jsonl',
+            chain.events,
+            firstBad,
+            'signature_invalid',
+            'the signed manifest differs from the end line',
+          );
+        }
+        if ((end.digests ?? 0) !== this.digestLines) {
+          return fail(
+            'jsonl',
+            chain.events,
+            firstBad,
+            'manifest_mismatch',
+            'the digest lines differ from the manifest',
+          );
+        }
+        kids.add(check.kid);
+      }
     }
+    return conclude(
+      {
+        ok: true,
+        kind: 'jsonl',
+        events: chain.events,
+        firstSeq: chain.firstSeq,
+        lastSeq,
+        lastHash: chain.events ? chain.lastHash : start.hash,
+        digests: this.keys ? this.digests.count : null,
+        unsealed: null,
+      },
+      options,
+      {
+        kids: [...kids],
+        signedRange:
+          unsignedBecause || chain.firstSeq === null ? null : { fromSeq: chain.firstSeq, toSeq: lastSeq },
+        newest: this.digests.newest?.payload ?? null,
+        at: options.at ?? new Date(),
+        unsignedBecause,
+      },
+    );
   }
-  return conclude(
-    {
-      ok: true,
-      kind: 'jsonl',
-      events: chain.events,
-      firstSeq: chain.firstSeq,
-      lastSeq,
-      lastHash: chain.events ? chain.lastHash : start.hash,
-      digests: keys ? digests.count : null,
-      unsealed: null,
-    },
-    options,
-    {
-      kids: [...kids],
-      signedRange:
-        unsignedBecause || chain.firstSeq === null ? null : { fromSeq: chain.firstSeq, toSeq: lastSeq },
-      newest: digests.newest?.payload ?? null,
-      at: options.at ?? new Date(),
-      unsignedBecause,
-    },
-  );
 }
 
 function sortKeys(value: Record<string, unknown>): Record<string, unknown> {

@@ -18,7 +18,7 @@ import { type FormFields, html, refuse, requestIdOf, type WebKit, wantsHtml } fr
 import type { WebOptions } from '../options.js';
 import { HomePage, type HomeSections } from '../pages/home.js';
 import { NewRequestPage, type NewRequestValues } from '../pages/new-request.js';
-import { type RequestActions, RequestPage } from '../pages/request.js';
+import { type DecisionDrafts, type RequestActions, RequestPage } from '../pages/request.js';
 import type { WebSession } from '../session.js';
 
 const MAX_TIMELINE_EVENTS = 500;
@@ -177,6 +177,7 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
     flash: Flash,
     status = 200,
     showActivity = false,
+    drafts: DecisionDrafts = {},
   ): Promise<Response> {
     const role = deps.requests.role(request.roleId);
     return html(
@@ -191,6 +192,7 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
         timeline={await timeline(options, request)}
         flash={flash}
         activity={await activityPanel(deps, request, role, caller, showActivity)}
+        drafts={drafts}
       />,
       status,
     );
@@ -251,7 +253,9 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
           // The refusal is already recorded once; re-reading for the page must not record a second one.
           const current = await deps.requests.peek(caller, id);
           if (!current) return refuse(c, error.code, error.message, kit.viewerOf(session));
-          return renderRequest(c, session, caller, current, flash, error.status);
+          const typed = name === 'revoke' ? form.reason : form.comment;
+          const drafts = name !== 'cancel' && typed ? { [name]: typed } : {};
+          return renderRequest(c, session, caller, current, flash, error.status, false, drafts);
         }
       }),
     );

@@ -11,7 +11,13 @@ import { DomainError } from '../../../domain/errors.js';
 import { encodeLinkComponent } from '../../../domain/text.js';
 import type { AccessRequest, Caller, TimelineEvent } from '../../../domain/types.js';
 import type { App, AppDeps } from '../../env.js';
-import { CreateRequestBody, DECISION_BODIES, REQUEST_ID_PATTERN, validationError } from '../../schemas.js';
+import {
+  CreateRequestBody,
+  DECISION_BODIES,
+  IDEMPOTENCY_KEY_PATTERN,
+  REQUEST_ID_PATTERN,
+  validationError,
+} from '../../schemas.js';
 import type { ActivityPanel } from '../activity-section.js';
 import type { Flash } from '../components.js';
 import { type FormFields, html, refuse, requestIdOf, type WebKit, wantsHtml } from '../kit.js';
@@ -126,7 +132,7 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
         ticket: form.ticket ?? '',
         emergency: form.emergency === 'true',
         // A form re-rendered after an error keeps its key, so correcting and resubmitting stays one request.
-        idempotencyKey: /^[\w-]{8,128}$/.test(form.idempotencyKey ?? '')
+        idempotencyKey: IDEMPOTENCY_KEY_PATTERN.test(form.idempotencyKey ?? '')
           ? form.idempotencyKey
           : `web-${randomUUID()}`,
       };

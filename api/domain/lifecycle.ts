@@ -528,7 +528,18 @@ export function review(
   };
 }
 
-/** The next time-driven transition of a request, if any. */
+/**
+ * Where an emergency grant whose post-review deadline passed unreviewed sits in the due order: after every real
+ * deadline, so no sweep or schedule ever reaches it. The review is still owed (a late one is recorded, marked
+ * overdue, whatever the grant's status), so the request keeps a place in the due index, where the approvers'
+ * review queue finds it, until someone reviews it.
+ */
+export const REVIEW_OWED_AT = '9999-12-31T23:59:59.999Z';
+
+/**
+ * The next time-driven transition of a request, if any. An unreviewed emergency grant past its review deadline
+ * answers `review_overdue` at REVIEW_OWED_AT once nothing else is due: applying it changes nothing.
+ */
 export function nextDue(request: AccessRequest): { at: string; transition: Transition } | null {
   const candidates: Array<{ at: string; transition: Transition }> = [];
   if (request.status === 'pending') candidates.push({ at: request.pendingUntil, transition: 'timeout' });
@@ -537,8 +548,8 @@ export function nextDue(request: AccessRequest): { at: string; transition: Trans
   if (request.status === 'active' && request.endAt)
     candidates.push({ at: request.endAt, transition: 'expire' });
   const review = request.postReview;
-  if (review && !review.outcome && !review.overdue && request.status !== 'pending') {
-    candidates.push({ at: review.dueAt, transition: 'review_overdue' });
+  if (review && !review.outcome && request.status !== 'pending') {
+    candidates.push({ at: review.overdue ? REVIEW_OWED_AT : review.dueAt, transition: 'review_overdue' });
   }
   candidates.sort((a, b) => a.at.localeCompare(b.at));
   return candidates[0] ?? null;

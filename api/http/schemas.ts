@@ -127,6 +127,9 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 });
 
 /** The API's limits, shared with the web forms (which refuse what the API refuses). */
+/** An `Idempotency-Key` (the API's header; the web form sends its own in a hidden field). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\w-]{8,128}$/;
+
 export const REASON_LIMIT = 1000;
 export const TICKET_LIMIT = 128;
 export const MAX_DURATION_MINUTES = 7 * 24 * 60;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { html } from 'hono/html';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_USERS, type DemoUser } from './demo-users.js';
@@ -148,7 +149,10 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><title>Login error</title><h1>${escapeHtml(String(out.error))}</h1><p>${escapeHtml(String(out.error_description ?? ''))}</p>`;
+      // hono's `html` escapes every interpolated value.
+      ctx.body = String(
+        await html`<!doctype html><title>Login error</title><h1>${String(out.error)}</h1><p>${String(out.error_description ?? '')}</p>`,
+      );
     },
   };
 
@@ -199,7 +203,3 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
 
 const WEB_FONT_IMPORT = '@import url(https://fonts.googleapis.com/';
 const WEB_FONT_IMPORT_ALL = /@import url\(https:\/\/fonts\.googleapis\.com\/[^)]*\);?/g;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}

@@ -22,7 +22,8 @@ export type ListIndex = 'byRequester' | 'byStatus' | 'byCreated' | 'byRole' | 'b
 /**
  * One index partition of requests: a subject for byRequester, a status for byStatus, a role id for byRole,
  * `<role>#<status>` for byRoleStatus; no key for byCreated (every request) or byDue (requests with a pending
- * timer: activation, end, pending or review deadline).
+ * timer: activation, end, pending or review deadline; and unreviewed emergency grants past their review
+ * deadline, sorted last at `REVIEW_OWED_AT`).
  */
 export interface ListPartition {
   index: ListIndex;

@@ -1,5 +1,6 @@
 /**
- * Who read the audit trail: every export, report and verify by a person becomes an `audit.read` event (who,
+ * Who read the audit trail: every export, report, verify and event-browser page by a person becomes an
+ * `audit.read` event (who,
  * what, which range and format, the result). A reviewer who exports ten times in a minute should not add ten
  * events, so reads are aggregated per principal and kind in fixed windows:
  *
@@ -18,15 +19,18 @@ import type { MarkerStore } from '../ports/markers.js';
 import { type RateLimiter, windowStart } from '../ports/rate-limiter.js';
 import type { RequestService } from './request-service.js';
 
-export type AuditReadKind = 'export' | 'report' | 'verify';
+/** `browse`: a page of the event browser on /audit (the web's read of the trail). */
+export type AuditReadKind = 'export' | 'report' | 'verify' | 'browse';
 
 export interface AuditRead {
   kind: AuditReadKind;
-  /** `jsonl`, `csv`, `ocsf` for exports, `html` for the report, `json` for verify. */
+  /** `jsonl`, `csv`, `ocsf` for exports, `html` for the report and the event browser, `json` for verify. */
   format: string;
   since?: string | undefined;
   until?: string | undefined;
-  /** What the reader got: `streamed` (export started), a verification status, `ok` / `failed`. */
+  /** The event browser's other filters (role, person, request, type, page), when any were set. */
+  filter?: Record<string, string> | undefined;
+  /** What the reader got: `streamed` (export started), a verification status, `ok` / `failed`, events shown. */
   result: string;
 }
 
@@ -74,6 +78,7 @@ export class AuditReads {
           format: read.format,
           since: read.since ?? null,
           until: read.until ?? null,
+          ...(read.filter && Object.keys(read.filter).length > 0 ? { filter: read.filter } : {}),
           result: read.result,
           count: 1,
           windowStart: new Date(start).toISOString(),

@@ -193,10 +193,10 @@ export class RequestService {
   }
 
   /**
-   * Emergency grants of the caller's roles whose post-review is still open, soonest deadline first. Read from the
-   * sparse byDue index, which holds every live request and every unreviewed emergency grant until its review
-   * deadline passes (an overdue one that is still active stays there through its expiry), so the cost follows
-   * what is live, not the history.
+   * Emergency grants of the caller's roles whose post-review is still open, overdue ones included whatever the
+   * grant's status (a late review is still recorded), soonest deadline first. Read from the sparse byDue index,
+   * which holds every live request and every unreviewed emergency grant until it is reviewed (past its deadline
+   * at `REVIEW_OWED_AT`, see `nextDue`), so the cost follows what is live or owed, not the history.
    */
   async reviewQueue(caller: Caller, limit = 50): Promise<AccessRequest[]> {
     const roles = new Set(

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAxe } from '../support/axe.js';
 import { CHROMIUM_PATH, launchChromium } from '../support/browser.js';
 import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 import { useKnownCookieSecret, webSessionFor } from '../support/web-session.js';
@@ -198,11 +199,74 @@ describe.skipIf(!existsSync(CHROMIUM_PATH))('every page, every actor, in Chromiu
       await context.close();
     });
 
-    it('requester (alice): the new-request form marks high-risk roles', async () => {
+    it("requester (alice): the new-request form marks high-risk roles and names the API's limits", async () => {
       const { context, page } = await visit('alice', size, '/requests/new', 'new-request');
       expect(await page.locator('#roleId option[value=prod-admin]').textContent()).toContain('HIGH RISK');
-      expect(await page.locator('#reason').getAttribute('maxlength')).toBe('1000');
+      expect(await page.locator('#reason-hint').textContent()).toContain('1,000 characters at most');
+      expect(await page.locator('#ticket-hint').textContent()).toContain('128 characters at most');
       await context.close();
+    });
+
+    it("requester (alice): a pasted 1,001-character reason reaches the server whole and is refused in the API's words; nothing is lost or created", async () => {
+      const before = await as.alice!<{ items: unknown[] }>('GET', '/v1/requests?mine=true&limit=100');
+      const reason = `${'because '.repeat(125)}!`;
+      expect(reason).toHaveLength(1001);
+      const api = await as.alice!<{ code: string; detail: string }>('POST', '/v1/requests', {
+        roleId: 'prod-readonly',
+        durationMinutes: 30,
+        reason,
+        ticket: 'INC-7',
+      });
+      expect(api.status).toBe(400);
+      const { context, page } = await visit('alice', size, '/requests/new', 'new-request-too-long');
+      await page.selectOption('#roleId', 'prod-readonly');
+      await page.fill('#duration', '30');
+      await page.fill('#ticket', 'INC-7');
+      // As a paste: the browser would cut the text at a maxlength here.
+      await page.locator('#reason').focus();
+      await page.keyboard.insertText(reason);
+      expect(await page.locator('#reason').inputValue()).toHaveLength(1001);
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url() === `${stack.url}/requests` && r.request().method() === 'POST'),
+        page.click('#submit-request'),
+      ]);
+      expect(response.status()).toBe(400);
+      await page.waitForSelector('[role=alert]');
+      const alert = page.locator('[role=alert]');
+      expect(await alert.getAttribute('data-code')).toBe(api.body.code);
+      expect(await alert.textContent()).toContain(api.body.detail);
+      expect(await page.locator('#reason').inputValue()).toBe(reason);
+      expect(await page.locator('#ticket').inputValue()).toBe('INC-7');
+      const { serious, line } = await runAxe(page, `new-request refused (alice, ${size})`);
+      axeSummary.push(line);
+      expect(serious).toEqual([]);
+      const after = await as.alice!<{ items: unknown[] }>('GET', '/v1/requests?mine=true&limit=100');
+      expect(after.body.items.length).toBe(before.body.items.length);
+      await context.close();
+    });
+
+    it('approver (bob): an over-long deny comment is refused like the API refuses it, the text kept and the request still pending', async () => {
+      const comment = 'n'.repeat(1001);
+      const { context, page } = await visit('bob', size, `/requests/${ids.pending}`, 'request-deny-too-long');
+      await page.locator('#deny-comment').focus();
+      await page.keyboard.insertText(comment);
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/deny') && r.request().method() === 'POST'),
+        page.click('#deny'),
+      ]);
+      expect(response.status()).toBe(400);
+      await page.waitForSelector('[role=alert]');
+      expect(await page.locator('[role=alert]').getAttribute('data-code')).toBe('validation_failed');
+      expect(await page.locator('[role=alert]').textContent()).toContain('comment');
+      expect(await page.locator('#deny-comment').inputValue()).toBe(comment);
+      expect(await page.locator('h1 [data-status]').getAttribute('data-status')).toBe('pending');
+      const { serious, line } = await runAxe(page, `request refused deny (bob, ${size})`);
+      axeSummary.push(line);
+      expect(serious).toEqual([]);
+      await context.close();
+      expect((await as.bob!<{ status: string }>('GET', `/v1/requests/${ids.pending}`)).body.status).toBe(
+        'pending',
+      );
     });
 
     it('approver (bob): emergency grants — open review banner with its deadline; a flagged review stands out', async () => {

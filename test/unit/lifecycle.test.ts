@@ -10,6 +10,7 @@ import {
   isTerminal,
   nextDue,
   type Outcome,
+  REVIEW_OWED_AT,
   requestExtension,
   review,
   revoke,
@@ -743,7 +744,18 @@ describe('time-driven transitions', () => {
     expect(overdue?.request).toMatchObject({ status: 'expired', postReview: { overdue: true } });
     expect(overdue && types(overdue)).toEqual(['review.overdue']);
     expect(applyTransition(config, overdue!.request, 'review_overdue', at(24 * 60 + 1))).toBeNull();
-    expect(nextDue(overdue!.request)).toBeNull();
+    // Still owed: it keeps a place in the due order (the review queue reads it there), after every deadline.
+    expect(nextDue(overdue!.request)).toEqual({ at: REVIEW_OWED_AT, transition: 'review_overdue' });
+    const lateReview = review(
+      config,
+      overdue!.request,
+      bob,
+      { outcome: 'flagged', comment: 'late' },
+      at(3000),
+    );
+    expect(lateReview.request.postReview).toMatchObject({ outcome: 'flagged', overdue: true });
+    expect(lateReview.events[0]?.data).toMatchObject({ overdue: true });
+    expect(nextDue(lateReview.request)).toBeNull();
 
     const reviewed = review(
       config,
@@ -807,5 +819,18 @@ describe('nextDue', () => {
       raw.roles[0].emergency.postReviewWithin = '30m';
     });
     expect(nextDue(emergencyGrant(cfg))).toEqual({ at: isoAt(30), transition: 'review_overdue' });
+  });
+
+  it('an active grant whose review is overdue is due at its end first; the owed review sorts after it', () => {
+    const cfg = configWith((raw) => {
+      raw.roles[0].emergency.postReviewWithin = '30m';
+    });
+    const overdue = applyTransition(cfg, emergencyGrant(cfg), 'review_overdue', at(30))!.request;
+    expect(overdue.status).toBe('active');
+    expect(nextDue(overdue)).toEqual({ at: isoAt(60), transition: 'expire' });
+    const expired = applyTransition(cfg, overdue, 'expire', at(60))!.request;
+    expect(nextDue(expired)).toEqual({ at: REVIEW_OWED_AT, transition: 'review_overdue' });
+    // Applying the owed entry is a no-op, however late: a sweep that somehow reached it changes nothing.
+    expect(applyTransition(cfg, expired, 'review_overdue', new Date(REVIEW_OWED_AT))).toBeNull();
   });
 });

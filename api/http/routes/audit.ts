@@ -13,14 +13,11 @@ import { bunkerDigests, verifyStore } from '../../services/audit-verify.js';
 import { auditJwks, DigestChecker } from '../../services/digests.js';
 import { ExportProof } from '../../services/export-proof.js';
 import type { App, AppDeps, AppEnv } from '../env.js';
-import {
-  AUDIT_REPORT_CSS,
-  type RangeVerification,
-  type ReportActivity,
-  type ReportActivitySection,
-  renderAuditReport,
-} from '../pages/audit-report.js';
 import { jsonResponse, problemResponses } from '../schemas.js';
+import { renderAuditReport } from '../web/pages/audit-report.js';
+import { AUDIT_REPORT_CSS } from '../web/report/stylesheet.js';
+import type { ReportActivity, ReportActivitySection } from '../web/report/tables.js';
+import type { RangeVerification } from '../web/report/verification-banner.js';
 
 const RangeQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),

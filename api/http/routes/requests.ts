@@ -4,6 +4,7 @@ import type { App } from '../env.js';
 import { presentRequest } from '../present.js';
 import {
   CreateRequestBody,
+  IDEMPOTENCY_KEY_PATTERN,
   jsonBody,
   jsonResponse,
   MAX_DURATION_MINUTES,
@@ -17,7 +18,7 @@ export { MAX_DURATION_MINUTES };
 const IdempotencyHeader = z.object({
   'idempotency-key': z
     .string()
-    .regex(/^[\w-]{8,128}$/, 'must be 8-128 letters, digits, dashes or underscores')
+    .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 8-128 letters, digits, dashes or underscores')
     .optional()
     .openapi({
       description: 'Retrying with the same key returns the first result instead of a second request',

@@ -229,7 +229,6 @@ export const RequestTable: FC<{
                     name="reason"
                     type="text"
                     required
-                    maxlength={1000}
                     placeholder="why revoke?"
                   />
                   <button type="submit" class="danger small">

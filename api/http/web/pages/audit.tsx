@@ -81,11 +81,11 @@ export const AuditPage: FC<{
         </div>
         <div>
           <label for="f-user">Person (email)</label>
-          <input id="f-user" name="user" type="text" maxlength={254} value={filter.user} />
+          <input id="f-user" name="user" type="text" value={filter.user} />
         </div>
         <div>
           <label for="f-request">Request id</label>
-          <input id="f-request" name="request" type="text" maxlength={40} value={filter.requestId} />
+          <input id="f-request" name="request" type="text" value={filter.requestId} />
         </div>
         <div>
           <label for="f-type">Event type</label>

@@ -1,4 +1,8 @@
-/** The request form. Limits come from the same constants the API validates with. */
+/**
+ * The request form. Its hints name the limits the API validates with (the same constants), but the fields carry
+ * no `maxlength`: a browser silently cuts pasted text at `maxlength`, so an over-long reason would be sent
+ * shortened instead of refused. The server checks the form with the API's schema and shows its refusal.
+ */
 import type { FC } from 'hono/jsx';
 import type { RoleConfig } from '../../../config/schema.js';
 import { MAX_DURATION_MINUTES, REASON_LIMIT, TICKET_LIMIT } from '../../schemas.js';
@@ -51,11 +55,23 @@ export const NewRequestPage: FC<{
           value={values.duration ?? String(roles[0]?.defaultDuration ?? 60)}
         />
         <label for="reason">Reason</label>
-        <textarea id="reason" name="reason" required minlength={3} maxlength={REASON_LIMIT}>
+        <textarea id="reason" name="reason" required minlength={3} aria-describedby="reason-hint">
           {values.reason ?? ''}
         </textarea>
+        <p class="hint" id="reason-hint">
+          {REASON_LIMIT.toLocaleString('en')} characters at most.
+        </p>
         <label for="ticket">Ticket</label>
-        <input id="ticket" name="ticket" type="text" maxlength={TICKET_LIMIT} value={values.ticket ?? ''} />
+        <input
+          id="ticket"
+          name="ticket"
+          type="text"
+          aria-describedby="ticket-hint"
+          value={values.ticket ?? ''}
+        />
+        <p class="hint" id="ticket-hint">
+          {TICKET_LIMIT} characters at most.
+        </p>
         {roles.some((role) => role.emergency.allowed) ? (
           <label class="checkbox" for="emergency">
             <input id="emergency" name="emergency" type="checkbox" value="true" checked={values.emergency} />

@@ -37,7 +37,15 @@ export interface RequestPageProps {
   flash: Flash;
   /** The grant-activity section, for reviewers of a grant that started; absent otherwise. */
   activity?: ActivityPanel | null;
+  /** The text of a refused decision, shown again in its field so nothing typed is lost. */
+  drafts?: DecisionDrafts;
 }
+
+/**
+ * What was typed into a decision form. The fields carry no `maxlength` (a browser cuts pasted text there
+ * silently): the API's schema refuses an over-long comment, and the page comes back with the text kept.
+ */
+export type DecisionDrafts = Partial<Record<'approve' | 'deny' | 'review' | 'revoke', string>>;
 
 function describeEvent(event: TimelineEvent): string {
   const data = event.data as Record<string, unknown>;
@@ -170,6 +178,7 @@ export const RequestPage: FC<RequestPageProps> = ({
   timeline,
   flash,
   activity,
+  drafts = {},
 }) => {
   const base = `/requests/${request.id}`;
   const history = timeline.filter((event) => HISTORY_TYPES.has(event.type));
@@ -199,7 +208,9 @@ export const RequestPage: FC<RequestPageProps> = ({
                 <label for="approve-comment">
                   {request.status === 'active' ? 'Approve the extension' : 'Approve'}: comment (optional)
                 </label>
-                <textarea id="approve-comment" name="comment" rows={1} maxlength={1000} />
+                <textarea id="approve-comment" name="comment" rows={1}>
+                  {drafts.approve ?? ''}
+                </textarea>
                 <button type="submit" id="approve" class={highRisk ? 'approve-high' : undefined}>
                   {request.status === 'active'
                     ? 'Approve extension'
@@ -213,7 +224,9 @@ export const RequestPage: FC<RequestPageProps> = ({
               <form method="post" action={`${base}/deny`}>
                 <Csrf token={viewer.csrf} />
                 <label for="deny-comment">Why deny? (required)</label>
-                <textarea id="deny-comment" name="comment" rows={1} required maxlength={1000} />
+                <textarea id="deny-comment" name="comment" rows={1} required>
+                  {drafts.deny ?? ''}
+                </textarea>
                 <button type="submit" id="deny" class="danger">
                   {request.status === 'active' ? 'Deny extension' : 'Deny'}
                 </button>
@@ -228,7 +241,9 @@ export const RequestPage: FC<RequestPageProps> = ({
                   <option value="flagged">Flagged: needs follow-up</option>
                 </select>
                 <label for="review-comment">Comment (required)</label>
-                <textarea id="review-comment" name="comment" rows={1} required maxlength={1000} />
+                <textarea id="review-comment" name="comment" rows={1} required>
+                  {drafts.review ?? ''}
+                </textarea>
                 <button type="submit" id="review">
                   Record review
                 </button>
@@ -238,7 +253,9 @@ export const RequestPage: FC<RequestPageProps> = ({
               <form method="post" action={`${base}/revoke`}>
                 <Csrf token={viewer.csrf} />
                 <label for="revoke-reason">Why revoke? (required)</label>
-                <textarea id="revoke-reason" name="reason" rows={1} required maxlength={1000} />
+                <textarea id="revoke-reason" name="reason" rows={1} required>
+                  {drafts.revoke ?? ''}
+                </textarea>
                 <button type="submit" id="revoke" class="danger">
                   Revoke now
                 </button>

@@ -78,6 +78,23 @@ export function registerAuditRoutes(app: App, kit: WebKit): void {
           deps.audit.verifyStored(),
           deps.audit.browse(caller, query),
         ]);
+        // Read like an export: recorded as `audit.read` (aggregated per person in windows) before the page goes.
+        await deps.audit.recordRead(caller, {
+          kind: 'browse',
+          format: 'html',
+          since: query.since,
+          until: query.until,
+          filter: Object.fromEntries(
+            Object.entries({
+              role: query.roleId,
+              user: query.user,
+              request: query.requestId,
+              type: query.type,
+              before: query.before === undefined ? undefined : String(query.before),
+            }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+          ),
+          result: `${page.events.length} events shown; chain ${verify.ok ? 'ok' : 'NOT ok'}`,
+        });
         let nextHref: string | null = null;
         if (page.nextCursor !== null) {
           const next = new URLSearchParams(

@@ -11,14 +11,20 @@ import { DomainError } from '../../../domain/errors.js';
 import { encodeLinkComponent } from '../../../domain/text.js';
 import type { AccessRequest, Caller, TimelineEvent } from '../../../domain/types.js';
 import type { App, AppDeps } from '../../env.js';
-import { CreateRequestBody, DECISION_BODIES, REQUEST_ID_PATTERN, validationError } from '../../schemas.js';
+import {
+  CreateRequestBody,
+  DECISION_BODIES,
+  IDEMPOTENCY_KEY_PATTERN,
+  REQUEST_ID_PATTERN,
+  validationError,
+} from '../../schemas.js';
 import type { ActivityPanel } from '../activity-section.js';
 import type { Flash } from '../components.js';
 import { type FormFields, html, refuse, requestIdOf, type WebKit, wantsHtml } from '../kit.js';
 import type { WebOptions } from '../options.js';
 import { HomePage, type HomeSections } from '../pages/home.js';
 import { NewRequestPage, type NewRequestValues } from '../pages/new-request.js';
-import { type RequestActions, RequestPage } from '../pages/request.js';
+import { type DecisionDrafts, type RequestActions, RequestPage } from '../pages/request.js';
 import type { WebSession } from '../session.js';
 
 const MAX_TIMELINE_EVENTS = 500;
@@ -126,7 +132,7 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
         ticket: form.ticket ?? '',
         emergency: form.emergency === 'true',
         // A form re-rendered after an error keeps its key, so correcting and resubmitting stays one request.
-        idempotencyKey: /^[\w-]{8,128}$/.test(form.idempotencyKey ?? '')
+        idempotencyKey: IDEMPOTENCY_KEY_PATTERN.test(form.idempotencyKey ?? '')
           ? form.idempotencyKey
           : `web-${randomUUID()}`,
       };
@@ -177,6 +183,7 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
     flash: Flash,
     status = 200,
     showActivity = false,
+    drafts: DecisionDrafts = {},
   ): Promise<Response> {
     const role = deps.requests.role(request.roleId);
     return html(
@@ -191,6 +198,7 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
         timeline={await timeline(options, request)}
         flash={flash}
         activity={await activityPanel(deps, request, role, caller, showActivity)}
+        drafts={drafts}
       />,
       status,
     );
@@ -251,7 +259,9 @@ export function registerRequestRoutes(app: App, kit: WebKit): void {
           // The refusal is already recorded once; re-reading for the page must not record a second one.
           const current = await deps.requests.peek(caller, id);
           if (!current) return refuse(c, error.code, error.message, kit.viewerOf(session));
-          return renderRequest(c, session, caller, current, flash, error.status);
+          const typed = name === 'revoke' ? form.reason : form.comment;
+          const drafts = name !== 'cancel' && typed ? { [name]: typed } : {};
+          return renderRequest(c, session, caller, current, flash, error.status, false, drafts);
         }
       }),
     );

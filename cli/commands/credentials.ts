@@ -182,6 +182,17 @@ export async function profile(ctx: CliContext, roleId: string, options: ProfileO
   if (!/^[\w.-]{1,64}$/.test(roleId)) throw usage(`"${roleId}" is not a role id`, 'run `breakglass roles`');
   const name = options.name ?? `breakglass-${roleId}`;
   if (!/^[\w.@+-]{1,128}$/.test(name)) throw usage(`--name "${name}" is not a usable profile name`);
+  // A profile for a role you may not request would only fail later, inside every `aws` call: check first.
+  const client = await connect(ctx, options);
+  const { roles } = await client.json<{ roles: Array<{ id: string }> }>('GET', '/v1/roles');
+  if (!roles.some((role) => role.id === roleId)) {
+    throw new CliError(
+      `no role "${roleId}" among the roles you may request; no profile was written`,
+      EXIT.notFound,
+      `run \`breakglass roles\` (you may request: ${roles.map((role) => role.id).join(', ') || 'none'})`,
+      'unknown_role',
+    );
+  }
   const file = ctx.env.AWS_CONFIG_FILE || join(ctx.home, '.aws', 'config');
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const command = `${selfCommand(ctx)} credentials --role ${shellWord(roleId)}`;

@@ -147,12 +147,10 @@ export async function request(
   // A new grant for the role: `credentials --role` must not keep serving the previous grant's credentials.
   dropCachedCredentials(stateDir(ctx), { roleId: created.roleId });
 
-  if (
-    options.wait &&
-    !['active', 'denied', 'expired', 'revoked', 'failed', 'cancelled', 'timed_out'].includes(created.status)
-  ) {
+  if (options.wait) {
     if (!options.json) printCreated(ctx, styleFor(ctx), created, role);
-    await waitFor(ctx, client, created, options);
+    if (WAITING.has(created.status)) await waitFor(ctx, client, created, options);
+    else finishWait(ctx, created, options);
     return;
   }
   if (options.json) {
@@ -241,6 +239,15 @@ async function waitFor(
     }
   }
   if (live) ctx.stderr.write('\r\u001b[2K');
+  finishWait(ctx, current, options);
+}
+
+/**
+ * The end of a `--wait`: exit 0 only for a usable grant. Any other final state (denied, cancelled, revoked,
+ * expired, timed out, failed) is exit 6, whether it happened during the wait or before it began, so
+ * `breakglass status ID --wait && …` never carries on without access.
+ */
+function finishWait(ctx: CliContext, current: RequestView, options: GlobalOptions): void {
   if (options.json) writeJson(ctx, current);
   if (current.status === 'active') {
     if (!options.json)
@@ -252,7 +259,11 @@ async function waitFor(
   const why =
     current.status === 'denied' && current.denial
       ? ` by ${current.denial.by.email}${current.denial.comment ? `: ${current.denial.comment}` : ''}`
-      : '';
+      : current.status === 'revoked' && current.revocation
+        ? ` by ${current.revocation.by.email}: ${current.revocation.reason}`
+        : current.status === 'cancelled' && current.cancellation
+          ? ` by ${current.cancellation.by.email}`
+          : '';
   if (!options.json) ctx.stdout.write(`Next: ${nextCommand(current)}\n`);
   throw new CliError(
     `${current.id} was ${current.status.replace('_', ' ')}${why}`,
@@ -285,8 +296,13 @@ export interface StatusOptions extends GlobalOptions {
 export async function status(ctx: CliContext, id: string, options: StatusOptions): Promise<void> {
   const client = await connect(ctx, options);
   const found = await client.json<RequestView>('GET', `/v1/requests/${requestId(id)}`);
-  if (options.wait && WAITING.has(found.status)) {
-    await waitFor(ctx, client, found, options);
+  if (options.wait) {
+    if (WAITING.has(found.status)) await waitFor(ctx, client, found, options);
+    else {
+      // Already settled: show where it stands, then exit as a wait that ended there would.
+      if (!options.json) ctx.stdout.write(requestDetail(styleFor(ctx), found, ctx.now()));
+      finishWait(ctx, found, options);
+    }
     return;
   }
   if (options.json) {

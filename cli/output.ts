@@ -77,6 +77,8 @@ export function relative(iso: string | null | undefined, now: number): string {
   if (!iso) return '-';
   const delta = Date.parse(iso) - now;
   const minutes = Math.round(Math.abs(delta) / 60_000);
+  // Never "in 0m": under half a minute away is "now", either side.
+  if (minutes === 0) return delta >= 0 ? 'in under a minute' : 'just now';
   const text =
     minutes < 60 ? `${minutes}m` : `${Math.floor(minutes / 60)}h${minutes % 60 ? `${minutes % 60}m` : ''}`;
   return delta >= 0 ? `in ${text}` : `${text} ago`;

@@ -56,7 +56,11 @@ export interface RequestView {
   url: string;
 }
 
+/** `1 of 2`; a request that needed none says why instead of "0 of 0". */
 export function approvalsText(request: RequestView): string {
+  if (request.approvalsRequired === 0 && request.approvals.length === 0) {
+    return request.emergency ? 'none (emergency, reviewed afterwards)' : 'none needed';
+  }
   return `${request.approvals.length} of ${request.approvalsRequired}`;
 }
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { MAX_REQUEST_MINUTES } from '../domain/duration.js';
 import { DomainError } from '../domain/errors.js';
 import { type TextKind, textProblem } from '../domain/text.js';
 import { REQUEST_STATUSES } from '../domain/types.js';
@@ -129,7 +130,7 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 /** The API's limits, shared with the web forms (which refuse what the API refuses). */
 export const REASON_LIMIT = 1000;
 export const TICKET_LIMIT = 128;
-export const MAX_DURATION_MINUTES = 7 * 24 * 60;
+export const MAX_DURATION_MINUTES = MAX_REQUEST_MINUTES;
 
 /** POST /v1/requests, and the web form after converting its fields. */
 export const CreateRequestBody = z

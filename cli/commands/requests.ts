@@ -6,7 +6,7 @@ import type { ApiClient } from '../api-client.js';
 import { type CliContext, interactive, stateDir } from '../context.js';
 import { dropCachedCredentials } from '../credential-cache.js';
 import { CliError, EXIT, usage } from '../errors.js';
-import { type Style, shortTime, styleFor, table, writeJson } from '../output.js';
+import { relative, type Style, shortTime, styleFor, table, writeJson } from '../output.js';
 import { type RequestView, requestDetail, requestTable, stateSummary } from '../requests-view.js';
 import { connect, type GlobalOptions, requestId, requireText } from './common.js';
 
@@ -165,8 +165,14 @@ function printCreated(ctx: CliContext, style: Style, created: RequestView, role:
   const lines = [
     `Requested ${style.bold(created.roleId)} for ${formatMinutes(created.durationMinutes)}: ${style.bold(created.id)}`,
     `  status     ${stateSummary(style, created, ctx.now())}`,
-    `  link       ${created.url}`,
   ];
+  // A scheduled request says when it starts; one without a start time starts once approved.
+  if (created.startAt && WAITING.has(created.status)) {
+    lines.push(`  starts     ${shortTime(created.startAt)} (${relative(created.startAt, ctx.now())})`);
+  } else if (created.status === 'pending') {
+    lines.push('  starts     as soon as it is approved');
+  }
+  lines.push(`  link       ${created.url}`);
   if (created.status === 'pending' && role) {
     lines.push(
       `  approvers  ${role.approverGroups.join(', ')} (${created.approvalsRequired} needed, never yourself)`,
@@ -319,6 +325,8 @@ export interface ListOptions extends GlobalOptions {
   role?: string;
   limit?: string;
   all?: boolean;
+  /** Continue from where a previous page stopped. */
+  cursor?: string;
 }
 
 export async function list(ctx: CliContext, options: ListOptions): Promise<void> {
@@ -333,7 +341,7 @@ export async function list(ctx: CliContext, options: ListOptions): Promise<void>
   if (options.status) query.set('status', options.status);
   if (options.role) query.set('role', options.role);
   const items: RequestView[] = [];
-  let cursor: string | null = null;
+  let cursor: string | null = options.cursor ?? null;
   do {
     if (cursor) query.set('cursor', cursor);
     const page: { items: RequestView[]; nextCursor: string | null } = await client.json(
@@ -343,16 +351,16 @@ export async function list(ctx: CliContext, options: ListOptions): Promise<void>
     items.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor && options.all);
+  // stdout stays the bare array scripts already parse; that there is more goes to stderr, with the cursor.
+  const more = cursor ? `breakglass: more requests — continue with --cursor ${cursor}, or add --all\n` : null;
   if (options.json) {
     writeJson(ctx, items);
+    if (more) ctx.stderr.write(more);
     return;
   }
-  if (items.length === 0) {
-    ctx.stdout.write('No requests.\n');
-    return;
-  }
-  ctx.stdout.write(requestTable(styleFor(ctx), items, ctx.now()));
-  if (cursor) ctx.stderr.write('(more requests: add --all)\n');
+  if (items.length === 0) ctx.stdout.write('No requests.\n');
+  else ctx.stdout.write(requestTable(styleFor(ctx), items, ctx.now()));
+  if (more) ctx.stderr.write(more);
 }
 
 type Decision = 'approve' | 'deny' | 'cancel' | 'revoke' | 'extend' | 'review';

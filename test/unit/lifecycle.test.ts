@@ -225,6 +225,13 @@ describe('create', () => {
       'emergency_not_allowed',
     ],
     [
+      'emergency without a ticket on a role that does not allow emergency: says so first, not "ticket"',
+      { ...readonlyInput, emergency: true, ticket: null },
+      alice,
+      config,
+      'emergency_not_allowed',
+    ],
+    [
       'emergency ticket even where tickets are optional',
       { ...readonlyInput, emergency: true, ticket: null },
       alice,
@@ -248,6 +255,16 @@ describe('create', () => {
     ['a role without a ticket rule', { ...readonlyInput, ticket: null }],
   ])('accepts %s', (_name, input) => {
     expect(create(input).request.status).toBe('pending');
+  });
+
+  it('states the maximum duration the way people write it (4h, not 240 minutes)', () => {
+    let message = '';
+    try {
+      create({ durationMinutes: 241 });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('duration must be at most 4h for prod-admin');
   });
 
   it('a normal request needs no MFA even when MFA is required', () => {

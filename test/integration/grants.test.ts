@@ -137,7 +137,9 @@ describe('AWS grants in simulated mode, against the local stack', () => {
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(refused.body.code).toBe('forbidden');
     const events = await eventsFor(grant.id);
-    const refusals = events.filter((event) => ['access.forbidden', 'credentials.refused'].includes(event.type));
+    const refusals = events.filter((event) =>
+      ['access.forbidden', 'credentials.refused'].includes(event.type),
+    );
     expect(refusals.map((event) => event.type)).toEqual(['credentials.refused']);
     const refusal = refusals[0]!;
     expect(refusal.actor).toMatchObject({ email: 'bob@example.com' });

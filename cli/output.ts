@@ -10,7 +10,8 @@ export interface Style {
 }
 
 const plain = (text: string) => text;
-const PLAIN: Style = { bold: plain, dim: plain, green: plain, yellow: plain, red: plain };
+export const PLAIN_STYLE: Style = { bold: plain, dim: plain, green: plain, yellow: plain, red: plain };
+const PLAIN = PLAIN_STYLE;
 
 const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
 const COLOUR: Style = {

@@ -347,7 +347,14 @@ export function deny(
   const actor = actorOf(caller);
   const decision = { by: identityOf(caller), at: iso(now), comment, via: caller.via };
   if (request.status === 'active' && request.extension) {
-    const next = evolve(request, now, { extension: null });
+    const { durationMinutes, reason, requestedAt, approvals } = request.extension;
+    const next = evolve(request, now, {
+      extension: null,
+      deniedExtensions: [
+        ...(request.deniedExtensions ?? []),
+        { durationMinutes, reason, requestedAt, approvals, denial: decision },
+      ],
+    });
     return {
       request: next,
       events: [
@@ -482,6 +489,7 @@ function applyExtension(request: AccessRequest, now: Date, actor: Actor): Outcom
         reason: extension.reason,
         approvedAt: iso(now),
         previousEndAt,
+        approvals: extension.approvals,
       },
     ],
   });

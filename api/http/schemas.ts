@@ -97,8 +97,26 @@ export const RequestSchema = z
         reason: z.string(),
         approvedAt: z.string(),
         previousEndAt: z.string(),
+        approvals: z.array(ApprovalSchema).optional(),
       }),
     ),
+    deniedExtensions: z
+      .array(
+        z.object({
+          durationMinutes: z.number(),
+          reason: z.string(),
+          requestedAt: z.string(),
+          approvals: z.array(ApprovalSchema),
+          denial: z.object({
+            by: IdentitySchema,
+            at: z.string(),
+            comment: z.string().nullable(),
+            via: z.string().optional(),
+          }),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'Extensions an approver denied' }),
     pendingUntil: z.string(),
     endReason: z.string().nullable(),
     createdAt: z.string(),

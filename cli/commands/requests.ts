@@ -572,10 +572,30 @@ export async function decide(
     writeJson(ctx, updated);
     return;
   }
-  const style = styleFor(ctx);
-  let line = `${PAST[action]} ${updated.id} (${updated.roleId} for ${updated.requester.email}) — now ${stateSummary(style, updated, ctx.now())}`;
-  if (action === 'extend' && updated.extension) {
-    line += `; extension waits for ${(updated.extension.approvalsRequired ?? updated.approvalsRequired) - updated.extension.approvals.length} approval(s)`;
+  ctx.stdout.write(`${decisionLine(styleFor(ctx), action, updated, ctx.now())}\n`);
+}
+
+/**
+ * The one line a decision prints. For an extension it says how far the extension got and where the grant ends
+ * now: the new end once it is granted, the unchanged end (and what is still missing) while it waits.
+ */
+export function decisionLine(style: Style, action: Decision, updated: RequestView, now: number): string {
+  const who = `${updated.id} (${updated.roleId} for ${updated.requester.email})`;
+  const extension = updated.extension;
+  const last = updated.extensions.at(-1);
+  const denied = updated.deniedExtensions?.at(-1);
+  if ((action === 'approve' || action === 'extend') && updated.status === 'active') {
+    const verb = action === 'approve' ? 'Approved the extension of' : 'Asked to extend';
+    if (extension) {
+      const required = extension.approvalsRequired ?? updated.approvalsRequired;
+      return `${verb} ${who} by ${formatMinutes(extension.durationMinutes)}: ${extension.approvals.length} of ${required} approvals, ${required - extension.approvals.length} more needed — the grant still ends ${shortTime(updated.endAt)} (${relative(updated.endAt, now)})`;
+    }
+    if (last && last.approvedAt === updated.updatedAt) {
+      return `${action === 'approve' ? 'Approved the extension of' : 'Extended'} ${who} by ${formatMinutes(last.durationMinutes)} — now ends ${shortTime(updated.endAt)} (${relative(updated.endAt, now)}), was ${shortTime(last.previousEndAt)}`;
+    }
   }
-  ctx.stdout.write(`${line}\n`);
+  if (action === 'deny' && updated.status === 'active' && denied && denied.denial.at === updated.updatedAt) {
+    return `Denied the extension of ${who} by ${formatMinutes(denied.durationMinutes)} — the grant still ends ${shortTime(updated.endAt)} (${relative(updated.endAt, now)})`;
+  }
+  return `${PAST[action]} ${who} — now ${stateSummary(style, updated, now)}`;
 }

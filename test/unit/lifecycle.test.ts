@@ -572,7 +572,13 @@ describe('extension', () => {
       version: 6,
     });
     expect(done.request.extensions).toEqual([
-      { durationMinutes: 60, reason: 'still fixing', approvedAt: isoAt(12), previousEndAt: isoAt(62) },
+      {
+        durationMinutes: 60,
+        reason: 'still fixing',
+        approvedAt: isoAt(12),
+        previousEndAt: isoAt(62),
+        approvals: [expect.objectContaining({ at: isoAt(11) }), expect.objectContaining({ at: isoAt(12) })],
+      },
     ]);
     expect(types(done)).toEqual(['approval.recorded', 'grant.extended']);
     expect(done.events[1]?.data).toEqual({
@@ -614,6 +620,40 @@ describe('extension', () => {
     expect(types(denied)).toEqual(['grant.extension_denied']);
     // And a new one may be asked for afterwards.
     expect(ask(denied.request, 30, at(12)).request.extension).not.toBeNull();
+  });
+
+  it('keeps a denied extension, with its approvals and the denial, on the request', () => {
+    const asked = ask(activeGrant(), 30).request;
+    const once = approve(config, asked, dave, 'fine by me', at(11)).request;
+    const denied = deny(config, once, bob, 'wrap it up', at(12)).request;
+    expect(denied.deniedExtensions).toEqual([
+      {
+        durationMinutes: 30,
+        reason: 'still fixing',
+        requestedAt: isoAt(10),
+        approvals: [
+          expect.objectContaining({
+            approver: expect.objectContaining({ email: 'dave@example.com' }),
+            comment: 'fine by me',
+          }),
+        ],
+        denial: expect.objectContaining({
+          by: expect.objectContaining({ email: 'bob@example.com' }),
+          at: isoAt(12),
+          comment: 'wrap it up',
+        }),
+      },
+    ]);
+  });
+
+  it('records who approved a granted extension', () => {
+    const asked = ask(activeGrant(), 30).request;
+    const once = approve(config, asked, bob, null, at(11)).request;
+    const extended = approve(config, once, dave, null, at(12)).request;
+    expect(extended.extensions.at(-1)?.approvals?.map((approval) => approval.approver.email)).toEqual([
+      'bob@example.com',
+      'dave@example.com',
+    ]);
   });
 
   it('is applied at once when the role needs no approvals', () => {

@@ -1,6 +1,6 @@
 /** The broker's HTTP API as the CLI sees it: one JSON call, login handling and problem+json → CliError. */
 import type { CliContext } from './context.js';
-import { CliError, EXIT, notLoggedIn, type Problem, problemError } from './errors.js';
+import { CliError, contextOfPath, EXIT, notLoggedIn, type Problem, problemError } from './errors.js';
 import { normaliseServer, readSession, type ServerInfo, type Session, saveSession } from './state.js';
 
 /** Sessions are refreshed this long before the access token expires. */
@@ -57,15 +57,20 @@ export async function send(
 }
 
 /** Reads a failed response as a problem document, whatever the server sent. */
-export async function failure(response: Response): Promise<CliError> {
+export async function failure(response: Response, path = ''): Promise<CliError> {
   const text = await response.text().catch(() => '');
+  // The hint can then name the request and the refused action instead of a placeholder.
+  const context = contextOfPath(path);
   try {
     const body = JSON.parse(text) as Partial<Problem>;
-    if (body && typeof body === 'object') return problemError({ ...body, status: response.status });
+    if (body && typeof body === 'object') return problemError({ ...body, status: response.status }, context);
   } catch {
     // not JSON: fall through
   }
-  return problemError({ status: response.status, detail: `HTTP ${response.status} ${response.statusText}` });
+  return problemError(
+    { status: response.status, detail: `HTTP ${response.status} ${response.statusText}` },
+    context,
+  );
 }
 
 export async function getInfo(ctx: CliContext, server: string): Promise<ServerInfo> {
@@ -178,7 +183,7 @@ export class ApiClient {
       }
       throw notLoggedIn('the server refused your login (expired or revoked)');
     }
-    if (!response.ok) throw await failure(response);
+    if (!response.ok) throw await failure(response, path);
     return response;
   }
 

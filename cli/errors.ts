@@ -44,9 +44,19 @@ export interface Problem {
   requestId?: string;
 }
 
-const HINTS: Record<string, string> = {
+/** What the failed call was about, so a hint can name it instead of printing a placeholder. */
+export interface ProblemContext {
+  requestId?: string;
+  /** The refused decision: approve, deny, review, … */
+  action?: string;
+}
+
+type Hint = string | ((context: ProblemContext) => string);
+
+const HINTS: Record<string, Hint> = {
   invalid_token: 'run `breakglass login`',
-  self_approval: 'another approver of the role has to approve it',
+  self_approval: ({ action }) =>
+    `another approver of the role has to ${action === 'deny' || action === 'review' ? action : 'approve'} it`,
   not_requester: 'run `breakglass roles` to see the roles you may request',
   unknown_role: 'run `breakglass roles` to see the roles you may request',
   not_approver: 'only the role’s approver groups may do this',
@@ -56,7 +66,10 @@ const HINTS: Record<string, string> = {
   duration_out_of_range: 'run `breakglass roles` to see each role’s maximum duration',
   dev_mode_only: 'this only works against a development server (`npm start`)',
   not_found: 'check the id with `breakglass list`',
-  invalid_state: 'run `breakglass status <id>` to see where it stands',
+  invalid_state: ({ requestId }) =>
+    requestId
+      ? `run \`breakglass status ${requestId}\` to see where it stands`
+      : 'run `breakglass list` to see where it stands',
   already_approved: 'each approver counts once',
   storage_unavailable: 'the broker’s storage is briefly unavailable; run the same command again shortly',
   rate_limited: 'too many calls; wait a little and run the same command again',
@@ -88,10 +101,23 @@ export function exitCodeForProblem(problem: Problem): ExitCode {
   }
 }
 
-export function problemError(problem: Problem): CliError {
+/** The request id and action of an API path such as `/v1/requests/req_…/approve`. */
+export function contextOfPath(path: string): ProblemContext {
+  const match = /^\/v1\/requests\/(req_[0-9A-Z]{26})(?:\/([a-z-]+))?/.exec(path);
+  if (!match) return {};
+  return { requestId: match[1]!, ...(match[2] ? { action: match[2] } : {}) };
+}
+
+export function problemError(problem: Problem, context: ProblemContext = {}): CliError {
   const detail = (problem.detail || problem.title || `HTTP ${problem.status}`).replace(/\s+/g, ' ').trim();
   const code = problem.code ?? `http_${problem.status}`;
-  return new CliError(`${detail} (${code})`, exitCodeForProblem(problem), HINTS[code], code);
+  const hint = HINTS[code];
+  return new CliError(
+    `${detail} (${code})`,
+    exitCodeForProblem(problem),
+    typeof hint === 'function' ? hint(context) : hint,
+    code,
+  );
 }
 
 /** The single stderr line for a failure. Never includes a stack trace. */

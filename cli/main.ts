@@ -9,7 +9,7 @@ const argv = process.argv.slice(2);
 const cached = cachedCredentialsFor(argv, process.env);
 
 if (cached !== null) {
-  process.stdout.write(cached);
+  process.stdout.write(`${cached}\n`);
 } else if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const { cliVersion } = await import('./version.js');
   process.stdout.write(`${cliVersion()}\n`);

@@ -10,7 +10,8 @@ export interface Style {
 }
 
 const plain = (text: string) => text;
-const PLAIN: Style = { bold: plain, dim: plain, green: plain, yellow: plain, red: plain };
+export const PLAIN_STYLE: Style = { bold: plain, dim: plain, green: plain, yellow: plain, red: plain };
+const PLAIN = PLAIN_STYLE;
 
 const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
 const COLOUR: Style = {
@@ -77,6 +78,8 @@ export function relative(iso: string | null | undefined, now: number): string {
   if (!iso) return '-';
   const delta = Date.parse(iso) - now;
   const minutes = Math.round(Math.abs(delta) / 60_000);
+  // Never "in 0m": under half a minute away is "now", either side.
+  if (minutes === 0) return delta >= 0 ? 'in under a minute' : 'just now';
   const text =
     minutes < 60 ? `${minutes}m` : `${Math.floor(minutes / 60)}h${minutes % 60 ? `${minutes % 60}m` : ''}`;
   return delta >= 0 ? `in ${text}` : `${text} ago`;

@@ -138,6 +138,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--role <role>', 'only this role')
     .option('--limit <n>', 'page size, 1-100', '25')
     .option('--all', 'follow every page')
+    .option('--cursor <cursor>', 'continue after the page that printed this cursor')
     .addHelpText(
       'after',
       examples([

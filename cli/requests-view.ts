@@ -48,7 +48,21 @@ export interface RequestView {
     approvalsRequired?: number;
     approvals: Approval[];
   } | null;
-  extensions: Array<{ durationMinutes: number; reason: string; approvedAt: string; previousEndAt: string }>;
+  extensions: Array<{
+    durationMinutes: number;
+    reason: string;
+    approvedAt: string;
+    previousEndAt: string;
+    approvals?: Approval[];
+  }>;
+  /** Denied extensions (older servers: absent). */
+  deniedExtensions?: Array<{
+    durationMinutes: number;
+    reason: string;
+    requestedAt: string;
+    approvals: Approval[];
+    denial: { by: Identity; at: string; comment: string | null };
+  }>;
   pendingUntil: string;
   endReason: string | null;
   createdAt: string;
@@ -56,8 +70,19 @@ export interface RequestView {
   url: string;
 }
 
+/** `1 of 2`; a request that needed none says why instead of "0 of 0". */
 export function approvalsText(request: RequestView): string {
+  if (request.approvalsRequired === 0 && request.approvals.length === 0) {
+    return request.emergency ? 'none (emergency, reviewed afterwards)' : 'none needed';
+  }
   return `${request.approvals.length} of ${request.approvalsRequired}`;
+}
+
+/** `extension of 30m waiting (0 of 2 approvals)` for an active grant with an extension to decide. */
+export function extensionText(request: RequestView): string {
+  const extension = request.extension!;
+  const required = extension.approvalsRequired ?? request.approvalsRequired;
+  return `extension of ${formatMinutes(extension.durationMinutes)} waiting (${extension.approvals.length} of ${required} approvals)`;
 }
 
 /** `active until 2026-11-22 11:00Z (in 59m)`, `pending (1 of 2 approvals)`, … */
@@ -69,7 +94,7 @@ export function stateSummary(style: Style, request: RequestView, now: number): s
     case 'approved':
       return `${status}, starts ${shortTime(request.startAt)} (${relative(request.startAt, now)})`;
     case 'active':
-      return `${status} until ${shortTime(request.endAt)} (${relative(request.endAt, now)})`;
+      return `${status} until ${shortTime(request.endAt)} (${relative(request.endAt, now)})${request.extension ? `; ${extensionText(request)}` : ''}`;
     default:
       return status;
   }
@@ -82,9 +107,14 @@ export function requestTable(style: Style, requests: RequestView[], now: number)
     requests.map((r) => [
       r.id,
       r.roleId,
-      statusText(style, r.status),
+      // An extension waiting for approvals is what an approver has to act on: say so in the list.
+      r.status === 'active' && r.extension
+        ? `${statusText(style, r.status)}, extending`
+        : statusText(style, r.status),
       r.requester.email,
-      approvalsText(r),
+      r.status === 'active' && r.extension
+        ? `ext ${r.extension.approvals.length} of ${r.extension.approvalsRequired ?? r.approvalsRequired}`
+        : approvalsText(r),
       formatMinutes(r.durationMinutes),
       r.status === 'active' ? relative(r.endAt, now) : shortTime(r.endAt),
       truncate(r.reason, 40),
@@ -121,17 +151,38 @@ export function timeline(request: RequestView): Array<{ at: string; text: string
     steps.push({ at: request.cancellation.at, text: `cancelled by ${request.cancellation.by.email}` });
   const started = ['active', 'expired', 'revoked'].includes(request.status) && request.startAt;
   if (started) steps.push({ at: request.startAt!, text: 'grant activated' });
+  const extensionApprovals = (approvals: Approval[] | undefined, what: string) => {
+    for (const approval of approvals ?? []) {
+      steps.push({
+        at: approval.at,
+        text: `${what} approved by ${approval.approver.email} via ${approval.via}${approval.comment ? `: ${approval.comment}` : ''}`,
+      });
+    }
+  };
   for (const extension of request.extensions) {
+    const what = `extension of ${formatMinutes(extension.durationMinutes)}`;
+    extensionApprovals(extension.approvals, what);
     steps.push({
       at: extension.approvedAt,
-      text: `extended by ${formatMinutes(extension.durationMinutes)}: ${extension.reason}`,
+      text: `extended by ${formatMinutes(extension.durationMinutes)} (was until ${shortTime(extension.previousEndAt)}): ${extension.reason}`,
+    });
+  }
+  for (const denied of request.deniedExtensions ?? []) {
+    const what = `extension of ${formatMinutes(denied.durationMinutes)}`;
+    steps.push({ at: denied.requestedAt, text: `${what} asked: ${denied.reason}` });
+    extensionApprovals(denied.approvals, what);
+    steps.push({
+      at: denied.denial.at,
+      text: `${what} denied by ${denied.denial.by.email}${denied.denial.comment ? `: ${denied.denial.comment}` : ''}`,
     });
   }
   if (request.extension) {
+    const what = `extension of ${formatMinutes(request.extension.durationMinutes)}`;
     steps.push({
       at: request.extension.requestedAt,
-      text: `extension of ${formatMinutes(request.extension.durationMinutes)} asked (${request.extension.approvals.length} of ${request.extension.approvalsRequired ?? request.approvalsRequired} approvals): ${request.extension.reason}`,
+      text: `${what} asked (${request.extension.approvals.length} of ${request.extension.approvalsRequired ?? request.approvalsRequired} approvals): ${request.extension.reason}`,
     });
+    extensionApprovals(request.extension.approvals, what);
   }
   if (request.revocation) {
     steps.push({

@@ -2,6 +2,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type CliContext, stateDir } from './context.js';
+import { usage } from './errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8787';
 
@@ -55,8 +56,25 @@ export function normaliseServer(url: string): string {
 
 /** `--server`, then BREAKGLASS_URL, then the server of the saved login, then the local default. */
 export function resolveServer(ctx: CliContext, flag?: string): string {
+  const source = flag ? '--server' : ctx.env.BREAKGLASS_URL ? 'BREAKGLASS_URL' : null;
   const chosen = flag || ctx.env.BREAKGLASS_URL || readSession(ctx)?.server || DEFAULT_SERVER;
+  // A typo in the address is the caller's mistake (exit 2), not a network failure (exit 1).
+  if (source && !isHttpUrl(chosen)) {
+    throw usage(
+      `${source} "${chosen}" is not an http(s) URL`,
+      "give the broker's address, e.g. --server https://breakglass.example.com",
+    );
+  }
   return normaliseServer(chosen);
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** Reads `exp` from a JWT without verifying it (the broker verifies; this only schedules a refresh). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDurationMinutes } from '../domain/duration.js';
+import { MAX_REQUEST_MINUTES, parseDurationMinutes } from '../domain/duration.js';
 
 /** A duration written as `90m`, `4h`, `1h30m`; parsed to whole minutes. */
 const duration = z.string({ error: 'must be a duration such as 90m or 4h' }).transform((text, ctx) => {
@@ -9,6 +9,11 @@ const duration = z.string({ error: 'must be a duration such as 90m or 4h' }).tra
     return z.NEVER;
   }
   return minutes;
+});
+
+/** A request's length: a duration the API would accept (no request lasts longer than 7 days). */
+const requestDuration = duration.refine((minutes) => minutes <= MAX_REQUEST_MINUTES, {
+  message: 'must be at most 7d (no request may last longer)',
 });
 
 const groupList = z.array(z.string().min(1, 'must not be empty'));
@@ -193,8 +198,8 @@ const roleSchema = z.strictObject({
     .min(0, 'must be ≥ 0')
     .max(10, 'must be ≤ 10')
     .default(1),
-  maxDuration: duration,
-  defaultDuration: duration.optional(),
+  maxDuration: requestDuration,
+  defaultDuration: requestDuration.optional(),
   pendingTimeout: duration.optional(),
   ticket: z
     .strictObject({

@@ -1,3 +1,6 @@
+/** No request or grant lasts longer than this: the API refuses longer ones and config may not allow them. */
+export const MAX_REQUEST_MINUTES = 7 * 24 * 60;
+
 /** Parses durations such as `90m`, `4h`, `1h30m`, `2d` into whole minutes. Returns null when unparsable. */
 export function parseDurationMinutes(text: string): number | null {
   const trimmed = text.trim();

@@ -5,6 +5,7 @@
  */
 import type { BreakglassConfig, RoleConfig } from '../config/schema.js';
 import { isAdmin, isApproverFor, isOwnRequest, isRequesterFor, requireMfa } from './access.js';
+import { formatMinutes } from './duration.js';
 import { DomainError } from './errors.js';
 import {
   type AccessRequest,
@@ -93,13 +94,20 @@ export function createRequest(
   if (input.durationMinutes > role.maxDuration) {
     throw new DomainError(
       'duration_out_of_range',
-      `duration must be at most ${role.maxDuration} minutes for ${role.id}`,
+      `duration must be at most ${formatMinutes(role.maxDuration)} for ${role.id}`,
       {
         maxDurationMinutes: role.maxDuration,
       },
     );
   }
   const emergency = input.emergency === true;
+  // Emergency first: a role without emergency access must say so before asking for a ticket.
+  if (emergency) {
+    if (!role.emergency.allowed) {
+      throw new DomainError('emergency_not_allowed', `${role.id} does not allow emergency access`);
+    }
+    requireMfa(config, caller, 'emergency access');
+  }
   const ticket = input.ticket?.trim() || null;
   if (!ticket && (role.ticket.required || emergency)) {
     throw new DomainError(
@@ -111,12 +119,6 @@ export function createRequest(
     throw new DomainError('ticket_invalid', `ticket must match ${role.ticket.pattern}`, {
       pattern: role.ticket.pattern,
     });
-  }
-  if (emergency) {
-    if (!role.emergency.allowed) {
-      throw new DomainError('emergency_not_allowed', `${role.id} does not allow emergency access`);
-    }
-    requireMfa(config, caller, 'emergency access');
   }
 
   let startAt: string | null = null;
@@ -345,7 +347,14 @@ export function deny(
   const actor = actorOf(caller);
   const decision = { by: identityOf(caller), at: iso(now), comment, via: caller.via };
   if (request.status === 'active' && request.extension) {
-    const next = evolve(request, now, { extension: null });
+    const { durationMinutes, reason, requestedAt, approvals } = request.extension;
+    const next = evolve(request, now, {
+      extension: null,
+      deniedExtensions: [
+        ...(request.deniedExtensions ?? []),
+        { durationMinutes, reason, requestedAt, approvals, denial: decision },
+      ],
+    });
     return {
       request: next,
       events: [
@@ -480,6 +489,7 @@ function applyExtension(request: AccessRequest, now: Date, actor: Actor): Outcom
         reason: extension.reason,
         approvedAt: iso(now),
         previousEndAt,
+        approvals: extension.approvals,
       },
     ],
   });

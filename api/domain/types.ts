@@ -102,7 +102,22 @@ export interface AccessRequest {
   revocation: Revocation | null;
   postReview: PostReview | null;
   extension: Extension | null;
-  extensions: Array<{ durationMinutes: number; reason: string; approvedAt: string; previousEndAt: string }>;
+  extensions: Array<{
+    durationMinutes: number;
+    reason: string;
+    approvedAt: string;
+    previousEndAt: string;
+    /** Who approved it (absent on extensions recorded before approvers were kept). */
+    approvals?: Approval[];
+  }>;
+  /** Extensions an approver denied, so the request's own history shows them (absent on older items). */
+  deniedExtensions?: Array<{
+    durationMinutes: number;
+    reason: string;
+    requestedAt: string;
+    approvals: Approval[];
+    denial: Decision;
+  }>;
   /** When a pending request times out. */
   pendingUntil: string;
   /** Why the grant ended, once it has (e.g. `expired`, `revoked`, `activation_failed: …`). */

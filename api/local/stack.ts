@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   dynamodbEndpoint?: string;
   /** Keep DynamoDB Local in memory instead of under dataDir. */
   inMemory?: boolean;
+  /** JVM flags for the DynamoDB Local this stack starts (`npm start`: QUICK_START_JVM). */
+  dynamodbJvmOptions?: readonly string[];
   tableName?: string;
   sweepIntervalSeconds?: number;
   /** How often the bunker shipper runs (default 2 s, or BREAKGLASS_SHIP_INTERVAL). */
@@ -148,7 +150,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let dynamo: RunningDynamoDb | null = null;
   try {
     if (!options.dynamodbEndpoint) {
-      dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dataDir: join(dataDir, 'dynamodb') });
+      dynamo = await startDynamoDbLocal({
+        ...(options.inMemory ? {} : { dataDir: join(dataDir, 'dynamodb') }),
+        ...(options.dynamodbJvmOptions ? { jvmOptions: options.dynamodbJvmOptions } : {}),
+      });
     }
     const dynamodbEndpoint = options.dynamodbEndpoint ?? dynamo!.endpoint;
     const tableName = options.tableName ?? 'breakglass';

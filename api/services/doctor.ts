@@ -210,7 +210,11 @@ export async function runDoctor(
     try {
       checked = checkRole(config, role, await reader.getRole(roleNameOf(role.roleArn)));
     } catch (error) {
-      const detail = error instanceof DomainError ? error.message : String(error);
+      // translateAwsError already names the operation: say it once.
+      const detail = (error instanceof DomainError ? error.message : String(error)).replace(
+        /^iam:GetRole failed:\s*/,
+        '',
+      );
       const revoker = config.aws.revokerRoleName;
       checked = {
         maxSessionDuration: null,

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliContext } from '../context.js';
-import { CliError, EXIT, usage } from '../errors.js';
+import { CliError, EXIT } from '../errors.js';
 import { writeJson } from '../output.js';
 import type { GlobalOptions } from './common.js';
 
@@ -13,9 +13,10 @@ export async function configValidate(
 ): Promise<void> {
   const candidate = fileArg ?? ctx.env.BREAKGLASS_CONFIG ?? 'breakglass.yaml';
   const file = resolve(ctx.cwd, candidate);
-  if (!fileArg && !ctx.env.BREAKGLASS_CONFIG && !existsSync(file)) {
-    throw usage(
-      'no config file given and ./breakglass.yaml does not exist',
+  if (!existsSync(file)) {
+    throw missingConfig(
+      candidate,
+      fileArg !== undefined || Boolean(ctx.env.BREAKGLASS_CONFIG),
       'run `breakglass config validate FILE` or set BREAKGLASS_CONFIG',
     );
   }
@@ -42,4 +43,14 @@ export async function configValidate(
       'invalid_config',
     );
   }
+}
+
+/** A config file that is not there is "not found" (exit 5), named or defaulted: never "invalid (1 problem)". */
+export function missingConfig(candidate: string, named: boolean, hint: string): CliError {
+  return new CliError(
+    named ? `config file ${candidate} not found` : `no config file given and ./${candidate} does not exist`,
+    EXIT.notFound,
+    hint,
+    'not_found',
+  );
 }

@@ -83,7 +83,7 @@ export async function credentials(
   if (entry) {
     const decision = cacheDecision(entry, ctx.now());
     if (decision === 'serve') {
-      ctx.stdout.write(entry.output);
+      ctx.stdout.write(`${entry.output}\n`);
       return;
     }
     if (decision === 'revalidate' || (decision === 'refresh' && entry.endAt === null)) {
@@ -91,7 +91,7 @@ export async function credentials(
       // Unreachable: the cached credentials still carry the hard stop and any revocation, so serving them
       // cannot widen access; they are served until they expire.
       if (checked === 'unreachable' || (checked && cacheDecision(checked, ctx.now()) === 'serve')) {
-        ctx.stdout.write(entry.output);
+        ctx.stdout.write(`${entry.output}\n`);
         return;
       }
     }
@@ -123,7 +123,8 @@ export async function credentials(
     validatedAt: now,
     endAt: grant?.endAt ?? null,
   });
-  ctx.stdout.write(output);
+  // One JSON document and a newline, like every other command's output (a terminal prompt starts on its own line).
+  ctx.stdout.write(`${output}\n`);
 }
 
 /**
@@ -182,6 +183,17 @@ export async function profile(ctx: CliContext, roleId: string, options: ProfileO
   if (!/^[\w.-]{1,64}$/.test(roleId)) throw usage(`"${roleId}" is not a role id`, 'run `breakglass roles`');
   const name = options.name ?? `breakglass-${roleId}`;
   if (!/^[\w.@+-]{1,128}$/.test(name)) throw usage(`--name "${name}" is not a usable profile name`);
+  // A profile for a role you may not request would only fail later, inside every `aws` call: check first.
+  const client = await connect(ctx, options);
+  const { roles } = await client.json<{ roles: Array<{ id: string }> }>('GET', '/v1/roles');
+  if (!roles.some((role) => role.id === roleId)) {
+    throw new CliError(
+      `no role "${roleId}" among the roles you may request; no profile was written`,
+      EXIT.notFound,
+      `run \`breakglass roles\` (you may request: ${roles.map((role) => role.id).join(', ') || 'none'})`,
+      'unknown_role',
+    );
+  }
   const file = ctx.env.AWS_CONFIG_FILE || join(ctx.home, '.aws', 'config');
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const command = `${selfCommand(ctx)} credentials --role ${shellWord(roleId)}`;
@@ -214,7 +226,7 @@ export interface ConsoleOptions extends GlobalOptions {
 export async function openConsole(ctx: CliContext, id: string, options: ConsoleOptions): Promise<void> {
   const target = requestId(id);
   const client = await connect(ctx, options);
-  const link = await client.json<{ url: string; expiresAt: string }>(
+  const link = await client.json<{ url: string; expiresAt: string; simulated?: boolean }>(
     'POST',
     `/v1/requests/${target}/console`,
     { body: {} },
@@ -223,14 +235,23 @@ export async function openConsole(ctx: CliContext, id: string, options: ConsoleO
     writeJson(ctx, link);
     return;
   }
+  // A simulated broker (the local stack) hands out a stand-in link: say so rather than let it pass for AWS.
+  const simulated = link.simulated
+    ? 'simulated: the broker runs in simulated mode, this is not a real AWS console sign-in'
+    : null;
   if (options.print) {
+    if (simulated) ctx.stderr.write(`(${simulated})\n`);
     ctx.stdout.write(`${link.url}\n`);
     return;
   }
   if (await ctx.openUrl(link.url)) {
-    ctx.stdout.write(`Opened the AWS console sign-in (session until ${shortTime(link.expiresAt)}).\n`);
+    ctx.stdout.write(
+      `Opened the ${link.simulated ? 'simulated ' : ''}AWS console sign-in (session until ${shortTime(link.expiresAt)}).\n`,
+    );
+    if (simulated) ctx.stderr.write(`(${simulated})\n`);
     return;
   }
+  if (simulated) ctx.stderr.write(`(${simulated})\n`);
   // The URL signs in whoever opens it: say so when it has to be shown.
   ctx.stderr.write('Could not open a browser; open this sign-in link yourself (treat it as a secret):\n');
   ctx.stdout.write(`${link.url}\n`);

@@ -2,9 +2,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliContext } from '../context.js';
-import { CliError, EXIT, usage } from '../errors.js';
+import { CliError, EXIT } from '../errors.js';
 import { writeJson } from '../output.js';
 import type { GlobalOptions } from './common.js';
+import { missingConfig } from './config.js';
 
 /** `breakglass dev`: the same local stack as `npm start`, in the foreground until Ctrl-C. */
 export async function dev(ctx: CliContext): Promise<void> {
@@ -26,7 +27,11 @@ export async function doctor(ctx: CliContext, options: DoctorOptions): Promise<v
   const candidate = options.config ?? ctx.env.BREAKGLASS_CONFIG ?? 'breakglass.yaml';
   const file = resolve(ctx.cwd, candidate);
   if (!existsSync(file)) {
-    throw usage(`config file ${candidate} not found`, 'pass --config FILE or set BREAKGLASS_CONFIG');
+    throw missingConfig(
+      candidate,
+      options.config !== undefined || Boolean(ctx.env.BREAKGLASS_CONFIG),
+      'pass --config FILE or set BREAKGLASS_CONFIG',
+    );
   }
   const [{ ConfigError, loadConfigFile }, { formatDoctorReport, runDoctor }] = await Promise.all([
     import('../../api/config/load.js'),

@@ -109,7 +109,8 @@ describe('breakglass CLI: waiting, credentials, profiles and console', () => {
     ]);
     expect(parsed.Version).toBe(1);
     expect(parsed.AccessKeyId).toMatch(/^ASIASIMULATED/);
-    expect(first.stdout).toBe(JSON.stringify(parsed));
+    // One JSON document and a trailing newline, from the full path and (below) the cached fast path alike.
+    expect(first.stdout).toBe(`${JSON.stringify(parsed)}\n`);
 
     const cacheFile = join(alice.BREAKGLASS_HOME!, 'cache', 'credentials', `id-${id}.json`);
     expect(statSync(cacheFile).mode & 0o777).toBe(0o600);
@@ -133,7 +134,7 @@ describe('breakglass CLI: waiting, credentials, profiles and console', () => {
     expect(refreshed.code, refreshed.stderr).toBe(0);
     const fresh = JSON.parse(refreshed.stdout) as { Expiration: string; AccessKeyId: string };
     expect(Date.parse(fresh.Expiration)).toBeGreaterThan(Date.now() + 5 * 60_000);
-    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).output).toBe(refreshed.stdout);
+    expect(`${JSON.parse(readFileSync(cacheFile, 'utf8')).output}\n`).toBe(refreshed.stdout);
 
     // A cache file others can read is ignored rather than trusted.
     writeFileSync(cacheFile, readFileSync(cacheFile, 'utf8'), { mode: 0o644 });

@@ -1,5 +1,5 @@
 /** `breakglass login` end to end against the development oidc-provider: device flow, browser, refresh, logout. */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../api/local/stack.js';
@@ -90,5 +90,28 @@ describe('breakglass login against a real OIDC provider', () => {
     const result = await login.finished;
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('carol@example.com');
+  });
+
+  it('--dev-user with an unknown name: one line naming the demo users, exit 3, nothing saved', async () => {
+    const home = tempHome();
+    const env = cliEnv(home, { BREAKGLASS_URL: stack.url });
+    const result = await runCli(['login', '--dev-user', 'mallory'], env);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe(
+      'breakglass: the identity provider refused mallory: no demo user "mallory"; sign in as one of alice, bob, dave, carol, pat, erin\n',
+    );
+    expect(existsSync(join(home, 'state', 'session.json'))).toBe(false);
+  });
+
+  it('the web dev login names the demo users for an unknown name; a real one then signs in', async () => {
+    const page = await completeBrowserLogin(`${stack.url}/auth/login`, 'mallory');
+    expect(page).toContain('Unknown demo user');
+    expect(page).toContain(
+      'no demo user &#34;mallory&#34;; sign in as one of alice, bob, dave, carol, pat, erin',
+    );
+    expect(page).not.toMatch(/server_error|oops/i);
+    // A real demo user then gets past the provider (this minimal browser stops at the signed-in pages).
+    const again = await completeBrowserLogin(`${stack.url}/auth/login`, 'bob');
+    expect(again).not.toMatch(/Unknown demo user|server_error|oops/i);
   });
 });

@@ -170,15 +170,25 @@ describe('breakglass CLI against a local stack', () => {
     );
     expect(extended.code, extended.stderr).toBe(0);
     expect(extended.stdout, extended.stdout).toMatch(
-      /^Asked to extend .* extension waits for 2 approval\(s\)/,
+      /^Asked to extend .* by 30m: 0 of 2 approvals, 2 more needed — the grant still ends /,
     );
-    await cli('bob', 'approve', id);
+    // An approver sees it waiting, and approving it says what is still missing instead of an end.
+    const approvable = await cli('bob', 'list', '--approvable');
+    expect(approvable.stdout).toMatch(
+      new RegExp(`${id} +prod-admin +active, extending +alice@example\\.com +ext 0 of 2`),
+    );
+    const first = await cli('bob', 'approve', id);
+    expect(first.stdout).toMatch(/^Approved the extension of .* by 30m: 1 of 2 approvals, 1 more needed/);
     const approved = JSON.parse((await cli('dave', 'approve', id, '--json')).stdout) as {
       extensions: Array<{ durationMinutes: number }>;
       extension: unknown;
     };
     expect(approved.extensions).toMatchObject([{ durationMinutes: 30 }]);
     expect(approved.extension).toBeNull();
+    // The timeline, read back from storage, names the extension's approvers.
+    const withApprovers = (await cli('alice', 'status', id)).stdout;
+    expect(withApprovers).toMatch(/extension of 30m approved by bob@example\.com via cli/);
+    expect(withApprovers).toMatch(/extension of 30m approved by dave@example\.com via cli/);
 
     expectOneLineError(
       await cli('bob', 'review', id, '--outcome', 'acknowledged'),
@@ -200,7 +210,7 @@ describe('breakglass CLI against a local stack', () => {
     });
     const timeline = (await cli('alice', 'status', id)).stdout;
     expect(timeline).toMatch(/requested by alice@example\.com \(EMERGENCY\)/);
-    expect(timeline).toMatch(/extended by 30m: failover still running/);
+    expect(timeline).toMatch(/extended by 30m \(was until [^)]+\): failover still running/);
     expect(timeline).toMatch(/post-review acknowledged by bob@example\.com: justified by INC-5/);
     await cli('alice', 'revoke', id, '--reason', 'done');
   });

@@ -127,6 +127,18 @@ describe('doctor', () => {
     expect(lines[1]).toMatch(/^FAIL prod-readonly .*does not exist/);
   });
 
+  it('names a failed iam:GetRole once, with the AWS reason', async () => {
+    const client = new IAMClient({ region: 'us-east-1' });
+    mockClient(client)
+      .on(GetRoleCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: {} }));
+    const report = await runDoctor(live, new IamRolePolicies(client));
+    const message = report.roles[0]!.problems[0]!.message;
+    expect(message).toMatch(/^iam:GetRole failed: AWS refused the broker \(AccessDeniedException\)/);
+    expect(message.match(/iam:GetRole failed/g)).toHaveLength(1);
+    expect(formatDoctorReport(report)).not.toContain('failed: iam:GetRole failed');
+  });
+
   it('flags a trust policy for another principal and one that trusts the whole account', async () => {
     const report = await runDoctor(
       live,

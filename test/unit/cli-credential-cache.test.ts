@@ -287,6 +287,18 @@ describe('credentials follows the grant', () => {
     expect(fresh).toMatch(/NEW/);
   });
 
+  it('prints one JSON document ending in a newline, fetched or served from the cache', async () => {
+    const { respond } = broker();
+    const h = cli(respond);
+    const fetched = (await h.run('credentials', ID)).stdout;
+    const served = (await h.run('credentials', ID)).stdout;
+    for (const out of [fetched, served]) {
+      expect(out.endsWith('}\n')).toBe(true);
+      expect(out.split('\n')).toHaveLength(2);
+      expect(JSON.parse(out)).toMatchObject({ Version: 1 });
+    }
+  });
+
   it('--refresh fetches even when the cache could serve', async () => {
     const { state, respond } = broker();
     const h = cli(respond);

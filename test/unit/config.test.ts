@@ -118,6 +118,16 @@ describe('problems by path', () => {
       'roles[0].maxDuration: must be a duration',
     ],
     [
+      'maxDuration over the 7 days a request may last',
+      (r: Raw) => (r.roles[0].maxDuration = '99d'),
+      'roles[0].maxDuration: must be at most 7d',
+    ],
+    [
+      'defaultDuration over 7 days',
+      (r: Raw) => (r.roles[0].defaultDuration = '8d'),
+      'roles[0].defaultDuration: must be at most 7d',
+    ],
+    [
       'bad pendingTimeout',
       (r: Raw) => (r.defaults.pendingTimeout = '30s'),
       'defaults.pendingTimeout: must be a duration',

@@ -226,6 +226,13 @@ describe('create', () => {
       'emergency_not_allowed',
     ],
     [
+      'emergency without a ticket on a role that does not allow emergency: says so first, not "ticket"',
+      { ...readonlyInput, emergency: true, ticket: null },
+      alice,
+      config,
+      'emergency_not_allowed',
+    ],
+    [
       'emergency ticket even where tickets are optional',
       { ...readonlyInput, emergency: true, ticket: null },
       alice,
@@ -249,6 +256,16 @@ describe('create', () => {
     ['a role without a ticket rule', { ...readonlyInput, ticket: null }],
   ])('accepts %s', (_name, input) => {
     expect(create(input).request.status).toBe('pending');
+  });
+
+  it('states the maximum duration the way people write it (4h, not 240 minutes)', () => {
+    let message = '';
+    try {
+      create({ durationMinutes: 241 });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('duration must be at most 4h for prod-admin');
   });
 
   it('a normal request needs no MFA even when MFA is required', () => {
@@ -556,7 +573,13 @@ describe('extension', () => {
       version: 6,
     });
     expect(done.request.extensions).toEqual([
-      { durationMinutes: 60, reason: 'still fixing', approvedAt: isoAt(12), previousEndAt: isoAt(62) },
+      {
+        durationMinutes: 60,
+        reason: 'still fixing',
+        approvedAt: isoAt(12),
+        previousEndAt: isoAt(62),
+        approvals: [expect.objectContaining({ at: isoAt(11) }), expect.objectContaining({ at: isoAt(12) })],
+      },
     ]);
     expect(types(done)).toEqual(['approval.recorded', 'grant.extended']);
     expect(done.events[1]?.data).toEqual({
@@ -598,6 +621,40 @@ describe('extension', () => {
     expect(types(denied)).toEqual(['grant.extension_denied']);
     // And a new one may be asked for afterwards.
     expect(ask(denied.request, 30, at(12)).request.extension).not.toBeNull();
+  });
+
+  it('keeps a denied extension, with its approvals and the denial, on the request', () => {
+    const asked = ask(activeGrant(), 30).request;
+    const once = approve(config, asked, dave, 'fine by me', at(11)).request;
+    const denied = deny(config, once, bob, 'wrap it up', at(12)).request;
+    expect(denied.deniedExtensions).toEqual([
+      {
+        durationMinutes: 30,
+        reason: 'still fixing',
+        requestedAt: isoAt(10),
+        approvals: [
+          expect.objectContaining({
+            approver: expect.objectContaining({ email: 'dave@example.com' }),
+            comment: 'fine by me',
+          }),
+        ],
+        denial: expect.objectContaining({
+          by: expect.objectContaining({ email: 'bob@example.com' }),
+          at: isoAt(12),
+          comment: 'wrap it up',
+        }),
+      },
+    ]);
+  });
+
+  it('records who approved a granted extension', () => {
+    const asked = ask(activeGrant(), 30).request;
+    const once = approve(config, asked, bob, null, at(11)).request;
+    const extended = approve(config, once, dave, null, at(12)).request;
+    expect(extended.extensions.at(-1)?.approvals?.map((approval) => approval.approver.email)).toEqual([
+      'bob@example.com',
+      'dave@example.com',
+    ]);
   });
 
   it('is applied at once when the role needs no approvals', () => {

@@ -155,12 +155,8 @@ export class CredentialIssuing {
     const request = await this.deps.store.getRequest(id);
     try {
       if (!request) throw new DomainError('not_found', `no request ${id}`);
-      const role = await this.deps.requests.guard(
-        caller,
-        `${purpose}.issue`,
-        { requestId: id, roleId: request.roleId },
-        async () => this.eligibleRole(request, caller, purpose),
-      );
+      // Every refusal, a 403 too, is recorded once below as `credentials.refused` (never also access.forbidden).
+      const role = this.eligibleRole(request, caller, purpose);
       const now = this.deps.clock.now();
       this.requireWindow(request, now);
       const policyEnd = request.endAt!;

@@ -6,14 +6,13 @@
  */
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { awsAdaptersFor } from './adapters/aws/index.js';
 import { DynamoCursorStore } from './adapters/bunker/dynamo-cursor.js';
 import { FileSink } from './adapters/bunker/file-sink.js';
-import { KmsSigner } from './adapters/bunker/kms-signer.js';
+import { LazySigner, LazySink } from './adapters/bunker/lazy.js';
 import { LocalKeySigner } from './adapters/bunker/local-signer.js';
-import { S3Sink } from './adapters/bunker/s3-sink.js';
 import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
@@ -23,6 +22,7 @@ import { DynamoStore } from './adapters/dynamodb/store.js';
 import { DynamoThrottleReports } from './adapters/dynamodb/throttle-reports.js';
 import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
 import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
+import type { RemoteBunker } from './compose-bunker.js';
 import type { BreakglassConfig } from './config/schema.js';
 import type { WebOptions } from './http/web/options.js';
 import type { AwsAdapters } from './ports/aws.js';
@@ -145,7 +145,11 @@ function storeFor(options: BrokerOptions, client: DynamoDBClient, clock: Clock):
  * The sealer and what it writes to. `commitStore` is the store API calls commit through; the sealer gets its
  * own client unless one was injected, so its transactions never queue behind (or are mistaken for) commits.
  */
-export function buildSealing(options: BrokerOptions, commitStore?: DynamoStore): SealingParts {
+export function buildSealing(
+  options: BrokerOptions,
+  commitStore?: DynamoStore,
+  remote: RemoteBunker = lazyRemoteBunker,
+): SealingParts {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const dynamodb =
@@ -154,6 +158,7 @@ export function buildSealing(options: BrokerOptions, commitStore?: DynamoStore):
   const store = options.dynamodb && commitStore ? commitStore : storeFor(options, dynamodb, clock);
   const bunker = buildBunker({
     config,
+    remote,
     store: commitStore ?? store,
     dynamodb,
     tableName: options.tableName,
@@ -292,8 +297,23 @@ function slackApiFor(options: BrokerOptions): SlackApi | null {
   });
 }
 
+const loadRemoteBunker = () => import('./compose-bunker.js').then((module) => module.remoteBunker);
+
+/** The S3 sink and KMS signer, loaded (SDK clients and all) the first time they are used. */
+export const lazyRemoteBunker: RemoteBunker = {
+  s3Sink: (config, client) =>
+    new LazySink(
+      // S3Sink's own location, known before it is loaded (readiness reports it).
+      config.bunker.kind === 's3' ? `s3://${config.bunker.bucket}/${config.bunker.prefix}` : '',
+      async () => (await loadRemoteBunker()).s3Sink(config, client),
+    ),
+  kmsSigner: (config, keyId, client) =>
+    new LazySigner(async () => (await loadRemoteBunker()).kmsSigner(config, keyId, client)),
+};
+
 interface BunkerOptions {
   config: BreakglassConfig;
+  remote: RemoteBunker;
   store: BrokerStore;
   dynamodb: DynamoDBClient;
   tableName: string;
@@ -312,18 +332,10 @@ function buildBunker(options: BunkerOptions): Bunker {
   const dataDir = resolve(options.dataDir ?? process.env.BREAKGLASS_DATA_DIR ?? '.breakglass');
   const sink: BunkerSink =
     bunker.kind === 's3'
-      ? new S3Sink({
-          client: options.s3 ?? new S3Client({ region: bunker.region ?? config.aws.region }),
-          bucket: bunker.bucket,
-          prefix: bunker.prefix,
-          expectedBucketOwner: bunker.expectedBucketOwner,
-        })
+      ? options.remote.s3Sink(config, options.s3)
       : new FileSink(resolve(dataDir, bunker.directory ?? 'bunker'));
   const signer: AuditSigner = bunker.digest.kmsKeyId
-    ? new KmsSigner({
-        client: options.kms ?? new KMSClient({ region: config.aws.region }),
-        keyId: bunker.digest.kmsKeyId,
-      })
+    ? options.remote.kmsSigner(config, bunker.digest.kmsKeyId, options.kms)
     : new LocalKeySigner(resolve(dataDir, bunker.digest.keyFile ?? join('keys', 'audit-signing-key.json')));
   const shipper = new AuditShipper({
     store: options.store,

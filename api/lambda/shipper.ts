@@ -7,6 +7,7 @@
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { buildSealing, type SealingParts } from '../compose.js';
+import { remoteBunker } from '../compose-bunker.js';
 import { type LambdaBroker, LambdaRuntime, metricFields } from './runtime.js';
 
 /** What the handler needs from the sealer. */
@@ -94,6 +95,6 @@ export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipp
 }
 
 export const handler = createShipperHandler(
-  new LambdaRuntime((options) => buildSealing(options)),
+  new LambdaRuntime((options) => buildSealing(options, undefined, remoteBunker)),
   (broker) => broker.sealer,
 );

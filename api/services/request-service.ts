@@ -466,11 +466,7 @@ export class RequestService {
   private afterCommit(request: AccessRequest | null, committed: Committed, effects: string[]): void {
     if (effects.length === 0) return;
     const outboxId = committed.outbox;
-    // Effects start on the next turn of the event loop, once the caller's response has been written: their
-    // DynamoDB and Slack calls must not sit between a commit and the answer that reports it. The outbox entry,
-    // committed with the change, is what makes them happen at all.
-    const work = nextTurn().then(async () => {
-      const done = await this.runEffects(effects, request, committed.events);
+    const work = this.runEffects(effects, request, committed.events).then(async (done) => {
       if (!outboxId || !this.deps.outbox) return;
       const retryAt = new Date(this.now().getTime() + EFFECT_RETRY_SECONDS * 1000);
       await this.deps.outbox.settle(outboxId, done, done.length === effects.length, retryAt);
@@ -487,8 +483,6 @@ export class RequestService {
     return this.deps.clock.now();
   }
 }
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function fingerprint(input: unknown): string {
   return createHash('sha256').update(JSON.stringify(input)).digest('hex');

@@ -112,7 +112,7 @@ export class JoseTokenVerifier implements TokenVerifier {
       if (!oldest.done) this.verified.delete(oldest.value);
     }
     const { via: _via, ip: _ip, ...claims } = caller;
-    this.verified.set(token, { claims, until });
+    this.verified.set(token, { claims: { ...claims, groups: [...claims.groups] }, until });
   }
 
   private async verifyFully(

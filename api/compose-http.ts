@@ -3,13 +3,16 @@
  * service, grant activity reviews and the rate-limit counters. Only the API function and the local stack import
  * this file, so the other Lambda functions do not bundle the HTTP layer, the web pages or the CloudTrail reader.
  */
-import { trailSourceFor } from './adapters/cloudtrail/factory.js';
+import { resolve } from 'node:path';
+import { LazyTrailSource } from './adapters/cloudtrail/lazy.js';
 import { JoseTokenVerifier } from './adapters/oidc/token-verifier.js';
 import { type BrokerOptions, buildCore, type CoreBroker } from './compose.js';
+import type { BreakglassConfig } from './config/schema.js';
 import { createApp } from './http/app.js';
 import type { App } from './http/env.js';
 import { VERSION } from './package-root.js';
 import { systemClock } from './ports/clock.js';
+import type { CloudTrailSource } from './ports/cloudtrail.js';
 import { ActivityService, layoutOf } from './services/activity.js';
 import { AuditReads } from './services/audit-reads.js';
 import { AuditService } from './services/audit-service.js';
@@ -18,6 +21,15 @@ export interface Broker extends CoreBroker {
   app: App;
   audit: AuditService;
   activity: ActivityService;
+}
+
+/** The configured organisation trail; its reader (and the S3 client) loads with the first activity review. */
+function trailSource(trail: NonNullable<BreakglassConfig['cloudtrail']>, region: string): CloudTrailSource {
+  return new LazyTrailSource(
+    // The location each source reports (S3TrailSource, DirectoryTrailSource), known before it loads.
+    trail.kind === 's3' ? `s3://${trail.bucket}` : resolve(trail.directory),
+    async () => (await import('./adapters/cloudtrail/factory.js')).trailSourceFor(trail, region),
+  );
 }
 
 export function buildBroker(options: BrokerOptions): Broker {
@@ -35,7 +47,7 @@ export function buildBroker(options: BrokerOptions): Broker {
     requests,
     store,
     source:
-      options.cloudtrail ?? (config.cloudtrail ? trailSourceFor(config.cloudtrail, config.aws.region) : null),
+      options.cloudtrail ?? (config.cloudtrail ? trailSource(config.cloudtrail, config.aws.region) : null),
     layout: config.cloudtrail ? layoutOf(config.cloudtrail) : null,
     clock,
     logger,

@@ -1,117 +1,41 @@
 /**
  * The composition root: the only place that chooses concrete adapters and wires them to the services. Three
- * builders, so each Lambda function bundles only what it runs: `buildSealing` (the shipper function),
- * `buildCore` (transition and sweeper functions) and, in compose-http.ts, `buildBroker` (the API and the local
- * stack).
+ * builders, so each Lambda function bundles only what it runs: `buildSealing` (compose-sealing.ts, the shipper
+ * function), `buildCore` (here: transition and sweeper functions) and, in compose-http.ts, `buildBroker` (the
+ * API and the local stack).
  */
-import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
 import { awsAdaptersFor } from './adapters/aws/index.js';
-import { DynamoCursorStore } from './adapters/bunker/dynamo-cursor.js';
-import { FileSink } from './adapters/bunker/file-sink.js';
-import { KmsSigner } from './adapters/bunker/kms-signer.js';
-import { LocalKeySigner } from './adapters/bunker/local-signer.js';
-import { S3Sink } from './adapters/bunker/s3-sink.js';
-import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
 import { DynamoOutbox } from './adapters/dynamodb/outbox.js';
 import { DynamoRateLimiter } from './adapters/dynamodb/rate-limiter.js';
 import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js';
-import { DynamoStore } from './adapters/dynamodb/store.js';
 import { DynamoThrottleReports } from './adapters/dynamodb/throttle-reports.js';
 import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
 import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
-import type { BreakglassConfig } from './config/schema.js';
-import type { WebOptions } from './http/web/options.js';
-import type { AwsAdapters } from './ports/aws.js';
-import type { AuditSigner, BunkerSink } from './ports/bunker.js';
-import { type Clock, systemClock } from './ports/clock.js';
-import type { CloudTrailSource } from './ports/cloudtrail.js';
-import type { Logger } from './ports/logger.js';
+import {
+  type BrokerOptions,
+  buildSealing,
+  dynamoClientFor,
+  type SealingParts,
+  storeFor,
+} from './compose-sealing.js';
+import { systemClock } from './ports/clock.js';
 import type { RateLimiter } from './ports/rate-limiter.js';
-import type { ReadinessCheck } from './ports/readiness.js';
 import type { SlackApi } from './ports/slack.js';
-import type { BrokerStore } from './ports/store.js';
-import type { TokenVerifier } from './ports/token-verifier.js';
 import { GrantService } from './services/grant-service.js';
 import { type Notifications, setupNotifications } from './services/notifications/index.js';
 import { OutboxRelay } from './services/outbox-relay.js';
 import { RequestService } from './services/request-service.js';
-import { Sealer } from './services/sealer.js';
-import { AuditShipper, type Bunker } from './services/shipper.js';
 import type { SweepTask } from './services/sweeper.js';
 import { reportClosedWindows } from './services/throttle-reporting.js';
 
-export interface BrokerOptions {
-  config: BreakglassConfig;
-  logger: Logger;
-  tableName: string;
-  dynamodb?: DynamoDBClient;
-  /** For DynamoDB Local: its endpoint; credentials are then dummies. */
-  dynamodbEndpoint?: string;
-  clock?: Clock;
-  verifier?: TokenVerifier;
-  devMode?: boolean;
-  publicUrl: string;
-  readiness?: ReadinessCheck[];
-  /** Base directory for the file bunker and the local audit key (the local stack's data dir). */
-  dataDir?: string;
-  /** Injected clients for the bunker (tests); built from config when omitted. */
-  s3?: S3Client;
-  kms?: KMSClient;
-  /** Web sign-in secrets (the local stack passes its generated ones); otherwise read from the environment. */
-  web?: Pick<WebOptions, 'clientSecret' | 'cookieSecret'>;
-  /** A Slack client, or a factory given the bot token; @slack/web-api's WebClient when omitted. */
-  slackApi?: SlackApi | ((token: string) => SlackApi);
-  /** fetch for webhooks and Slack response_url posts (tests). */
-  fetch?: typeof fetch;
-  /** AWS adapters (tests pass live ones on mocked clients); built from aws.mode when omitted. */
-  aws?: AwsAdapters;
-  /** The organisation trail for activity reviews (tests); built from `cloudtrail` in config when omitted. */
-  cloudtrail?: CloudTrailSource;
-}
-
-/**
- * A DynamoDB client with bounded connection and request timeouts and bounded retries, whose storage faults surface
- * as storage_unavailable. Background writers nobody waits on (the sealer's 100-item transactions) may allow a
- * request longer than the API's default.
- */
-export function dynamoClientFor(
-  region: string,
-  endpoint?: string,
-  options: { requestTimeoutMs?: number } = {},
-): DynamoDBClient {
-  const bounded = boundedClientOptions();
-  return translateStorageFaults(
-    new DynamoDBClient({
-      region,
-      ...bounded,
-      ...(options.requestTimeoutMs
-        ? { requestHandler: { ...bounded.requestHandler, requestTimeout: options.requestTimeoutMs } }
-        : {}),
-      ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-    }),
-  );
-}
-
-function cookieSecretOf(options: BrokerOptions): string | undefined {
-  const env = options.config.web.cookieSecretEnv;
-  return options.web?.cookieSecret ?? (env ? process.env[env] : undefined);
-}
-
-/** Storage, the sealer and the bunker: all the shipper function needs (it seals, ships and signs, nothing else). */
-export interface SealingParts {
-  store: DynamoStore;
-  dynamodb: DynamoDBClient;
-  /** The data-bunker sink, audit signer and shipper (`bunker.shipper.shipPending()`). */
-  bunker: Bunker;
-  /** Chains committed events, then ships and signs them (`sealer.run()`). */
-  sealer: Sealer;
-  /** Closes the DynamoDB clients these parts made. */
-  close(): void;
-}
+export {
+  type BrokerOptions,
+  buildSealing,
+  dynamoClientFor,
+  lazyRemoteBunker,
+  type SealingParts,
+} from './compose-sealing.js';
 
 /** Everything but the HTTP layer: what the transition and sweeper functions run. */
 export interface CoreBroker extends SealingParts {
@@ -127,56 +51,6 @@ export interface CoreBroker extends SealingParts {
   throttleReports: DynamoThrottleReports;
   /** Periodic work the sweeper runs after each sweep. */
   sweepTasks: SweepTask[];
-}
-
-function storeFor(options: BrokerOptions, client: DynamoDBClient, clock: Clock): DynamoStore {
-  const secret = cookieSecretOf(options);
-  return new DynamoStore({
-    client,
-    tableName: options.tableName,
-    clock,
-    simulated: options.config.aws.mode === 'simulated',
-    // List cursors are HMAC'd; every instance shares the cookie secret, so a cursor works on any of them.
-    ...(secret ? { cursorSecret: secret } : {}),
-  });
-}
-
-/**
- * The sealer and what it writes to. `commitStore` is the store API calls commit through; the sealer gets its
- * own client unless one was injected, so its transactions never queue behind (or are mistaken for) commits.
- */
-export function buildSealing(options: BrokerOptions, commitStore?: DynamoStore): SealingParts {
-  const { config, logger } = options;
-  const clock = options.clock ?? systemClock;
-  const dynamodb =
-    options.dynamodb ??
-    dynamoClientFor(config.aws.region, options.dynamodbEndpoint, { requestTimeoutMs: 15_000 });
-  const store = options.dynamodb && commitStore ? commitStore : storeFor(options, dynamodb, clock);
-  const bunker = buildBunker({
-    config,
-    store: commitStore ?? store,
-    dynamodb,
-    tableName: options.tableName,
-    clock,
-    logger,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.s3 ? { s3: options.s3 } : {}),
-    ...(options.kms ? { kms: options.kms } : {}),
-  });
-  const sealer = new Sealer({
-    journal: store,
-    shipper: bunker.shipper,
-    clock,
-    logger: logger.child({ component: 'sealer' }),
-    maxLagSeconds: config.audit.maxSealLagSeconds,
-  });
-  return {
-    store,
-    dynamodb,
-    bunker,
-    sealer,
-    close: () => (options.dynamodb ? undefined : dynamodb.destroy()),
-  };
 }
 
 /** Requests, grants, notifications, the outbox and the sealer, wired together; no HTTP layer. */
@@ -290,49 +164,4 @@ function slackApiFor(options: BrokerOptions): SlackApi | null {
     const { WebClient } = await import('@slack/web-api');
     return new WebClient(token, { retryConfig: { retries: 2 }, timeout: 5000 });
   });
-}
-
-interface BunkerOptions {
-  config: BreakglassConfig;
-  store: BrokerStore;
-  dynamodb: DynamoDBClient;
-  tableName: string;
-  clock: Clock;
-  logger: Logger;
-  /** Base for relative paths of the file sink and the local key file (the local stack's `.breakglass/`). */
-  dataDir?: string;
-  s3?: S3Client;
-  kms?: KMSClient;
-}
-
-/** The sink, signer and shipper described by the `bunker` config section; nothing touches the network until first use. */
-function buildBunker(options: BunkerOptions): Bunker {
-  const { config } = options;
-  const bunker = config.bunker;
-  const dataDir = resolve(options.dataDir ?? process.env.BREAKGLASS_DATA_DIR ?? '.breakglass');
-  const sink: BunkerSink =
-    bunker.kind === 's3'
-      ? new S3Sink({
-          client: options.s3 ?? new S3Client({ region: bunker.region ?? config.aws.region }),
-          bucket: bunker.bucket,
-          prefix: bunker.prefix,
-          expectedBucketOwner: bunker.expectedBucketOwner,
-        })
-      : new FileSink(resolve(dataDir, bunker.directory ?? 'bunker'));
-  const signer: AuditSigner = bunker.digest.kmsKeyId
-    ? new KmsSigner({
-        client: options.kms ?? new KMSClient({ region: config.aws.region }),
-        keyId: bunker.digest.kmsKeyId,
-      })
-    : new LocalKeySigner(resolve(dataDir, bunker.digest.keyFile ?? join('keys', 'audit-signing-key.json')));
-  const shipper = new AuditShipper({
-    store: options.store,
-    sink,
-    cursor: new DynamoCursorStore({ client: options.dynamodb, tableName: options.tableName }),
-    signer,
-    policy: { everyEvents: bunker.digest.everyEvents, everyMinutes: bunker.digest.everyMinutes },
-    clock: options.clock,
-    logger: options.logger.child({ component: 'bunker' }),
-  });
-  return { sink, signer, shipper, store: options.store };
 }

@@ -95,6 +95,10 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       bundle: true,
       splitting: true,
       platform: 'node',
+      // esbuild's default for node is `main` first, which picks the AWS SDK's CommonJS builds: nothing in them
+      // tree-shakes, and their lazily loaded credential providers become static requires. The ES module builds
+      // (`module`) keep only the commands used and leave SSO/INI/process providers in chunks nobody loads in Lambda.
+      mainFields: ['module', 'main'],
       target: 'node22',
       format: 'esm',
       minify: true,

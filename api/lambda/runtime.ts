@@ -8,12 +8,11 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import pino from 'pino';
-import { parseDocument } from 'yaml';
 import { REDACTED_PATHS } from '../adapters/logging/pino.js';
 import type { BrokerOptions, CoreBroker, SealingParts } from '../compose.js';
 import type { Broker } from '../compose-http.js';
-import { ConfigError, parseConfig } from '../config/load.js';
 import type { BreakglassConfig } from '../config/schema.js';
+import { ConfigError, parseConfig } from '../config/validate.js';
 import { problemBody } from '../http/problem.js';
 import type { Logger } from '../ports/logger.js';
 
@@ -84,16 +83,32 @@ function setPath(target: Record<string, unknown>, path: string[], value: string)
   node[path[path.length - 1]!] = value;
 }
 
-/** Parses YAML config text, applies the deployment overlays from the environment and validates the result. */
-export function parseLambdaConfig(text: string, env: LambdaEnv, source: string): BreakglassConfig {
-  const document = parseDocument(text, { prettyErrors: false });
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      document.errors.map((error) => `yaml: ${error.message.split('\n')[0]}`),
-    );
+/**
+ * The config document in `text`: JSON as infra stores it in SSM (a JSON object is also YAML, so both readings
+ * agree), or YAML from a bundled file or a hand-written parameter. The YAML parser is loaded only for YAML, so
+ * a function reading JSON does not carry it at cold start.
+ */
+async function configDocument(text: string, source: string): Promise<unknown> {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // Not JSON after all (YAML flow mappings start with `{` too): the YAML parser decides.
+    }
   }
-  const raw = document.toJS() as unknown;
+  // Imported through a module of ours: a dynamic import of the CommonJS `yaml` package itself would only
+  // expose `default` in the bundle.
+  const { yamlConfigDocument } = await import('./yaml-config.js');
+  return yamlConfigDocument(text, source);
+}
+
+/** Parses config text (JSON or YAML), applies the deployment overlays from the environment and validates it. */
+export async function parseLambdaConfig(
+  text: string,
+  env: LambdaEnv,
+  source: string,
+): Promise<BreakglassConfig> {
+  const raw = await configDocument(text, source);
   if (typeof raw !== 'object' || raw === null) throw new ConfigError(source, ['(root): must be a mapping']);
   for (const [name, path] of AWS_OVERLAYS) {
     const value = env[name];
@@ -316,7 +331,7 @@ export class LambdaRuntime<B extends SealingParts = Broker> {
       env,
       async () => this.options.parameters ?? ssmSource(region),
     );
-    const config = parseLambdaConfig(text, env, source);
+    const config = await parseLambdaConfig(text, env, source);
     await loadSecrets(config, env, this.logger, this.options.secrets);
     const tableName = env.BREAKGLASS_TABLE;
     if (!tableName) throw new ConfigError('environment', ['BREAKGLASS_TABLE: is required']);

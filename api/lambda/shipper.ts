@@ -6,7 +6,8 @@
  * sealer too, so a lost trigger delays sealing by at most one sweep.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { buildSealing, type SealingParts } from '../compose.js';
+import { remoteBunker } from '../compose-bunker.js';
+import { buildSealing, type SealingParts } from '../compose-sealing.js';
 import { type LambdaBroker, LambdaRuntime, metricFields } from './runtime.js';
 
 /** What the handler needs from the sealer. */
@@ -94,6 +95,6 @@ export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipp
 }
 
 export const handler = createShipperHandler(
-  new LambdaRuntime((options) => buildSealing(options)),
+  new LambdaRuntime((options) => buildSealing(options, undefined, remoteBunker)),
   (broker) => broker.sealer,
 );

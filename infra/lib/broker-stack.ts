@@ -32,6 +32,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { parse as parseYaml } from 'yaml';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../api/adapters/dynamodb/table.js';
 import { acknowledge } from './nag.js';
 import {
@@ -163,11 +164,13 @@ export class BrokerStack extends Stack {
       });
     }
 
+    // Stored as JSON: the functions then read it without loading a YAML parser at cold start.
+    const configJson = JSON.stringify(parseYaml(props.configText));
     const configParameter = new ssm.StringParameter(this, 'Config', {
       parameterName: '/breakglass/config',
-      description: 'breakglass.yaml (policy as code; no secrets)',
-      stringValue: props.configText,
-      tier: props.configText.length > 4096 ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+      description: 'breakglass.yaml as JSON (policy as code; no secrets)',
+      stringValue: configJson,
+      tier: configJson.length > 4096 ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
     });
     const configHash = createHash('sha256').update(props.configText).digest('hex').slice(0, 16);
 

@@ -5,6 +5,8 @@
  * case (the same claims re-signed with the provider's key) proves that property is the only reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JoseTokenVerifier } from '../../api/adapters/oidc/token-verifier.js';
+import { TokenRejected } from '../../api/ports/token-verifier.js';
 import { MutableClock } from '../support/clock.js';
 import { testConfig } from '../support/fixtures.js';
 import { startTestStack, type TestStack, tokenFor } from '../support/stack.js';
@@ -133,6 +135,27 @@ describe('authentication on every /v1 route', () => {
       const { response, body } = await send('GET', '/v1/me', undefined, `Bearer ${real}`);
       expect(response.status).toBe(401);
       expect(body.code).toBe('invalid_token');
+    } finally {
+      clock.reset();
+    }
+  });
+
+  it('a token answered from memory keeps each call its own channel and address, and still ends at exp plus the tolerance', async () => {
+    const verifier = new JoseTokenVerifier(stack.config.oidc, { clock });
+    const first = await verifier.verify(real, { via: 'cli', ip: '192.0.2.1' });
+    first.groups.push('planted');
+    const again = await verifier.verify(real, { via: 'api' });
+    expect(first).toMatchObject({ email: 'erin@example.com', via: 'cli', ip: '192.0.2.1' });
+    expect(again).toMatchObject({ email: 'erin@example.com', via: 'api' });
+    expect(again.ip).toBeUndefined();
+    expect(again.groups).not.toContain('planted');
+    const exp = (JSON.parse(Buffer.from(real.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+    const tolerance = stack.config.oidc.clockToleranceSeconds;
+    try {
+      clock.advanceMinutes((exp * 1000 - Date.now()) / 60_000 + (tolerance - 5) / 60);
+      await verifier.verify(real, { via: 'api' }); // verified again inside the tolerance, and remembered
+      clock.advanceMinutes(10 / 60);
+      await expect(verifier.verify(real, { via: 'api' })).rejects.toBeInstanceOf(TokenRejected);
     } finally {
       clock.reset();
     }

@@ -112,8 +112,13 @@ export class FrozenClock {
   }
 }
 
-/** Waits for the listeners the request service started after a commit. */
-export const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Request services of the harnesses built so far, so that `settle()` can wait for their listeners. */
+const services = new Set<RequestService>();
+
+/** Waits for the listeners the request services started after a commit (and the work those started). */
+export const settle = async () => {
+  await Promise.all([...services].map((service) => service.settled(5_000)));
+};
 
 export interface HarnessOptions {
   /** False: no ledger writes in the store's transactions (the listener records the entry after the commit). */
@@ -130,6 +135,7 @@ export function harness(
   const clock = new FrozenClock();
   const store = new MemoryStore();
   const requests = new RequestService({ config, store, clock, logger: silentLogger });
+  services.add(requests);
   const clients = {
     sts: new STSClient({ region: 'us-east-1' }),
     iam: new IAMClient({ region: 'us-east-1' }),

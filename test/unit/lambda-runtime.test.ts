@@ -8,6 +8,7 @@ import {
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { buildBroker } from '../../api/compose-http.js';
 import { ConfigError, exampleConfigPath, parseConfigText } from '../../api/config/load.js';
 import {
@@ -35,8 +36,8 @@ afterEach(() => {
 });
 
 describe('parseLambdaConfig', () => {
-  it('fills in the deployment facts from the environment and validates the result', () => {
-    const config = parseLambdaConfig(
+  it('fills in the deployment facts from the environment and validates the result', async () => {
+    const config = await parseLambdaConfig(
       exampleText,
       {
         BREAKGLASS_SCHEDULER_TARGET_ARN:
@@ -57,9 +58,9 @@ describe('parseLambdaConfig', () => {
     expect(config.roles.map((role) => role.id)).toEqual(['prod-admin', 'prod-readonly']);
   });
 
-  it('fails closed, listing the problem by path, when an overlay is not valid', () => {
+  it('fails closed, listing the problem by path, when an overlay is not valid', async () => {
     try {
-      parseLambdaConfig(
+      await parseLambdaConfig(
         exampleText,
         { BREAKGLASS_SCHEDULER_ROLE_ARN: 'not-an-arn' },
         'ssm:/breakglass/config',
@@ -71,15 +72,25 @@ describe('parseLambdaConfig', () => {
     }
   });
 
-  it('refuses YAML that does not parse', () => {
-    expect(() => parseLambdaConfig('version: [1', {}, 'x')).toThrow(ConfigError);
+  it('reads the JSON infra stores exactly as the YAML it came from', async () => {
+    const fromJson = await parseLambdaConfig(
+      JSON.stringify(parseYaml(exampleText)),
+      {},
+      'ssm:/breakglass/config',
+    );
+    expect(fromJson).toEqual(await parseLambdaConfig(exampleText, {}, 'file'));
+    await expect(parseLambdaConfig('{"version": 1}', {}, 'x')).rejects.toThrow(ConfigError);
   });
 
-  it("refuses a live deployment whose audit trail would stay in the instance's /tmp", () => {
+  it('refuses YAML that does not parse', async () => {
+    await expect(parseLambdaConfig('version: [1', {}, 'x')).rejects.toThrow(ConfigError);
+  });
+
+  it("refuses a live deployment whose audit trail would stay in the instance's /tmp", async () => {
     const live = exampleText.replace('mode: simulated', 'mode: live');
     expect(live).not.toBe(exampleText);
     try {
-      parseLambdaConfig(live, {}, 'ssm:/breakglass/config');
+      await parseLambdaConfig(live, {}, 'ssm:/breakglass/config');
       expect.unreachable();
     } catch (error) {
       expect((error as ConfigError).problems).toEqual([
@@ -92,7 +103,7 @@ describe('parseLambdaConfig', () => {
       'bunker:\n  kind: s3\n  bucket: org-security-audit\n  expectedBucketOwner: "111122223333"',
     );
     expect(durable).not.toBe(live);
-    const config = parseLambdaConfig(
+    const config = await parseLambdaConfig(
       durable,
       { BREAKGLASS_DIGEST_KMS_KEY_ID: 'arn:aws:kms:us-east-1:111111111111:key/abc' },
       'ssm:/breakglass/config',

@@ -1,12 +1,11 @@
-import { IAMClient } from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { BreakglassConfig } from '../../config/schema.js';
-import type { AwsAdapters } from '../../ports/aws.js';
+import type { AwsAdapters, RolePolicies } from '../../ports/aws.js';
 import type { Clock } from '../../ports/clock.js';
-import { crossAccountIam } from './cross-account.js';
 import { HttpsConsoleFederation } from './federation.js';
-import { IamRolePolicies } from './iam.js';
+import { LazyRolePolicies } from './lazy-iam.js';
 import { EventBridgeTransitionScheduler } from './scheduler.js';
 import { simulatedAws } from './simulated.js';
 import { StsCredentialIssuer } from './sts.js';
@@ -26,20 +25,30 @@ export function liveAws(config: BreakglassConfig, clients: AwsClients = {}): Aws
   const region = config.aws.region;
   const sts = clients.sts ?? new STSClient({ region });
   const revokerRoleName = config.aws.revokerRoleName;
+  // IAM is only written to revoke early: its client loads with the first revocation, not at every cold start.
+  const iamModule = () => import('./iam-live.js');
+  let forAccount: Promise<(accountId: string, partition: string) => RolePolicies> | null = null;
+  const crossAccount = (name: string) => {
+    forAccount ??= iamModule().then((module) =>
+      module.crossAccountIam({
+        sts,
+        region,
+        revokerRoleName: name,
+        ...(config.aws.externalId ? { externalId: config.aws.externalId } : {}),
+      }),
+    );
+    return forAccount;
+  };
   return {
     mode: 'live',
     sts: new StsCredentialIssuer(sts),
     ...(revokerRoleName
       ? {
-          iamForAccount: crossAccountIam({
-            sts,
-            region,
-            revokerRoleName,
-            ...(config.aws.externalId ? { externalId: config.aws.externalId } : {}),
-          }),
+          iamForAccount: (accountId: string, partition: string) =>
+            new LazyRolePolicies(async () => (await crossAccount(revokerRoleName))(accountId, partition)),
         }
       : {}),
-    iam: new IamRolePolicies(clients.iam ?? new IAMClient({ region })),
+    iam: new LazyRolePolicies(async () => (await iamModule()).ownAccountIam(region, clients.iam)),
     scheduler: new EventBridgeTransitionScheduler(clients.scheduler ?? new SchedulerClient({ region })),
     federation: new HttpsConsoleFederation(clients.fetch ?? globalThis.fetch),
   };

@@ -7,6 +7,15 @@ import {
   type TokenVerifier,
 } from '../../ports/token-verifier.js';
 
+function withContext(claims: Omit<Caller, 'via' | 'ip'>, context: { via: Channel; ip?: string }): Caller {
+  return {
+    ...claims,
+    groups: [...claims.groups],
+    via: context.via,
+    ...(context.ip ? { ip: context.ip } : {}),
+  };
+}
+
 /** Reads a claim by name or dot path (`realm_access.roles`). */
 export function readClaim(payload: JWTPayload, path: string): unknown {
   if (path in payload) return payload[path];
@@ -47,13 +56,31 @@ export function callerFromClaims(
   };
 }
 
+/** How long a verified token is answered from memory at most (it also never outlives its own `exp`). */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Verified tokens remembered at most; the oldest is forgotten first. */
+const VERIFIED_TOKEN_CAPACITY = 2_000;
+
+interface VerifiedToken {
+  /** The caller the claims describe, without the per-call `via` and `ip`. */
+  claims: Omit<Caller, 'via' | 'ip'>;
+  /** Broker-clock milliseconds after which the token is verified again (min of exp + tolerance, TTL). */
+  until: number;
+}
+
 /**
  * Verifies OIDC access tokens (JWTs) against the issuer's published keys: issuer, audience, expiry with the
  * configured tolerance, and only the allowed asymmetric algorithms (never `none`, never HMAC).
+ *
+ * A token that verified is remembered by its exact text for up to a minute and never past its `exp` (plus the
+ * tolerance jose allows), so a client sending the same token again — the CLI, a script, a flood — costs a map
+ * lookup instead of an RSA/ECDSA verification. Only successes are remembered; any other text is verified in full.
+ * The price: a key the provider withdraws keeps working for tokens already seen for at most that minute.
  */
 export class JoseTokenVerifier implements TokenVerifier {
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
   private discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(
     private readonly oidc: OidcConfig,
@@ -66,6 +93,32 @@ export class JoseTokenVerifier implements TokenVerifier {
   ) {}
 
   async verify(token: string, context: { via: Channel; ip?: string }): Promise<Caller> {
+    const nowMs = (this.options.clock?.now() ?? new Date()).getTime();
+    const known = this.verified.get(token);
+    if (known) {
+      if (nowMs < known.until) return withContext(known.claims, context);
+      this.verified.delete(token);
+    }
+    const { caller, exp } = await this.verifyFully(token, context);
+    this.remember(token, caller, exp, nowMs);
+    return caller;
+  }
+
+  private remember(token: string, caller: Caller, exp: number, nowMs: number): void {
+    const until = Math.min((exp + this.oidc.clockToleranceSeconds) * 1000, nowMs + VERIFIED_TOKEN_TTL_MS);
+    if (until <= nowMs) return;
+    if (this.verified.size >= VERIFIED_TOKEN_CAPACITY) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    const { via: _via, ip: _ip, ...claims } = caller;
+    this.verified.set(token, { claims: { ...claims, groups: [...claims.groups] }, until });
+  }
+
+  private async verifyFully(
+    token: string,
+    context: { via: Channel; ip?: string },
+  ): Promise<{ caller: Caller; exp: number }> {
     const jwks = await this.keys();
     try {
       const { payload } = await jwtVerify(token, jwks, {
@@ -81,7 +134,8 @@ export class JoseTokenVerifier implements TokenVerifier {
       if (typeof payload.iat !== 'number' || payload.iat > now + this.oidc.clockToleranceSeconds) {
         throw new TokenRejected('token iat is in the future beyond the clock tolerance');
       }
-      return callerFromClaims(this.oidc, payload, context);
+      // requiredClaims made jose check that exp is there and a number.
+      return { caller: callerFromClaims(this.oidc, payload, context), exp: payload.exp as number };
     } catch (error) {
       if (error instanceof TokenRejected) throw error;
       if (error instanceof joseErrors.JWKSTimeout)

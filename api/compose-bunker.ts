@@ -32,5 +32,9 @@ export const remoteBunker: RemoteBunker = {
     });
   },
   kmsSigner: (config, keyId, client) =>
-    new KmsSigner({ client: client ?? new KMSClient({ region: config.aws.region }), keyId }),
+    new KmsSigner({
+      client: client ?? new KMSClient({ region: config.aws.region }),
+      keyId,
+      retiredKeyIds: config.bunker.digest.retiredKmsKeyIds ?? [],
+    }),
 };

@@ -18,6 +18,8 @@ interface PinnedKeys {
 
 type KnownKeys = Record<string, PinnedKeys>;
 
+const identity = (key: JSONWebKeySet['keys'][number]) => `${key.kid}:${key.x}:${key.y}`;
+
 const knownKeysFile = (ctx: CliContext) => join(stateDir(ctx), 'known-audit-keys.json');
 
 function readKnown(ctx: CliContext): KnownKeys {
@@ -32,9 +34,15 @@ export function pinnedKeys(ctx: CliContext, server: string): PinnedKeys | null {
   return readKnown(ctx)[server] ?? null;
 }
 
-export function pinKeys(ctx: CliContext, server: string, keys: JSONWebKeySet): void {
+/** Pins `keys` for `server`; with `keep`, the keys pinned before stay trusted too (a rotation keeps old digests valid). */
+export function pinKeys(ctx: CliContext, server: string, keys: JSONWebKeySet, keep = false): void {
   const known = readKnown(ctx);
-  known[server] = { keys: keys.keys, pinnedAt: new Date(ctx.now()).toISOString() };
+  const before = keep ? (known[server]?.keys ?? []) : [];
+  const seen = new Set(keys.keys.map(identity));
+  known[server] = {
+    keys: [...keys.keys, ...before.filter((key) => !seen.has(identity(key)))],
+    pinnedAt: new Date(ctx.now()).toISOString(),
+  };
   writePrivateFile(knownKeysFile(ctx), `${JSON.stringify(known, null, 2)}\n`);
 }
 
@@ -54,8 +62,6 @@ export async function servedKeys(ctx: CliContext, server: string): Promise<Serve
     return { ok: false, reason: `cannot reach ${server} (${cause ?? (error as Error).name})` };
   }
 }
-
-const identity = (key: JSONWebKeySet['keys'][number]) => `${key.kid}:${key.x}:${key.y}`;
 
 /** Keys the server presents that are not pinned (a rotation, or a look-alike server). */
 export function unpinned(pinned: PinnedKeys, served: JSONWebKeySet): string[] {

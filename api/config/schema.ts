@@ -75,6 +75,11 @@ const digestSchema = z.strictObject({
   everyMinutes: z.number().int().min(1, 'must be ≥ 1').default(15),
   /** KMS key id or ARN for ES256 digests in production; a local key file otherwise. */
   kmsKeyId: z.string().min(1).optional(),
+  /**
+   * Earlier digest keys after a rotation: their public keys are still published and trusted by the live verify,
+   * so digests they signed keep verifying. Never used to sign.
+   */
+  retiredKmsKeyIds: z.array(z.string().min(1)).optional(),
   keyFile: z.string().min(1).optional(),
 });
 

@@ -203,13 +203,13 @@ export async function auditKeys(ctx: CliContext, options: KeysOptions): Promise<
   }
   const changed = pinned && served.ok ? unpinned(pinned, served.keys) : [];
   if (options.accept && served.ok) {
-    pinKeys(ctx, server, served.keys);
+    pinKeys(ctx, server, served.keys, true);
   }
   const kids = (keys: Array<{ kid?: string }>) => keys.map((key) => key.kid).join(', ') || '(none)';
   if (options.json) {
     writeJson(ctx, {
       server,
-      pinned: options.accept && served.ok ? served.keys.keys : (pinned?.keys ?? null),
+      pinned: (options.accept && served.ok ? pinnedKeys(ctx, server)?.keys : pinned?.keys) ?? null,
       served: served.ok ? served.keys.keys : null,
       changed: options.accept ? [] : changed,
       accepted: Boolean(options.accept),
@@ -217,7 +217,10 @@ export async function auditKeys(ctx: CliContext, options: KeysOptions): Promise<
     return;
   }
   if (options.accept && served.ok) {
-    ctx.stdout.write(`Pinned the audit keys of ${server}: kid ${kids(served.keys.keys)}\n`);
+    const now = pinnedKeys(ctx, server)?.keys ?? [];
+    ctx.stdout.write(
+      `Pinned the audit keys of ${server}: kid ${kids(now)} (keys pinned before stay trusted)\n`,
+    );
     return;
   }
   ctx.stdout.write(`pinned: ${pinned ? `kid ${kids(pinned.keys)} (since ${pinned.pinnedAt})` : 'none'}\n`);

@@ -386,10 +386,14 @@ describe('attacks on the audit trail by an insider without a trusted key', () =>
       const accepted = await cli('audit', 'keys', '--accept', '--server', url);
       expect(accepted.code, accepted.stderr).toBe(0);
       expect(accepted.stdout).toContain(await rogue.keyId());
-      // Now the rogue key is the trusted one: the genuine export no longer verifies against it.
+      // Accepting adds the served key and keeps the pinned one (a rotation must not orphan old digests).
       const after = await cli('audit', 'verify', file, '--server', url);
-      expect(after.code).toBe(1);
-      expect(oneLine(after)).toMatch(/\(untrusted_key\)/);
+      expect(after.code, after.stderr).toBe(0);
+      const keys = await cli('audit', 'keys', '--server', url, '--json');
+      expect(JSON.parse(keys.stdout).pinned.map((key: { kid: string }) => key.kid)).toContain(
+        await rogue.keyId(),
+      );
+      expect(JSON.parse(keys.stdout).pinned).toHaveLength(2);
     });
   });
 });

@@ -449,6 +449,28 @@ describe('the KMS signer', () => {
     expect(check).toMatchObject({ ok: true, payload: { hello: 'world' } });
   });
 
+  it('publishes retired keys after the signing key, so digests signed before a rotation keep verifying', async () => {
+    const current = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const retired = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const der = (key: typeof current) => new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+    kms.reset();
+    kms
+      .on(GetPublicKeyCommand, { KeyId: 'alias/audit-2027' })
+      .resolves({ KeySpec: 'ECC_NIST_P256', PublicKey: der(current) });
+    kms
+      .on(GetPublicKeyCommand, { KeyId: 'alias/audit-2026' })
+      .resolves({ KeySpec: 'ECC_NIST_P256', PublicKey: der(retired) });
+    const signer = new KmsSigner({
+      client: new KMSClient({ region: 'us-east-1' }),
+      keyId: 'alias/audit-2027',
+      retiredKeyIds: ['alias/audit-2026'],
+    });
+    const keys = await signer.publicKeys();
+    expect(keys).toHaveLength(2);
+    expect(keys[0]!.kid).toBe(await signer.keyId());
+    expect(keys[1]!.x).toBe(retired.export({ format: 'jwk' }).x);
+  });
+
   it('pads short r and s values', () => {
     const der = Uint8Array.from([0x30, 0x08, 0x02, 0x02, 0x00, 0x80, 0x02, 0x02, 0x01, 0x02]);
     const raw = derToJoseSignature(der, 32);

@@ -9,15 +9,30 @@ import type { AuditSigner, PublicJwk } from '../../ports/bunker.js';
  */
 export class KmsSigner implements AuditSigner {
   private publicKey: Promise<PublicJwk> | null = null;
+  private retired: Promise<PublicJwk[]> | null = null;
 
-  constructor(private readonly options: { client: KMSClient; keyId: string }) {}
+  constructor(
+    private readonly options: {
+      client: KMSClient;
+      keyId: string;
+      /** Keys that signed earlier digests (after a rotation): published and trusted, never used to sign. */
+      retiredKeyIds?: readonly string[];
+    },
+  ) {}
 
   async keyId(): Promise<string> {
     return (await this.publicJwk()).kid;
   }
 
+  /** The signing key first, then the retired ones, so digests signed before a rotation keep verifying. */
   async publicKeys(): Promise<PublicJwk[]> {
-    return [await this.publicJwk()];
+    this.retired ??= Promise.all(
+      (this.options.retiredKeyIds ?? []).map((id) => this.fetchPublicKey(id)),
+    ).catch((error: unknown) => {
+      this.retired = null;
+      throw error;
+    });
+    return [await this.publicJwk(), ...(await this.retired)];
   }
 
   /** KMS Sign over the SHA-256 digest (MessageType DIGEST, ECDSA_SHA_256), converted from DER to raw r‖s. */
@@ -35,18 +50,18 @@ export class KmsSigner implements AuditSigner {
   }
 
   private publicJwk(): Promise<PublicJwk> {
-    this.publicKey ??= this.fetchPublicKey().catch((error: unknown) => {
+    this.publicKey ??= this.fetchPublicKey(this.options.keyId).catch((error: unknown) => {
       this.publicKey = null;
       throw error;
     });
     return this.publicKey;
   }
 
-  private async fetchPublicKey(): Promise<PublicJwk> {
-    const result = await this.options.client.send(new GetPublicKeyCommand({ KeyId: this.options.keyId }));
+  private async fetchPublicKey(keyId: string): Promise<PublicJwk> {
+    const result = await this.options.client.send(new GetPublicKeyCommand({ KeyId: keyId }));
     if (!result.PublicKey) throw new Error('KMS returned no public key');
     if (result.KeySpec && result.KeySpec !== 'ECC_NIST_P256') {
-      throw new Error(`audit key ${this.options.keyId} is ${result.KeySpec}; digests need ECC_NIST_P256`);
+      throw new Error(`audit key ${keyId} is ${result.KeySpec}; digests need ECC_NIST_P256`);
     }
     const jwk = createPublicKey({ key: Buffer.from(result.PublicKey), format: 'der', type: 'spki' }).export({
       format: 'jwk',

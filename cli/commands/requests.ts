@@ -582,7 +582,8 @@ export async function decide(
 export function decisionLine(style: Style, action: Decision, updated: RequestView, now: number): string {
   const who = `${updated.id} (${updated.roleId} for ${updated.requester.email})`;
   const extension = updated.extension;
-  const last = updated.extensions.at(-1);
+  // A server older than extension history omits the list.
+  const last = (updated.extensions ?? []).at(-1);
   const denied = updated.deniedExtensions?.at(-1);
   if ((action === 'approve' || action === 'extend') && updated.status === 'active') {
     const verb = action === 'approve' ? 'Approved the extension of' : 'Asked to extend';

@@ -152,6 +152,7 @@ describe('the credential_process cache', () => {
 /** The CLI in-process against a scripted broker: which requests it makes and what it prints. */
 function cli(respond: (method: string, path: string) => Response | Promise<Response>) {
   let stdout = '';
+  let stderr = '';
   let now = NOW;
   const calls: string[] = [];
   const home = mkdtempSync(join(tmpdir(), 'bg-cache-cli-'));
@@ -166,7 +167,7 @@ function cli(respond: (method: string, path: string) => Response | Promise<Respo
       return respond(method, `${url.pathname}${url.search}`);
     }) as typeof fetch,
     stdout: { write: (chunk: string) => (stdout += chunk) },
-    stderr: { write: () => true },
+    stderr: { write: (chunk: string) => ((stderr += chunk), true) },
     stdin: new PassThrough() as unknown as CliContext['stdin'],
     openUrl: async () => false,
     now: () => now,
@@ -186,9 +187,10 @@ function cli(respond: (method: string, path: string) => Response | Promise<Respo
     calls,
     run: async (...argv: string[]) => {
       stdout = '';
+      stderr = '';
       calls.length = 0;
       const code = await run(argv, ctx);
-      return { code, stdout };
+      return { code, stdout, stderr };
     },
     advance: (ms: number) => {
       now += ms;
@@ -261,7 +263,8 @@ describe('credentials follows the grant', () => {
     const { respond } = broker();
     const h = cli(respond);
     expect((await h.run('credentials', ID)).code).toBe(0);
-    expect((await h.run('revoke', ID, '--reason', 'done')).code).toBe(0);
+    const revoked = await h.run('revoke', ID, '--reason', 'done');
+    expect(revoked.code, revoked.stderr).toBe(0);
     expect(existsSync(h.cacheFile({ requestId: ID }))).toBe(false);
     const after = await h.run('credentials', ID);
     expect(after.code).not.toBe(0);

@@ -167,7 +167,12 @@ function cli(respond: (method: string, path: string) => Response | Promise<Respo
       return respond(method, `${url.pathname}${url.search}`);
     }) as typeof fetch,
     stdout: { write: (chunk: string) => (stdout += chunk) },
-    stderr: { write: (chunk: string) => ((stderr += chunk), true) },
+    stderr: {
+      write: (chunk: string) => {
+        stderr += chunk;
+        return true;
+      },
+    },
     stdin: new PassThrough() as unknown as CliContext['stdin'],
     openUrl: async () => false,
     now: () => now,

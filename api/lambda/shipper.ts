@@ -3,7 +3,9 @@
  * trigger: a new journal entry wakes the sealer, which chains every unsealed entry it finds in the table, ships
  * the sealed events to the bunker in seq order and signs digests. A record that cannot be read is logged and
  * skipped, never retried forever, so one poison record cannot stall the trail; the periodic sweep runs the
- * sealer too, so a lost trigger delays sealing by at most one sweep.
+ * sealer too, so a lost trigger delays sealing by at most one sweep. An every-minute rule also invokes it
+ * without records (the heartbeat tick): it then seals, ships and writes the heartbeat digest that is due even
+ * when nothing happened, so a quiet trail still proves it was not truncated.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { remoteBunker } from '../compose-bunker.js';
@@ -45,10 +47,16 @@ export function classifyRecord(record: DynamoDBRecord): Classified {
   return { kind: 'audit', sequenceNumber, type, id: sk.slice(4) };
 }
 
+/** The every-minute rule's event (EventBridge), as opposed to a stream batch. */
+export function isHeartbeatTick(event: unknown): boolean {
+  return (event as { source?: unknown } | null)?.source === 'aws.events';
+}
+
 export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipperFor: ShipperFactory) {
   let shipper: Promise<PendingShipper> | null = null;
   return (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> =>
     runtime.run(context, async () => {
+      const tick = isHeartbeatTick(event);
       const records = (event?.Records ?? []).map(classifyRecord);
       const audit = records.filter((record) => record.kind === 'audit');
       for (const record of records) {
@@ -68,7 +76,7 @@ export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipp
         if (count > 0)
           runtime.logger.warn({ auditType: type, ...metricFields(metric, count) }, `${type} seen`);
       }
-      if (audit.length === 0) return { batchItemFailures: [] };
+      if (audit.length === 0 && !tick) return { batchItemFailures: [] };
       try {
         const broker = await runtime.get();
         shipper ??= Promise.resolve(shipperFor(broker)).catch((error: unknown) => {
@@ -82,13 +90,14 @@ export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipp
           throw new Error('audit shipping is halted by a bunker conflict');
         }
         runtime.logger.info(
-          { records: records.length, auditRecords: audit.length, lastId: audit.at(-1)?.id, result },
+          { records: records.length, auditRecords: audit.length, lastId: audit.at(-1)?.id, tick, result },
           'audit sealed and shipped',
         );
         return { batchItemFailures: [] };
       } catch (error) {
         // Report the first audit record: Lambda checkpoints everything before it and retries from there.
         runtime.logger.error({ err: error, ...metricFields('ShipperFailures', 1) }, 'audit sealing failed');
+        if (tick) throw error;
         return { batchItemFailures: [{ itemIdentifier: audit[0]!.sequenceNumber }] };
       }
     });

@@ -428,6 +428,14 @@ export class BrokerStack extends Stack {
       targets: [new targets.LambdaFunction(sweeper, { retryAttempts: 0 })],
     });
 
+    // The heartbeat: with no commits the stream never wakes the sealer, yet a digest is due every
+    // `everyMinutes`; without it a quiet trail could not be told from a truncated one (docs/audit.md).
+    new events.Rule(this, 'ShipperHeartbeatEveryMinute', {
+      description: 'Wakes the sealer so it writes the heartbeat digest even when nothing happened',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(shipper, { retryAttempts: 0 })],
+    });
+
     const streamFailures = new sqs.Queue(this, 'ShipperStreamDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -410,6 +410,19 @@ describe('shipper handler', () => {
     ]);
   });
 
+  it('runs the sealer on the every-minute heartbeat tick, which has no records', async () => {
+    let calls = 0;
+    const handler = createShipperHandler(runtime, () => ({
+      run: async () => {
+        calls += 1;
+        return { sealed: 0, lastSeq: 0, shipped: { shipped: 0, lastSeq: 0 } };
+      },
+    }));
+    const tick = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
+    expect((await handler(tick as never, lambdaContext())).batchItemFailures).toEqual([]);
+    expect(calls).toBe(1);
+  });
+
   it('does not ship at all for a batch without audit events', async () => {
     let calls = 0;
     const handler = createShipperHandler(runtime, () => ({

@@ -325,6 +325,18 @@ describe('BrokerStack', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
   });
 
+  it('invokes the shipper every minute too, so the heartbeat digest is written when nothing happens', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    const heartbeat = rules.find((rule) => /heartbeat/i.test(String(rule.Properties.Description)));
+    expect(heartbeat?.Properties).toMatchObject({ ScheduleExpression: 'rate(1 minute)' });
+    const target = JSON.stringify(heartbeat?.Properties.Targets);
+    const shipperId = Object.entries(template.findResources('AWS::Lambda::Function')).find(([, fn]) =>
+      JSON.stringify(fn).includes('shipper'),
+    )?.[0];
+    expect(shipperId).toBeDefined();
+    expect(target).toContain(shipperId!);
+  });
+
   it('stores the config in SSM and only lets the functions read secrets under their prefix', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/breakglass/config',

@@ -107,7 +107,7 @@ describe('breakglass login against a real OIDC provider', () => {
     const page = await completeBrowserLogin(`${stack.url}/auth/login`, 'mallory');
     expect(page).toContain('Unknown demo user');
     expect(page).toContain(
-      'no demo user &#34;mallory&#34;; sign in as one of alice, bob, dave, carol, pat, erin',
+      'no demo user &quot;mallory&quot;; sign in as one of alice, bob, dave, carol, pat, erin',
     );
     expect(page).not.toMatch(/server_error|oops/i);
     // A real demo user then gets past the provider (this minimal browser stops at the signed-in pages).

@@ -18,6 +18,7 @@ const SUITES: Array<() => Promise<Suite>> = [
   () => import('./suites/lambda.js'),
   () => import('./suites/activity.js'),
   () => import('./suites/list.js'),
+  () => import('./suites/start.js'),
 ];
 
 async function main(): Promise<void> {

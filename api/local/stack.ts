@@ -21,7 +21,7 @@ import { SealerLoop } from '../services/sealer.js';
 import { Sweeper } from '../services/sweeper.js';
 import type { DemoUser } from './demo-users.js';
 import { createDevOidcProvider } from './dev-oidc.js';
-import { type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.js';
+import { dynamoDataDir, type RunningDynamoDb, startDynamoDbLocal } from './dynamodb-local.js';
 
 export const OIDC_PATH = '/oidc';
 
@@ -35,6 +35,12 @@ export interface LocalStackOptions {
   config?: BreakglassConfig;
   /** Use a DynamoDB (Local) that is already running instead of starting one. */
   dynamodbEndpoint?: string;
+  /**
+   * A DynamoDB Local the caller has already begun starting (`npm start` spawns the JVM before it loads the
+   * broker's modules, so the two overlap). Once the stack has started it stops it on stop(); if the stack
+   * cannot start, cleaning it up stays with the caller, who may cancel a start still under way.
+   */
+  dynamodb?: Promise<RunningDynamoDb>;
   /** Keep DynamoDB Local in memory instead of under dataDir. */
   inMemory?: boolean;
   /** JVM flags for the DynamoDB Local this stack starts (`npm start`: QUICK_START_JVM). */
@@ -148,18 +154,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const config = localConfig(baseConfig, url);
 
   let dynamo: RunningDynamoDb | null = null;
-  try {
-    if (!options.dynamodbEndpoint) {
-      dynamo = await startDynamoDbLocal({
-        ...(options.inMemory ? {} : { dataDir: join(dataDir, 'dynamodb') }),
+  // DynamoDB Local (seconds of JVM start) and the identity provider come up side by side.
+  const dynamoStarting: Promise<RunningDynamoDb> | null = options.dynamodbEndpoint
+    ? null
+    : (options.dynamodb ??
+      startDynamoDbLocal({
+        ...(options.inMemory ? {} : { dataDir: dynamoDataDir(dataDir) }),
         ...(options.dynamodbJvmOptions ? { jvmOptions: options.dynamodbJvmOptions } : {}),
-      });
-    }
-    const dynamodbEndpoint = options.dynamodbEndpoint ?? dynamo!.endpoint;
+      }));
+  try {
     const tableName = options.tableName ?? 'breakglass';
     const webClientSecret =
       process.env.BREAKGLASS_DEV_WEB_CLIENT_SECRET ?? randomBytes(24).toString('base64url');
-    const provider = await createDevOidcProvider({
+    const providerStarting = createDevOidcProvider({
       issuer: config.oidc.issuer,
       audience: config.oidc.audience,
       cliClientId: config.oidc.clientId,
@@ -169,6 +176,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keyFile: join(dataDir, 'dev-oidc-keys.json'),
       ...(options.demoUsers ? { demoUsers: options.demoUsers } : {}),
     });
+    const [started, provider] = await Promise.all([dynamoStarting, providerStarting]);
+    dynamo = started;
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? started!.endpoint;
     // The web client's secret is the one just registered with the development provider; the cookie key comes
     // from the configured env var when set, else a fresh one (sessions then end when the stack restarts).
     const cookieSecret = process.env[config.web.cookieSecretEnv] ?? randomBytes(32).toString('base64url');
@@ -287,7 +297,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
   } catch (error) {
     server.close();
-    await dynamo?.stop();
+    // A start of our own still under way is waited for, so that no JVM outlives a failed start.
+    if (!options.dynamodb) await (await dynamoStarting?.catch(() => null))?.stop();
     throw error;
   }
 }

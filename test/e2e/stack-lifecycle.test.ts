@@ -30,14 +30,19 @@ function dataDir(): string {
   return dir;
 }
 
-function launch(dir: string): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [MAIN], {
+function launch(
+  dir: string,
+  { entry = MAIN, env = {} }: { entry?: string; env?: Record<string, string> } = {},
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [entry], {
+    cwd: PACKAGE_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? dir,
       PORT: '0',
       BREAKGLASS_DATA_DIR: dir,
       BREAKGLASS_SHIP_INTERVAL: '0.5',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -50,8 +55,8 @@ function launch(dir: string): { child: ChildProcess; output: () => string; exit:
   return { child, output: () => output, exit };
 }
 
-async function startBroker(dir: string): Promise<Broker> {
-  const run = launch(dir);
+async function startBroker(dir: string, entry = MAIN): Promise<Broker> {
+  const run = launch(dir, { entry });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${run.output()}`)), 90_000);
     run.child.stderr!.on('data', () => {
@@ -174,6 +179,30 @@ describe.skipIf(!existsSync(MAIN) || !existsSync('/proc/self/cmdline'))('local s
       for (const pid of dynamoOn(dir)) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("npm start's entry (infra/start.mjs) checks dist/ and runs the stack in its own process", async () => {
+    const dir = dataDir();
+    const broker = await startBroker(dir, join(PACKAGE_ROOT, 'infra/start.mjs'));
+    expect(broker.output()).toMatch(/^dist\/ is current/);
+    expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
+    // One Node process for the check and the stack: the stack's DynamoDB Local is this process's child.
+    const [java] = dynamoOn(dir);
+    expect(readFileSync(`/proc/${java}/stat`, 'utf8').split(' ')[3]).toBe(String(broker.child.pid));
+    broker.child.kill('SIGINT');
+    expect(await broker.exit).toBe(0);
+    expect(broker.output()).toContain('stopped');
+    expect(dynamoOn(dir)).toEqual([]);
+  });
+
+  it('a config the stack refuses cancels the DynamoDB Local it began starting: no JVM, no pidfile left', async () => {
+    const dir = dataDir();
+    const run = launch(dir, { env: { BREAKGLASS_CONFIG: join(PACKAGE_ROOT, 'package.json') } });
+    expect(await run.exit).toBe(1);
+    expect(run.output()).toContain('invalid configuration');
+    expect(run.output()).not.toMatch(/\n\s+at /);
+    expect(dynamoOn(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'dynamodb', PIDFILE))).toBe(false);
   });
 
   it('kill -9 of the broker stops its DynamoDB Local; the restart runs exactly one', async () => {

@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
-import { type ChainHead, ChainVerifier, EMPTY_HEAD } from '../domain/audit-chain.js';
+import { type ChainHead, ChainVerifier, EMPTY_HEAD, textAt } from '../domain/audit-chain.js';
 import {
   DIGESTS_DIR,
   EVENTS_DIR,
@@ -170,7 +170,7 @@ export async function verifyJsonlText(
     let hashedTo = 0;
     for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
       const raw = text.slice(start, newline);
-      if (raw.startsWith(END_PREFIX)) {
+      if (textAt(raw, 0, END_PREFIX)) {
         check.hashText(text.slice(hashedTo, start));
         hashedTo = newline + 1;
       }
@@ -187,7 +187,7 @@ export async function verifyJsonlText(
     rest = text.slice(start);
   }
   if (rest.trim() !== '') {
-    if (!rest.startsWith(END_PREFIX)) check.hashText(rest);
+    if (!textAt(rest, 0, END_PREFIX)) check.hashText(rest);
     const pending = check.line(rest, false);
     const failure = pending instanceof Promise ? await pending : pending;
     if (failure) return failure;
@@ -196,6 +196,8 @@ export async function verifyJsonlText(
 }
 
 const END_PREFIX = '{"type":"export.end"';
+/** Boundary, digest and end lines start with their type; event lines (canonical JSON) never do. */
+const EXPORT_LINE_PREFIX = '{"type":"export.';
 
 /** One export's checks, line by line: `line` for each non-empty line in order, then `finish`. */
 class JsonlCheck {
@@ -245,7 +247,7 @@ class JsonlCheck {
       );
     // Event lines go straight to the chain verifier, which avoids parsing canonical lines; only the export's own
     // boundary, digest and end lines (which start with their type) are parsed here.
-    if (!raw.startsWith('{"type":"export.')) {
+    if (!textAt(raw, 0, EXPORT_LINE_PREFIX)) {
       if (hashIt) this.hash.update(`${raw}\n`);
       this.verifier ??= new ChainVerifier(this.start);
       if (this.verifier.pushLine(raw)) return null;

@@ -436,6 +436,83 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     expect(verifier.result()).toMatchObject({ ok: false, firstBadSeq: 7, reason });
   });
 
+  /** A chain whose event 3 is reshaped by `change` before sealing (the sealer hashes whatever it is given). */
+  function chainWith(change: (draft: AuditEventDraft & { id: string }) => void): AuditEvent[] {
+    const events: AuditEvent[] = [];
+    let head = EMPTY_HEAD;
+    for (let n = 1; n <= 5; n++) {
+      const committed = {
+        ...draft(n),
+        id: `evt_${n}`,
+        time: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
+        simulated: false,
+      };
+      if (n === 3) change(committed);
+      const event = sealEvent(committed, head);
+      events.push(event);
+      head = { seq: event.seq, hash: event.hash };
+    }
+    return events;
+  }
+
+  // What the scanner must not be fooled by: data that looks like the tail, tails longer than where the search
+  // starts, and tail strings with escapes (which only the full path reads correctly).
+  const lookAlikeTail = (hash: string) => ({
+    hash,
+    id: 'evt_x',
+    prevHash: hash,
+    seq: 99,
+    simulated: true,
+    time: 'x',
+    type: 'x',
+  });
+  it.each([
+    [
+      'data with its own hash member',
+      (d: AuditEventDraft) => {
+        d.data = { hash: 'a'.repeat(64), id: 'evt_fake' };
+      },
+    ],
+    [
+      'data shaped like a whole tail',
+      (d: AuditEventDraft) => {
+        d.data = { inner: lookAlikeTail('b'.repeat(64)) };
+      },
+    ],
+    [
+      'a tail longer than the search hint',
+      (d: AuditEventDraft) => {
+        d.requestId = `req_${'x'.repeat(900)}`;
+      },
+    ],
+    [
+      'a quote escaped in a tail string',
+      (d: AuditEventDraft) => {
+        d.roleId = 'prod-"admin"';
+      },
+    ],
+    [
+      'a backslash in a tail string',
+      (d: AuditEventDraft & { id: string }) => {
+        d.id = 'evt_\\3';
+      },
+    ],
+  ])('accepts %s, and catches a change to it', (_label, change) => {
+    const text = lines(chainWith(change));
+    const intact = new ChainVerifier();
+    for (const line of text) expect(intact.pushLine(line)).toBe(true);
+    expect(intact.result()).toMatchObject({ ok: true, lastSeq: 5 });
+
+    // The same event with one character of its tail changed and its own hash recomputed: the link to the next
+    // event breaks, whichever path read it.
+    const event = JSON.parse(text[2]!) as AuditEvent;
+    const forged = { ...event, time: event.time.replace('10:00:03', '10:00:04') };
+    text[2] = canonicalJson({ ...forged, hash: hashEvent(forged) });
+    const verifier = new ChainVerifier();
+    for (const line of text) if (!verifier.pushLine(line)) break;
+    expect(verifier.result()).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'prev_hash_mismatch' });
+  });
+
   it('reports a deleted line as a seq gap', () => {
     const text = lines(chain(10));
     text.splice(3, 1);

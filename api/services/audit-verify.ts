@@ -20,6 +20,7 @@ import type { ExportEnd, ExportManifest } from '../domain/exports/jsonl.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { BunkerReader } from '../ports/bunker.js';
 import type { BrokerStore } from '../ports/store.js';
+import type { TextHasher } from '../ports/text-hasher.js';
 import {
   DigestChain,
   DigestChecker,
@@ -137,6 +138,20 @@ export interface JsonlVerifyOptions extends TrustOptions {
   /** A detached `.sig` (compact JWS of the manifest), when the export's end line carries none. */
   detachedSignature?: string | null;
   at?: Date;
+  /** Computes the file-wide SHA-256 the end line promises (default: on this thread, beside the chain check). */
+  hasher?: TextHasher;
+}
+
+/** The file-wide SHA-256 on the calling thread. */
+function inThreadHasher(): TextHasher {
+  const hash = createHash('sha256');
+  return {
+    update: (text) => {
+      hash.update(text);
+    },
+    digest: async () => hash.digest('hex'),
+    close: () => undefined,
+  };
 }
 
 /** Verifies JSONL lines (without their newlines) in constant memory; see `verifyJsonlText`. */
@@ -145,12 +160,16 @@ export async function verifyJsonl(
   options: JsonlVerifyOptions,
 ): Promise<AuditVerifyReport> {
   const check = new JsonlCheck(options);
-  for await (const raw of lines) {
-    if (raw.trim() === '') continue;
-    const failure = await check.line(raw, true);
-    if (failure) return failure;
+  try {
+    for await (const raw of lines) {
+      if (raw.trim() === '') continue;
+      const failure = await check.line(raw, true);
+      if (failure) return failure;
+    }
+    return await check.finish();
+  } finally {
+    check.close();
   }
-  return check.finish();
 }
 
 /**
@@ -163,6 +182,14 @@ export async function verifyJsonlText(
   options: JsonlVerifyOptions,
 ): Promise<AuditVerifyReport> {
   const check = new JsonlCheck(options);
+  try {
+    return await checkText(check, chunks);
+  } finally {
+    check.close();
+  }
+}
+
+async function checkText(check: JsonlCheck, chunks: AsyncIterable<string>): Promise<AuditVerifyReport> {
   let rest = '';
   for await (const chunk of chunks) {
     const text = rest + chunk;
@@ -201,7 +228,7 @@ const EXPORT_LINE_PREFIX = '{"type":"export.';
 
 /** One export's checks, line by line: `line` for each non-empty line in order, then `finish`. */
 class JsonlCheck {
-  private readonly hash = createHash('sha256');
+  private readonly hash: TextHasher;
   private verifier: ChainVerifier | null = null;
   private start: ChainHead = EMPTY_HEAD;
   private end: ExportEnd | null = null;
@@ -213,6 +240,12 @@ class JsonlCheck {
 
   constructor(private readonly options: JsonlVerifyOptions) {
     this.keys = options.trusted?.keys ?? null;
+    this.hash = options.hasher ?? inThreadHasher();
+  }
+
+  /** Releases the file hasher (a no-op after its digest was taken). */
+  close(): void {
+    this.hash.close();
   }
 
   get ended(): boolean {
@@ -347,7 +380,7 @@ class JsonlCheck {
     if (!end) {
       unsignedBecause = 'a bare event list without an end line carries no signature';
     } else {
-      const digest = this.hash.digest('hex');
+      const digest = await this.hash.digest();
       if (end.count !== chain.events || end.lastSeq !== lastSeq || end.lastHash !== chain.lastHash) {
         return fail(
           'jsonl',

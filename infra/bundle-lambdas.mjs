@@ -7,7 +7,7 @@
  * loaded only when used, so they cost nothing at cold start otherwise.
  */
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -73,6 +73,66 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * In Lambda the credentials are always in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN, set by the runtime for the function's role). The SDK's default chain
+ * (`@aws-sdk/credential-provider-node`) would also bundle SSO, SSO-OIDC, sign-in, INI files, credential
+ * processes, web identity, IMDS/ECS and the STS client they use (~120 KiB of chunks, loaded lazily but deployed
+ * with every function). Each client's default chain is replaced by the environment provider alone, with the same
+ * exports; a client given explicit credentials (DynamoDB Local in tests) never calls it.
+ */
+const envCredentialsOnly = {
+  name: 'env-credentials-only',
+  setup(builder) {
+    builder.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+      path: 'env-credentials',
+      namespace: 'breakglass-env-credentials',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-env-credentials' }, () => ({
+      contents: [
+        "import { fromEnv } from '@aws-sdk/credential-provider-env';",
+        'export const defaultProvider = (init = {}) => fromEnv(init);',
+        'export const credentialsWillNeedRefresh = (credentials) => credentials?.expiration !== undefined;',
+        'export const credentialsTreatedAsExpired = (credentials) =>',
+        '  credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300000;',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
+ * Each AWS SDK client imports its whole package.json (2–4 KiB: scripts, dependency lists) to put its version in
+ * the User-Agent, and reads nothing else from it (`packageInfo.version`). A bundle keeps the name and version.
+ */
+const sdkPackageVersionOnly = {
+  name: 'sdk-package-version-only',
+  setup(builder) {
+    builder.onLoad({ filter: /node_modules\/@aws-sdk\/[^/]+\/package\.json$/ }, (args) => {
+      const { name, version } = JSON.parse(readFileSync(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
+/**
+ * `@aws-sdk/core` carries the browser User-Agent parser, which imports `bowser` dynamically. Node clients never
+ * call it and esbuild drops the code, but still writes the chunk (33 KiB that no file imports) into every
+ * function. `bowser` resolves to an empty module instead; the browser parser, if it were ever called, would
+ * then find no parser and report no browser details, which is what a Lambda has.
+ */
+const noBrowserUserAgent = {
+  name: 'no-browser-user-agent',
+  setup(builder) {
+    builder.onResolve({ filter: /^bowser$/ }, () => ({ path: 'bowser', namespace: 'breakglass-no-bowser' }));
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-no-bowser' }, () => ({
+      contents: 'export default {};\n',
+      loader: 'js',
+    }));
+  },
+};
+
 /** Bytes of every file under dir (the entry and its chunks). */
 function sizeOf(dir) {
   return readdirSync(dir, { withFileTypes: true }).reduce(
@@ -81,6 +141,28 @@ function sizeOf(dir) {
     0,
   );
 }
+
+/**
+ * Bytes a cold start loads: index.mjs and every chunk it imports statically, recursively (from esbuild's
+ * metafile). Chunks reached only through `import()` load on first use and are left out here; `totalBytes`
+ * counts them.
+ */
+function coldStartBytes(metafile) {
+  const entry = Object.keys(metafile.outputs).find((path) => path.endsWith('/index.mjs'));
+  const seen = new Set();
+  const visit = (path) => {
+    if (seen.has(path) || !metafile.outputs[path]) return;
+    seen.add(path);
+    for (const imported of metafile.outputs[path].imports) {
+      if (imported.kind === 'import-statement') visit(imported.path);
+    }
+  };
+  visit(entry);
+  // Output paths in the metafile are relative to the working directory.
+  return [...seen].reduce((total, path) => total + statSync(resolve(path)).size, 0);
+}
+
+const kib = (bytes) => (bytes / 1024).toFixed(0);
 
 export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), quiet = false } = {}) {
   const sizes = {};
@@ -109,7 +191,13 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       banner: {
         js: "import { createRequire as __bgCreateRequire } from 'node:module'; const require = __bgCreateRequire(import.meta.url);",
       },
-      plugins: [packageRootStub, zodEnglishOnly],
+      plugins: [
+        packageRootStub,
+        zodEnglishOnly,
+        envCredentialsOnly,
+        sdkPackageVersionOnly,
+        noBrowserUserAgent,
+      ],
       logLevel: 'warning',
     });
     const leaked = Object.keys(result.metafile.inputs).filter((input) =>
@@ -121,6 +209,8 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
     writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
     sizes[name] = {
       indexBytes: statSync(join(outdir, 'index.mjs')).size,
+      coldStartBytes: coldStartBytes(result.metafile),
+      // Every file the function deploys: the entry, static and lazily loaded chunks, package.json.
       totalBytes: sizeOf(outdir),
       // Packages (or our own top folders) that reached the bundle, so tests can check what each function carries.
       packages: [
@@ -139,7 +229,7 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
   if (!quiet) {
     for (const [name, size] of Object.entries(sizes)) {
       console.log(
-        `lambda ${name.padEnd(10)} index.mjs ${(size.indexBytes / 1024).toFixed(0)} KiB, with chunks ${(size.totalBytes / 1024).toFixed(0)} KiB`,
+        `lambda ${name.padEnd(10)} index.mjs ${kib(size.indexBytes)} KiB, loaded at cold start ${kib(size.coldStartBytes)} KiB, deployed with every chunk ${kib(size.totalBytes)} KiB`,
       );
     }
   }

@@ -152,18 +152,16 @@ export function buildSealing(
   };
 }
 
-const loadRemoteBunker = () => import('./compose-bunker.js').then((module) => module.remoteBunker);
-
-/** The S3 sink and KMS signer, loaded (SDK clients and all) the first time they are used. */
+/** The S3 sink and KMS signer, each loaded (SDK client and all) the first time it is used. */
 export const lazyRemoteBunker: RemoteBunker = {
   s3Sink: (config, client) =>
     new LazySink(
       // S3Sink's own location, known before it is loaded (readiness reports it).
       config.bunker.kind === 's3' ? `s3://${config.bunker.bucket}/${config.bunker.prefix}` : '',
-      async () => (await loadRemoteBunker()).s3Sink(config, client),
+      async () => (await import('./compose-bunker-s3.js')).s3Sink(config, client),
     ),
   kmsSigner: (config, keyId, client) =>
-    new LazySigner(async () => (await loadRemoteBunker()).kmsSigner(config, keyId, client)),
+    new LazySigner(async () => (await import('./compose-bunker-kms.js')).kmsSigner(config, keyId, client)),
 };
 
 interface BunkerOptions {

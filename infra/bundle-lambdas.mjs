@@ -133,6 +133,26 @@ const noBrowserUserAgent = {
   },
 };
 
+/**
+ * pino's transports run log processing in a worker thread (`thread-stream`, ~13 KiB with its helpers); the
+ * functions log JSON to stdout, where Lambda collects it, and never configure one. pino's transport module is
+ * replaced by one that says so if it is ever called.
+ */
+const noPinoTransports = {
+  name: 'no-pino-transports',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) => {
+      if (!args.importer.includes('/node_modules/pino/')) return undefined;
+      return { path: 'pino-transport', namespace: 'breakglass-no-pino-transport' };
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-no-pino-transport' }, () => ({
+      contents:
+        "module.exports = function transport() { throw new Error('pino transports are not bundled into the Lambda functions (infra/bundle-lambdas.mjs)'); };\n",
+      loader: 'js',
+    }));
+  },
+};
+
 /** Bytes of every file under dir (the entry and its chunks). */
 function sizeOf(dir) {
   return readdirSync(dir, { withFileTypes: true }).reduce(
@@ -197,6 +217,7 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
         envCredentialsOnly,
         sdkPackageVersionOnly,
         noBrowserUserAgent,
+        noPinoTransports,
       ],
       logLevel: 'warning',
     });

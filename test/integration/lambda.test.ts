@@ -452,9 +452,9 @@ const COLD_START_TARGET_KIB: Record<string, number> = {
   audit: 1024,
   transition: 500,
   sweeper: 500,
-  // Target 500 KiB, missed (≈ 519 KiB: S3, DynamoDB and the SDK core it ships with on every invocation); this
+  // Target 500 KiB, missed (≈ 506 KiB: S3, DynamoDB and the SDK core it ships with on every invocation); this
   // ceiling only keeps it from growing. docs/deploy.md#decisions-worth-knowing has what it carries.
-  shipper: 530,
+  shipper: 515,
 };
 
 /**
@@ -463,15 +463,18 @@ const COLD_START_TARGET_KIB: Record<string, number> = {
  * browser chunk were dropped, so that a change that adds to a bundle has to say so here.
  */
 const DEPLOYED_CEILING_KIB: Record<string, number> = {
-  http: 1450,
-  audit: 1450,
-  transition: 1000,
-  sweeper: 1000,
-  shipper: 800,
+  http: 1400,
+  audit: 1400,
+  transition: 960,
+  sweeper: 960,
+  shipper: 760,
 };
 
-/** The default credential chain's providers and their clients: a Lambda's credentials are in its environment. */
-const CREDENTIAL_CHAIN = [
+/**
+ * What no bundle may carry: the default credential chain's providers and their clients (a Lambda's credentials
+ * are in its environment), the browser User-Agent parser, pino's transports (infra/bundle-lambdas.mjs).
+ */
+const NEVER_BUNDLED = [
   '@aws-sdk/credential-provider-node',
   '@aws-sdk/credential-provider-sso',
   '@aws-sdk/credential-provider-ini',
@@ -483,6 +486,8 @@ const CREDENTIAL_CHAIN = [
   '@aws-sdk/nested-clients',
   '@smithy/credential-provider-imds',
   'bowser',
+  // pino's worker-thread transports: the functions log to stdout.
+  'thread-stream',
 ];
 
 describe('the esbuild bundle', () => {
@@ -504,7 +509,7 @@ describe('the esbuild bundle', () => {
       .map(([fn, ceiling]) => `${fn}: ${kib(bundles[fn]!.totalBytes)} KiB deployed > ${ceiling} KiB`);
     expect(overCeiling).toEqual([]);
     for (const fn of Object.keys(COLD_START_TARGET_KIB)) {
-      expect(bundles[fn]!.packages.filter((pkg) => CREDENTIAL_CHAIN.includes(pkg))).toEqual([]);
+      expect(bundles[fn]!.packages.filter((pkg) => NEVER_BUNDLED.includes(pkg))).toEqual([]);
       expect(bundles[fn]!.packages).toContain('@aws-sdk/credential-provider-env');
     }
     // Each function carries only what its entry imports: the HTTP layer only in the API function, grant and

@@ -8,7 +8,9 @@ export declare function bundleLambdas(options?: { outRoot?: string; quiet?: bool
       coldStartBytes: number;
       /** Every file the function deploys, lazily loaded chunks included. */
       totalBytes: number;
+      /** Packages (or our own top folders) with code anywhere in the bundle, and in what a cold start loads. */
       packages: string[];
+      coldStartPackages: string[];
     }
   >
 >;

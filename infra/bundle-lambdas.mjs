@@ -163,11 +163,10 @@ function sizeOf(dir) {
 }
 
 /**
- * Bytes a cold start loads: index.mjs and every chunk it imports statically, recursively (from esbuild's
- * metafile). Chunks reached only through `import()` load on first use and are left out here; `totalBytes`
- * counts them.
+ * What a cold start loads: index.mjs and every chunk it imports statically, recursively (output paths from
+ * esbuild's metafile). Chunks reached only through `import()` load on first use and are left out.
  */
-function coldStartBytes(metafile) {
+function coldStartOutputs(metafile) {
   const entry = Object.keys(metafile.outputs).find((path) => path.endsWith('/index.mjs'));
   const seen = new Set();
   const visit = (path) => {
@@ -178,8 +177,22 @@ function coldStartBytes(metafile) {
     }
   };
   visit(entry);
-  // Output paths in the metafile are relative to the working directory.
-  return [...seen].reduce((total, path) => total + statSync(resolve(path)).size, 0);
+  return [...seen];
+}
+
+/** Packages (or our own top folders) with code in `outputs`, so tests can check what each function carries. */
+function packagesIn(metafile, outputs) {
+  return [
+    ...new Set(
+      outputs
+        .flatMap((output) => Object.entries(metafile.outputs[output].inputs))
+        .filter(([, use]) => use.bytesInOutput > 0)
+        .map(([input]) => {
+          const pkg = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+          return pkg ? pkg[1] : input.split('/').slice(0, 2).join('/');
+        }),
+    ),
+  ].sort();
 }
 
 const kib = (bytes) => (bytes / 1024).toFixed(0);
@@ -228,23 +241,15 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       throw new Error(`lambda ${name} bundles development-only code: ${leaked.slice(0, 5).join(', ')}`);
     }
     writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
+    const coldStart = coldStartOutputs(result.metafile);
     sizes[name] = {
       indexBytes: statSync(join(outdir, 'index.mjs')).size,
-      coldStartBytes: coldStartBytes(result.metafile),
+      // Output paths in the metafile are relative to the working directory.
+      coldStartBytes: coldStart.reduce((total, path) => total + statSync(resolve(path)).size, 0),
       // Every file the function deploys: the entry, static and lazily loaded chunks, package.json.
       totalBytes: sizeOf(outdir),
-      // Packages (or our own top folders) that reached the bundle, so tests can check what each function carries.
-      packages: [
-        ...new Set(
-          Object.values(result.metafile.outputs)
-            .flatMap((output) => Object.entries(output.inputs))
-            .filter(([, use]) => use.bytesInOutput > 0)
-            .map(([input]) => {
-              const pkg = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
-              return pkg ? pkg[1] : input.split('/').slice(0, 2).join('/');
-            }),
-        ),
-      ].sort(),
+      packages: packagesIn(result.metafile, Object.keys(result.metafile.outputs)),
+      coldStartPackages: packagesIn(result.metafile, coldStart),
     };
   }
   if (!quiet) {

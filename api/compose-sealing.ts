@@ -10,7 +10,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoCursorStore } from './adapters/bunker/dynamo-cursor.js';
 import { FileSink } from './adapters/bunker/file-sink.js';
 import { LazySigner, LazySink } from './adapters/bunker/lazy.js';
-import { LocalKeySigner } from './adapters/bunker/local-signer.js';
 import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
 import type { RemoteBunker } from './compose-bunker.js';
@@ -152,19 +151,27 @@ export function buildSealing(
   };
 }
 
-const loadRemoteBunker = () => import('./compose-bunker.js').then((module) => module.remoteBunker);
-
-/** The S3 sink and KMS signer, loaded (SDK clients and all) the first time they are used. */
+/** The S3 sink and KMS signer, each loaded (SDK client and all) the first time it is used. */
 export const lazyRemoteBunker: RemoteBunker = {
   s3Sink: (config, client) =>
     new LazySink(
       // S3Sink's own location, known before it is loaded (readiness reports it).
       config.bunker.kind === 's3' ? `s3://${config.bunker.bucket}/${config.bunker.prefix}` : '',
-      async () => (await loadRemoteBunker()).s3Sink(config, client),
+      async () => (await import('./compose-bunker-s3.js')).s3Sink(config, client),
     ),
   kmsSigner: (config, keyId, client) =>
-    new LazySigner(async () => (await loadRemoteBunker()).kmsSigner(config, keyId, client)),
+    new LazySigner(async () => (await import('./compose-bunker-kms.js')).kmsSigner(config, keyId, client)),
 };
+
+/**
+ * The local-key signer (no KMS key configured: the local stack, simulated deployments), loaded on first use like
+ * the KMS signer: it brings jose, which a live function otherwise loads only to verify on rare paths.
+ */
+function localSigner(keyFile: string): AuditSigner {
+  return new LazySigner(
+    async () => new (await import('./adapters/bunker/local-signer.js')).LocalKeySigner(keyFile),
+  );
+}
 
 interface BunkerOptions {
   config: BreakglassConfig;
@@ -191,7 +198,7 @@ function buildBunker(options: BunkerOptions): Bunker {
       : new FileSink(resolve(dataDir, bunker.directory ?? 'bunker'));
   const signer: AuditSigner = bunker.digest.kmsKeyId
     ? options.remote.kmsSigner(config, bunker.digest.kmsKeyId, options.kms)
-    : new LocalKeySigner(resolve(dataDir, bunker.digest.keyFile ?? join('keys', 'audit-signing-key.json')));
+    : localSigner(resolve(dataDir, bunker.digest.keyFile ?? join('keys', 'audit-signing-key.json')));
   const shipper = new AuditShipper({
     store: options.store,
     sink,

@@ -7,7 +7,7 @@
  * loaded only when used, so they cost nothing at cold start otherwise.
  */
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -73,6 +73,86 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * In Lambda the credentials are always in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN, set by the runtime for the function's role). The SDK's default chain
+ * (`@aws-sdk/credential-provider-node`) would also bundle SSO, SSO-OIDC, sign-in, INI files, credential
+ * processes, web identity, IMDS/ECS and the STS client they use (~120 KiB of chunks, loaded lazily but deployed
+ * with every function). Each client's default chain is replaced by the environment provider alone, with the same
+ * exports; a client given explicit credentials (DynamoDB Local in tests) never calls it.
+ */
+const envCredentialsOnly = {
+  name: 'env-credentials-only',
+  setup(builder) {
+    builder.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+      path: 'env-credentials',
+      namespace: 'breakglass-env-credentials',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-env-credentials' }, () => ({
+      contents: [
+        "import { fromEnv } from '@aws-sdk/credential-provider-env';",
+        'export const defaultProvider = (init = {}) => fromEnv(init);',
+        'export const credentialsWillNeedRefresh = (credentials) => credentials?.expiration !== undefined;',
+        'export const credentialsTreatedAsExpired = (credentials) =>',
+        '  credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300000;',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
+ * Each AWS SDK client imports its whole package.json (2–4 KiB: scripts, dependency lists) to put its version in
+ * the User-Agent, and reads nothing else from it (`packageInfo.version`). A bundle keeps the name and version.
+ */
+const sdkPackageVersionOnly = {
+  name: 'sdk-package-version-only',
+  setup(builder) {
+    builder.onLoad({ filter: /node_modules\/@aws-sdk\/[^/]+\/package\.json$/ }, (args) => {
+      const { name, version } = JSON.parse(readFileSync(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
+/**
+ * `@aws-sdk/core` carries the browser User-Agent parser, which imports `bowser` dynamically. Node clients never
+ * call it and esbuild drops the code, but still writes the chunk (33 KiB that no file imports) into every
+ * function. `bowser` resolves to an empty module instead; the browser parser, if it were ever called, would
+ * then find no parser and report no browser details, which is what a Lambda has.
+ */
+const noBrowserUserAgent = {
+  name: 'no-browser-user-agent',
+  setup(builder) {
+    builder.onResolve({ filter: /^bowser$/ }, () => ({ path: 'bowser', namespace: 'breakglass-no-bowser' }));
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-no-bowser' }, () => ({
+      contents: 'export default {};\n',
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * pino's transports run log processing in a worker thread (`thread-stream`, ~13 KiB with its helpers); the
+ * functions log JSON to stdout, where Lambda collects it, and never configure one. pino's transport module is
+ * replaced by one that says so if it is ever called.
+ */
+const noPinoTransports = {
+  name: 'no-pino-transports',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) => {
+      if (!args.importer.includes('/node_modules/pino/')) return undefined;
+      return { path: 'pino-transport', namespace: 'breakglass-no-pino-transport' };
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-no-pino-transport' }, () => ({
+      contents:
+        "module.exports = function transport() { throw new Error('pino transports are not bundled into the Lambda functions (infra/bundle-lambdas.mjs)'); };\n",
+      loader: 'js',
+    }));
+  },
+};
+
 /** Bytes of every file under dir (the entry and its chunks). */
 function sizeOf(dir) {
   return readdirSync(dir, { withFileTypes: true }).reduce(
@@ -81,6 +161,41 @@ function sizeOf(dir) {
     0,
   );
 }
+
+/**
+ * What a cold start loads: index.mjs and every chunk it imports statically, recursively (output paths from
+ * esbuild's metafile). Chunks reached only through `import()` load on first use and are left out.
+ */
+function coldStartOutputs(metafile) {
+  const entry = Object.keys(metafile.outputs).find((path) => path.endsWith('/index.mjs'));
+  const seen = new Set();
+  const visit = (path) => {
+    if (seen.has(path) || !metafile.outputs[path]) return;
+    seen.add(path);
+    for (const imported of metafile.outputs[path].imports) {
+      if (imported.kind === 'import-statement') visit(imported.path);
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+/** Packages (or our own top folders) with code in `outputs`, so tests can check what each function carries. */
+function packagesIn(metafile, outputs) {
+  return [
+    ...new Set(
+      outputs
+        .flatMap((output) => Object.entries(metafile.outputs[output].inputs))
+        .filter(([, use]) => use.bytesInOutput > 0)
+        .map(([input]) => {
+          const pkg = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+          return pkg ? pkg[1] : input.split('/').slice(0, 2).join('/');
+        }),
+    ),
+  ].sort();
+}
+
+const kib = (bytes) => (bytes / 1024).toFixed(0);
 
 export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), quiet = false } = {}) {
   const sizes = {};
@@ -109,7 +224,14 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       banner: {
         js: "import { createRequire as __bgCreateRequire } from 'node:module'; const require = __bgCreateRequire(import.meta.url);",
       },
-      plugins: [packageRootStub, zodEnglishOnly],
+      plugins: [
+        packageRootStub,
+        zodEnglishOnly,
+        envCredentialsOnly,
+        sdkPackageVersionOnly,
+        noBrowserUserAgent,
+        noPinoTransports,
+      ],
       logLevel: 'warning',
     });
     const leaked = Object.keys(result.metafile.inputs).filter((input) =>
@@ -119,27 +241,21 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       throw new Error(`lambda ${name} bundles development-only code: ${leaked.slice(0, 5).join(', ')}`);
     }
     writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
+    const coldStart = coldStartOutputs(result.metafile);
     sizes[name] = {
       indexBytes: statSync(join(outdir, 'index.mjs')).size,
+      // Output paths in the metafile are relative to the working directory.
+      coldStartBytes: coldStart.reduce((total, path) => total + statSync(resolve(path)).size, 0),
+      // Every file the function deploys: the entry, static and lazily loaded chunks, package.json.
       totalBytes: sizeOf(outdir),
-      // Packages (or our own top folders) that reached the bundle, so tests can check what each function carries.
-      packages: [
-        ...new Set(
-          Object.values(result.metafile.outputs)
-            .flatMap((output) => Object.entries(output.inputs))
-            .filter(([, use]) => use.bytesInOutput > 0)
-            .map(([input]) => {
-              const pkg = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
-              return pkg ? pkg[1] : input.split('/').slice(0, 2).join('/');
-            }),
-        ),
-      ].sort(),
+      packages: packagesIn(result.metafile, Object.keys(result.metafile.outputs)),
+      coldStartPackages: packagesIn(result.metafile, coldStart),
     };
   }
   if (!quiet) {
     for (const [name, size] of Object.entries(sizes)) {
       console.log(
-        `lambda ${name.padEnd(10)} index.mjs ${(size.indexBytes / 1024).toFixed(0)} KiB, with chunks ${(size.totalBytes / 1024).toFixed(0)} KiB`,
+        `lambda ${name.padEnd(10)} index.mjs ${kib(size.indexBytes)} KiB, loaded at cold start ${kib(size.coldStartBytes)} KiB, deployed with every chunk ${kib(size.totalBytes)} KiB`,
       );
     }
   }

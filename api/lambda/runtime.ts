@@ -15,14 +15,11 @@ import type { BreakglassConfig } from '../config/schema.js';
 import { ConfigError, parseConfig } from '../config/validate.js';
 import { problemBody } from '../http/problem.js';
 import type { Logger } from '../ports/logger.js';
+import type { ValueSource } from './value-source.js';
 
 export type LambdaEnv = Record<string, string | undefined>;
 
-/** A string parameter or secret store, as far as the runtime needs one (SSM or Secrets Manager). */
-export interface ValueSource {
-  /** Returns the values found, by name; names that do not exist are left out. */
-  read(names: string[]): Promise<Map<string, string>>;
-}
+export type { ValueSource } from './value-source.js';
 
 export interface LambdaRuntimeOptions {
   env?: LambdaEnv;
@@ -187,48 +184,18 @@ export async function readConfigText(
   }
 }
 
-/** SSM Parameter Store, decrypting SecureString parameters; the client is loaded only when it is used. */
+/**
+ * SSM Parameter Store, decrypting SecureString parameters; the client is loaded only when it is used. The SDK
+ * is imported through a module of ours: a dynamic import of the package itself keeps its whole namespace (every
+ * command and shape of SSM, ~180 KiB) in the bundle, a static import keeps only what is named.
+ */
 export async function ssmSource(region?: string): Promise<ValueSource> {
-  const { SSMClient, GetParametersCommand } = await import('@aws-sdk/client-ssm');
-  const client = new SSMClient(region ? { region } : {});
-  return {
-    async read(names) {
-      const values = new Map<string, string>();
-      for (let start = 0; start < names.length; start += 10) {
-        const { Parameters } = await client.send(
-          new GetParametersCommand({ Names: names.slice(start, start + 10), WithDecryption: true }),
-        );
-        for (const parameter of Parameters ?? []) {
-          if (parameter.Name && parameter.Value !== undefined) values.set(parameter.Name, parameter.Value);
-        }
-      }
-      return values;
-    },
-  };
+  return (await import('./ssm-source.js')).ssmSource(region);
 }
 
-/** Secrets Manager string secrets; a secret that does not exist is left out. */
+/** Secrets Manager string secrets; a secret that does not exist is left out. Loaded like `ssmSource`. */
 export async function secretsManagerSource(region?: string): Promise<ValueSource> {
-  const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import(
-    '@aws-sdk/client-secrets-manager'
-  );
-  const client = new SecretsManagerClient(region ? { region } : {});
-  return {
-    async read(names) {
-      const values = new Map<string, string>();
-      await Promise.all(
-        names.map(async (name) => {
-          try {
-            const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: name }));
-            if (SecretString !== undefined) values.set(name, SecretString);
-          } catch (error) {
-            if (!(error instanceof ResourceNotFoundException)) throw error;
-          }
-        }),
-      );
-      return values;
-    },
-  };
+  return (await import('./secrets-source.js')).secretsManagerSource(region);
 }
 
 /**

@@ -8,8 +8,8 @@
  * when nothing happened, so a quiet trail still proves it was not truncated.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { remoteBunker } from '../compose-bunker.js';
-import { buildSealing, type SealingParts } from '../compose-sealing.js';
+import { s3Sink } from '../compose-bunker-s3.js';
+import { buildSealing, lazyRemoteBunker, type SealingParts } from '../compose-sealing.js';
 import { type LambdaBroker, LambdaRuntime, metricFields } from './runtime.js';
 
 /** What the handler needs from the sealer. */
@@ -103,7 +103,13 @@ export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipp
     });
 }
 
+/**
+ * S3 at once (every invocation with audit records ships), KMS on first use (a digest is signed only when one is
+ * due): the signer's client and jose's key handling are not part of the cold start.
+ */
+const shipperBunker = { s3Sink, kmsSigner: lazyRemoteBunker.kmsSigner };
+
 export const handler = createShipperHandler(
-  new LambdaRuntime((options) => buildSealing(options, undefined, remoteBunker)),
+  new LambdaRuntime((options) => buildSealing(options, undefined, shipperBunker)),
   (broker) => broker.sealer,
 );

@@ -21,16 +21,8 @@ import type { AuditEvent } from '../domain/types.js';
 import type { BunkerReader } from '../ports/bunker.js';
 import type { BrokerStore } from '../ports/store.js';
 import type { TextHasher } from '../ports/text-hasher.js';
-import {
-  DigestChain,
-  DigestChecker,
-  type DigestPayload,
-  type DigestPolicy,
-  MANIFEST_JWS_TYP,
-  readDigest,
-  type TrustedKeys,
-  verifyCompact,
-} from './digests.js';
+import { DigestChain, DigestChecker, readDigest, verifyCompact } from './digest-checks.js';
+import { type DigestPayload, type DigestPolicy, MANIFEST_JWS_TYP, type TrustedKeys } from './digests.js';
 
 type Kind = 'jsonl' | 'bunker' | 'store';
 

@@ -11,7 +11,7 @@ import { DIGESTS_DIR, parseDigestKey } from '../domain/exports/bunker-layout.js'
 import type { ExportDigestLine } from '../domain/exports/jsonl.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { BunkerReader } from '../ports/bunker.js';
-import { DigestChain, readDigest } from './digests.js';
+import { DigestChain, readDigest } from './digest-checks.js';
 
 export interface ExportProofDeps {
   reader: BunkerReader;

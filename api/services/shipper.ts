@@ -22,7 +22,6 @@ import {
   type DigestPolicy,
   sha256HexSync,
   signCompact,
-  verifyCompact,
 } from './digests.js';
 
 export interface ShippingLag {
@@ -265,6 +264,8 @@ export class AuditShipper {
       // ECDSA signatures differ on every signing: after a lost cursor, a valid digest of the same range may
       // already be there. Adopt it; anything else is a real conflict.
       const existing = (await this.deps.sink.get(digest.key))?.trim() ?? '';
+      // Loaded here, not with the shipper: this is its only verification, on a path a healthy bunker never takes.
+      const { verifyCompact } = await import('./digest-checks.js');
       const check = await verifyCompact<DigestPayload>(
         existing,
         await auditJwks(this.deps.signer!),

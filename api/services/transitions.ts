@@ -2,13 +2,14 @@
  * The target of every EventBridge Scheduler schedule: `{"requestId": "...", "transition": "expire"}` →
  * RequestService.applyTransition. Firing twice, late, or after the sweeper got there first changes nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-english.js';
 import { DomainError } from '../domain/errors.js';
 import type { RequestStatus } from '../domain/types.js';
 import type { RequestService } from './request-service.js';
 
 export const TransitionInputSchema = z.strictObject({
-  requestId: z.string().regex(/^req_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a request id'),
+  requestId: z.string().check(z.regex(/^req_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a request id')),
   transition: z.enum(['activate', 'expire', 'timeout', 'review_overdue']),
 });
 

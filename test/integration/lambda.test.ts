@@ -6,6 +6,8 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -444,10 +446,70 @@ describe('shipper handler', () => {
   });
 });
 
+/** What a cold start may load per function (issue #10): the API functions 1 MiB, every other 500 KiB. */
+const COLD_START_TARGET_KIB: Record<string, number> = {
+  http: 1024,
+  audit: 1024,
+  transition: 500,
+  sweeper: 500,
+  shipper: 500,
+};
+
+/**
+ * Every file a function deploys, lazy chunks included. Not the issue's targets (which the cold-start sizes above
+ * hold): ceilings a little over the sizes measured when the credential chain, the SSM namespace and the dead
+ * browser chunk were dropped, so that a change that adds to a bundle has to say so here.
+ */
+const DEPLOYED_CEILING_KIB: Record<string, number> = {
+  http: 1400,
+  audit: 1400,
+  transition: 960,
+  sweeper: 960,
+  shipper: 760,
+};
+
+/**
+ * What no bundle may carry: the default credential chain's providers and their clients (a Lambda's credentials
+ * are in its environment), the browser User-Agent parser, pino's transports (infra/bundle-lambdas.mjs).
+ */
+const NEVER_BUNDLED = [
+  '@aws-sdk/credential-provider-node',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/token-providers',
+  '@aws-sdk/nested-clients',
+  '@smithy/credential-provider-imds',
+  'bowser',
+  // pino's worker-thread transports: the functions log to stdout.
+  'thread-stream',
+];
+
 describe('the esbuild bundle', () => {
-  it('loads in a fresh node process outside the repository and serves /readyz from DynamoDB', async () => {
-    const outRoot = mkdtempSync(join(tmpdir(), 'bg-bundle-'));
-    const bundles = await bundleLambdas({ outRoot, quiet: true });
+  const outRoot = mkdtempSync(join(tmpdir(), 'bg-bundle-'));
+  let bundles: Awaited<ReturnType<typeof bundleLambdas>>;
+
+  beforeAll(async () => {
+    bundles = await bundleLambdas({ outRoot, quiet: true });
+  }, 120_000);
+
+  it('keeps each function within its size target, and carries only what its entry imports', () => {
+    const kib = (bytes: number) => Math.round(bytes / 1024);
+    const overTarget = Object.entries(COLD_START_TARGET_KIB)
+      .filter(([fn, target]) => kib(bundles[fn]!.coldStartBytes) > target)
+      .map(([fn, target]) => `${fn}: ${kib(bundles[fn]!.coldStartBytes)} KiB at cold start > ${target} KiB`);
+    expect(overTarget).toEqual([]);
+    const overCeiling = Object.entries(DEPLOYED_CEILING_KIB)
+      .filter(([fn, ceiling]) => kib(bundles[fn]!.totalBytes) > ceiling)
+      .map(([fn, ceiling]) => `${fn}: ${kib(bundles[fn]!.totalBytes)} KiB deployed > ${ceiling} KiB`);
+    expect(overCeiling).toEqual([]);
+    for (const fn of Object.keys(COLD_START_TARGET_KIB)) {
+      expect(bundles[fn]!.packages.filter((pkg) => NEVER_BUNDLED.includes(pkg))).toEqual([]);
+      expect(bundles[fn]!.packages).toContain('@aws-sdk/credential-provider-env');
+    }
     // Each function carries only what its entry imports: the HTTP layer only in the API function, grant and
     // Slack code not in the sealer.
     const httpOnly = ['hono', '@hono/zod-openapi', 'api/http', 'oauth4webapi', 'api/adapters'];
@@ -459,25 +521,100 @@ describe('the esbuild bundle', () => {
     expect(bundles.http!.packages).toEqual(expect.arrayContaining(httpOnly.slice(0, 3)));
     for (const pkg of ['@aws-sdk/client-iam', '@aws-sdk/client-sts', '@aws-sdk/client-scheduler'])
       expect(bundles.shipper!.packages).not.toContain(pkg);
-    // No node_modules and no package.json of ours anywhere above: exactly what Lambda's /var/task looks like.
-    const script = [
-      `const { handler } = await import(${JSON.stringify(join(outRoot, 'http', 'index.mjs'))});`,
-      `const event = ${JSON.stringify(urlEvent('GET', '/readyz'))};`,
-      `const result = await handler(event, { awsRequestId: 'bundle-1', functionName: 'http', getRemainingTimeInMillis: () => 10000 });`,
-      'process.stdout.write(JSON.stringify(result));',
-    ].join('\n');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: outRoot,
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...lambdaEnv,
-        LAMBDA_TASK_ROOT: join(outRoot, 'http'),
-        LOG_LEVEL: 'silent',
+    // Loaded on first use only: the KMS signer (a digest is due now and then) and jose (verification after a
+    // lost cursor, the local-key signer), which keeps the shipper's cold start under its target.
+    for (const pkg of ['@aws-sdk/client-kms', 'jose'])
+      expect(bundles.shipper!.coldStartPackages).not.toContain(pkg);
+    expect(bundles.shipper!.packages).toEqual(expect.arrayContaining(['@aws-sdk/client-kms', 'jose']));
+  });
+
+  it('loads every function in a fresh node process outside the repository', async () => {
+    const script = Object.keys(COLD_START_TARGET_KIB)
+      .map((fn) => `typeof (await import(${JSON.stringify(join(outRoot, fn, 'index.mjs'))})).handler`)
+      .join(', ');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        // The audit function builds its handler only where the runtime provides `awslambda`: a stand-in here.
+        `globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };
+         process.stdout.write(JSON.stringify([${script}]));`,
+      ],
+      {
+        cwd: outRoot,
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent' },
+        timeout: 30_000,
       },
-      timeout: 30_000,
+    );
+    expect(JSON.parse(stdout)).toEqual(Object.keys(COLD_START_TARGET_KIB).map(() => 'function'));
+  });
+
+  it('serves /readyz from DynamoDB, with its config from SSM signed with the credentials in the environment', async () => {
+    // A stand-in for SSM's JSON protocol: records who asked and answers GetParameters with the config as JSON,
+    // the way infra stores it. The request must be signed with the environment's keys (the only provider left
+    // in a bundle); the bundled YAML file is named too, so reading it instead would pass unnoticed otherwise.
+    const config = parse(readFileSync(lambdaEnv.BREAKGLASS_CONFIG!, 'utf8'));
+    const seen: Array<{ target: string; authorization: string; names: string[] }> = [];
+    const ssm = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
+      request.on('end', () => {
+        const names = (JSON.parse(body) as { Names: string[] }).Names;
+        seen.push({
+          target: String(request.headers['x-amz-target']),
+          authorization: String(request.headers.authorization),
+          names,
+        });
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(
+          JSON.stringify({
+            Parameters: names.map((name) => ({ Name: name, Type: 'String', Value: JSON.stringify(config) })),
+            InvalidParameters: [],
+          }),
+        );
+      });
     });
-    const result = JSON.parse(stdout) as { statusCode: number; body: string };
-    expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body)).toMatchObject({ ok: true, checks: { dynamodb: { ok: true } } });
+    await new Promise<void>((resolve) => ssm.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (ssm.address() as AddressInfo).port;
+      // No node_modules and no package.json of ours anywhere above: exactly what Lambda's /var/task looks like.
+      const script = [
+        `const { handler } = await import(${JSON.stringify(join(outRoot, 'http', 'index.mjs'))});`,
+        `const event = ${JSON.stringify(urlEvent('GET', '/readyz'))};`,
+        `const result = await handler(event, { awsRequestId: 'bundle-1', functionName: 'http', getRemainingTimeInMillis: () => 10000 });`,
+        'process.stdout.write(JSON.stringify(result));',
+      ].join('\n');
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: outRoot,
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...lambdaEnv,
+          BREAKGLASS_CONFIG: 'no-such-file.yaml',
+          BREAKGLASS_CONFIG_PARAMETER: '/breakglass/config',
+          AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${port}`,
+          AWS_ACCESS_KEY_ID: 'AKIDBUNDLETEST',
+          AWS_SECRET_ACCESS_KEY: 'bundle-test-secret',
+          AWS_SESSION_TOKEN: 'bundle-test-session',
+          LAMBDA_TASK_ROOT: join(outRoot, 'http'),
+          LOG_LEVEL: 'silent',
+        },
+        timeout: 30_000,
+      });
+      const result = JSON.parse(stdout) as { statusCode: number; body: string };
+      expect(result.statusCode).toBe(200);
+      expect(JSON.parse(result.body)).toMatchObject({ ok: true, checks: { dynamodb: { ok: true } } });
+      expect(seen).toEqual([
+        {
+          target: 'AmazonSSM.GetParameters',
+          authorization: expect.stringContaining('Credential=AKIDBUNDLETEST/'),
+          names: ['/breakglass/config'],
+        },
+      ]);
+    } finally {
+      ssm.close();
+    }
   });
 });

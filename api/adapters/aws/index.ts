@@ -1,14 +1,14 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { BreakglassConfig } from '../../config/schema.js';
 import type { AwsAdapters, RolePolicies } from '../../ports/aws.js';
 import type { Clock } from '../../ports/clock.js';
 import { HttpsConsoleFederation } from './federation.js';
 import { LazyRolePolicies } from './lazy-iam.js';
+import { LazyCredentialIssuer } from './lazy-sts.js';
 import { EventBridgeTransitionScheduler } from './scheduler.js';
 import { simulatedAws } from './simulated.js';
-import { StsCredentialIssuer } from './sts.js';
 
 export interface AwsClients {
   sts?: STSClient;
@@ -18,20 +18,34 @@ export interface AwsClients {
 }
 
 /**
- * Live adapters on SDK v3 clients: region from config, credentials from the default provider chain, and
+ * Live adapters on SDK v3 clients: region from config, credentials from the default provider chain (in a Lambda
+ * bundle, the environment alone: infra/bundle-lambdas.mjs), and
  * `AWS_ENDPOINT_URL*` honoured by the SDK itself (so LocalStack works). Tests pass mocked clients.
  */
 export function liveAws(config: BreakglassConfig, clients: AwsClients = {}): AwsAdapters {
   const region = config.aws.region;
-  const sts = clients.sts ?? new STSClient({ region });
+  // STS and IAM load with their first use (credentials, a revocation), not at every cold start.
+  const stsModule = () => import('./sts-live.js');
+  let stsClient: Promise<STSClient> | null = null;
+  const sts = () => {
+    stsClient ??= clients.sts
+      ? Promise.resolve(clients.sts)
+      : stsModule().then(
+          (module) => module.stsClientFor(region),
+          (error: unknown) => {
+            stsClient = null;
+            throw error;
+          },
+        );
+    return stsClient;
+  };
   const revokerRoleName = config.aws.revokerRoleName;
-  // IAM is only written to revoke early: its client loads with the first revocation, not at every cold start.
   const iamModule = () => import('./iam-live.js');
   let forAccount: Promise<(accountId: string, partition: string) => RolePolicies> | null = null;
   const crossAccount = (name: string) => {
-    forAccount ??= iamModule().then((module) =>
+    forAccount ??= iamModule().then(async (module) =>
       module.crossAccountIam({
-        sts,
+        sts: await sts(),
         region,
         revokerRoleName: name,
         ...(config.aws.externalId ? { externalId: config.aws.externalId } : {}),
@@ -41,7 +55,7 @@ export function liveAws(config: BreakglassConfig, clients: AwsClients = {}): Aws
   };
   return {
     mode: 'live',
-    sts: new StsCredentialIssuer(sts),
+    sts: new LazyCredentialIssuer(async () => (await stsModule()).stsIssuer(await sts())),
     ...(revokerRoleName
       ? {
           iamForAccount: (accountId: string, partition: string) =>

@@ -8,8 +8,8 @@
 import { hash as hashOne } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoStore } from '../../api/adapters/dynamodb/store.js';
-import { workerSha256 } from '../../api/adapters/hashing/worker-sha256.js';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
+import { workerSha256 } from '../../api/adapters/hashing/worker-sha256.js';
 import { dynamoClientFor } from '../../api/compose.js';
 import { startDynamoDbLocal } from '../../api/local/dynamodb-local.js';
 import { exportJsonl } from '../../api/services/audit-export.js';

@@ -47,29 +47,47 @@ const MAX_HEAD_CONFLICTS = 5;
 export class Sealer {
   private running: Promise<SealResult> | null = null;
   private again = false;
+  /** Set while a run waits for its shipping passes: a new commit ends the wait, to be sealed at once. */
+  private wakeUp: (() => void) | null = null;
 
   constructor(private readonly deps: SealerDeps) {}
 
   /**
    * Seals everything unsealed and ships it; shipping starts after the first batch and follows the sealing, and
-   * the run ends once everything it sealed is shipped. Calls during a run share it and schedule one more run
-   * after it, so an entry committed while a run was finishing is never left waiting for the next trigger.
+   * the run ends once everything it sealed is shipped. Calls during a run share it and make it seal once more
+   * before it ends, so an entry committed while a run was finishing is never left waiting for the next trigger.
    */
   run(): Promise<SealResult> {
     if (this.running) {
       this.again = true;
+      this.wakeUp?.();
       return this.running;
     }
     this.running = (async () => {
       let result: SealResult;
-      do {
-        this.again = false;
-        const shipping = this.deps.shipper ? new ShippingAlong(this.deps.shipper) : null;
-        result = await this.sealPending(() => shipping?.kick());
-        if (result.sealed > 0) this.emitMetric(result);
-        if (shipping) result.shipped = await shipping.finish();
-      } while (this.again);
-      return result;
+      // One shipping companion for the whole run: a commit that arrives meanwhile is sealed at once, without
+      // waiting for the bunker to catch up with what was sealed before it.
+      const shipping = this.deps.shipper ? new ShippingAlong(this.deps.shipper) : null;
+      let sealed = 0;
+      for (;;) {
+        do {
+          this.again = false;
+          result = await this.sealPending(() => shipping?.kick());
+          sealed += result.sealed;
+          if (result.sealed > 0) this.emitMetric(result);
+        } while (this.again);
+        if (!shipping) break;
+        // Wait for the shipping passes under way, unless a new commit asks for sealing first.
+        await new Promise<void>((resolve) => {
+          this.wakeUp = resolve;
+          void shipping.settled().then(resolve);
+        });
+        this.wakeUp = null;
+        if (this.again) continue;
+        result.shipped = await shipping.finish();
+        if (!this.again) break;
+      }
+      return { ...result, sealed };
     })().finally(() => {
       this.running = null;
     });
@@ -213,9 +231,16 @@ class ShippingAlong {
     });
   }
 
-  async finish(): Promise<ShipResult> {
+  /** Resolves when no pass is under way (passes never reject: a failure is kept for `finish`). */
+  async settled(): Promise<void> {
     while (this.current) await this.current;
-    if (!this.failure) await this.pass();
+  }
+
+  async finish(): Promise<ShipResult> {
+    await this.settled();
+    // The last pass goes through `kick` too, so a batch sealed meanwhile never starts a second pass beside it.
+    this.kick();
+    await this.settled();
     if (this.failure) throw this.failure.error;
     return { ...this.last!, shipped: this.shipped };
   }

@@ -138,6 +138,44 @@ describe('Sealer', () => {
       expect(verifyChain(journal.chain).ok).toBe(true);
     });
 
+    it('seals a commit that arrives during the run at once, while the bunker is still being written', async () => {
+      const journal = new MemoryAuditJournal({ sealBatchLimit: 10 });
+      for (let n = 1; n <= 20; n++) journal.commit(committed(n));
+      let release: () => void = () => undefined;
+      const bunkerSlow = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let passes = 0;
+      let shippedTo = 0;
+      const shipper = {
+        shipPending: async (): Promise<ShipResult> => {
+          passes += 1;
+          if (passes === 1) await bunkerSlow;
+          const shipped = journal.chain.length - shippedTo;
+          shippedTo = journal.chain.length;
+          return { shipped, lastSeq: shippedTo };
+        },
+      };
+      const clock = new FrozenClock(new Date('2026-11-22T10:00:05.000Z'));
+      const sealer = new Sealer({ journal, shipper, clock, logger: silentLogger, maxLagSeconds: 60 });
+      const turns = async (done: () => boolean) => {
+        for (let turn = 0; turn < 100 && !done(); turn++)
+          await new Promise((resolve) => setImmediate(resolve));
+      };
+      const running = sealer.run();
+      await turns(() => journal.chain.length === 20);
+      journal.commit(committed(21));
+      void sealer.run();
+      await turns(() => journal.chain.length === 21);
+      // Sealed although the first shipping pass has not come back.
+      expect(journal.chain).toHaveLength(21);
+      expect(passes).toBe(1);
+      release();
+      const result = await running;
+      expect(result).toMatchObject({ sealed: 21, shipped: { shipped: 21, lastSeq: 21 } });
+      expect(verifyChain(journal.chain).ok).toBe(true);
+    });
+
     it('throws a shipping failure only after sealing has finished, and ships nothing more after it', async () => {
       const journal = new MemoryAuditJournal({ sealBatchLimit: 10 });
       for (let n = 1; n <= 60; n++) journal.commit(committed(n));

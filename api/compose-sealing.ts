@@ -205,6 +205,8 @@ function buildBunker(options: BunkerOptions): Bunker {
     cursor: new DynamoCursorStore({ client: options.dynamodb, tableName: options.tableName }),
     signer,
     policy: { everyEvents: bunker.digest.everyEvents, everyMinutes: bunker.digest.everyMinutes },
+    // A local directory takes a wide window (one directory fsync per window); S3 keeps 16 puts at once.
+    ...(bunker.kind === 's3' ? {} : { parallelPuts: 64, checkpointEvery: 64 }),
     clock: options.clock,
     logger: options.logger.child({ component: 'bunker' }),
   });

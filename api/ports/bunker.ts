@@ -21,6 +21,18 @@ export interface BunkerSink extends BunkerReader {
    * different one throws BunkerConflict and leaves the stored object untouched.
    */
   put(key: string, body: string, contentType?: string): Promise<PutOutcome>;
+  /**
+   * `put` for several objects at once, each settled on its own (same outcomes and conflicts as `put`). Sinks
+   * that can share work between objects (the file sink's directory fsync) implement it; otherwise the shipper
+   * puts one by one.
+   */
+  putMany?(objects: BunkerObject[]): Promise<PromiseSettledResult<PutOutcome>[]>;
+}
+
+export interface BunkerObject {
+  key: string;
+  body: string;
+  contentType?: string;
 }
 
 /** Another object already sits at a key we own, with different bytes: someone or something rewrote history. */

@@ -3,9 +3,11 @@
  * shared; the sealer takes those entries in the order it finds them, gives each the next seq, the previous hash
  * and its own hash (`sealAll`), and stores a batch in one transaction that also moves the chain head from where
  * it read it. A second sealer running by mistake loses that condition and stops — the chain never forks — and
- * an entry sealed once is never sealed again (its entry is marked in the same transaction). After sealing it
- * ships the sealed events to the bunker and writes the signed digests (`AuditShipper`). A crash anywhere
- * resumes with no gap and no duplicate: what committed is either sealed or still unsealed.
+ * an entry sealed once is never sealed again (its entry is marked in the same transaction). While it seals, it
+ * ships what is already sealed to the bunker and writes the signed digests (`AuditShipper`): the seal
+ * transactions wait on DynamoDB and the bunker writes on the file system or S3, so the two overlap. A crash
+ * anywhere resumes with no gap and no duplicate: what committed is either sealed or still unsealed, and the
+ * shipper's cursor moves only over objects in the bunker.
  */
 import { sealAll } from '../domain/audit-chain.js';
 import { type AuditJournal, type EntryRef, SealConflict } from '../ports/audit-journal.js';
@@ -45,35 +47,55 @@ const MAX_HEAD_CONFLICTS = 5;
 export class Sealer {
   private running: Promise<SealResult> | null = null;
   private again = false;
+  /** Set while a run waits for its shipping passes: a new commit ends the wait, to be sealed at once. */
+  private wakeUp: (() => void) | null = null;
 
   constructor(private readonly deps: SealerDeps) {}
 
   /**
-   * Seals everything unsealed, then ships. Calls during a run share it and schedule one more run after it, so
-   * an entry committed while a run was finishing is never left waiting for the next trigger.
+   * Seals everything unsealed and ships it; shipping starts after the first batch and follows the sealing, and
+   * the run ends once everything it sealed is shipped. Calls during a run share it and make it seal once more
+   * before it ends, so an entry committed while a run was finishing is never left waiting for the next trigger.
    */
   run(): Promise<SealResult> {
     if (this.running) {
       this.again = true;
+      this.wakeUp?.();
       return this.running;
     }
     this.running = (async () => {
       let result: SealResult;
-      do {
-        this.again = false;
-        result = await this.sealPending();
-        if (result.sealed > 0) this.emitMetric(result);
-        if (this.deps.shipper) result.shipped = await this.deps.shipper.shipPending();
-      } while (this.again);
-      return result;
+      // One shipping companion for the whole run: a commit that arrives meanwhile is sealed at once, without
+      // waiting for the bunker to catch up with what was sealed before it.
+      const shipping = this.deps.shipper ? new ShippingAlong(this.deps.shipper) : null;
+      let sealed = 0;
+      for (;;) {
+        do {
+          this.again = false;
+          result = await this.sealPending(() => shipping?.kick());
+          sealed += result.sealed;
+          if (result.sealed > 0) this.emitMetric(result);
+        } while (this.again);
+        if (!shipping) break;
+        // Wait for the shipping passes under way, unless a new commit asks for sealing first.
+        await new Promise<void>((resolve) => {
+          this.wakeUp = resolve;
+          void shipping.settled().then(resolve);
+        });
+        this.wakeUp = null;
+        if (this.again) continue;
+        result.shipped = await shipping.finish();
+        if (!this.again) break;
+      }
+      return { ...result, sealed };
     })().finally(() => {
       this.running = null;
     });
     return this.running;
   }
 
-  /** Seals unsealed entries in batches until none is left (or `maxPerRun`). */
-  async sealPending(): Promise<SealResult> {
+  /** Seals unsealed entries in batches until none is left (or `maxPerRun`); `afterBatch` runs after each. */
+  async sealPending(afterBatch?: () => void): Promise<SealResult> {
     const { journal } = this.deps;
     const maxPerRun = this.deps.maxPerRun ?? 50_000;
     /** Entries found sealed already (the unsealed index lags behind the table); skipped for this run. */
@@ -99,6 +121,7 @@ export class Sealer {
         sealed += batch.length;
         const sealedAt = this.deps.clock.now().getTime();
         for (const entry of batch) maxLagMs = Math.max(maxLagMs, sealedAt - Date.parse(entry.event.time));
+        afterBatch?.();
       } catch (error) {
         if (!(error instanceof SealConflict)) throw error;
         if (error.target === 'entry') {
@@ -175,6 +198,61 @@ export class Sealer {
         };
       },
     };
+  }
+}
+
+/**
+ * Shipping that follows a sealing run: `kick` after each sealed batch starts a shipping pass unless one is under
+ * way (then one more follows it); `finish` waits for the passes and makes a last one, so everything sealed
+ * before it was called is shipped. A failed pass stops further passes and is thrown by `finish`, after the
+ * sealing it ran beside has finished — as when shipping ran after sealing.
+ */
+class ShippingAlong {
+  private current: Promise<void> | null = null;
+  private wanted = false;
+  private failure: { error: unknown } | null = null;
+  private shipped = 0;
+  private last: ShipResult | null = null;
+
+  constructor(private readonly shipper: { shipPending(): Promise<ShipResult> }) {}
+
+  kick(): void {
+    if (this.failure) return;
+    if (this.current) {
+      this.wanted = true;
+      return;
+    }
+    this.current = this.pass().finally(() => {
+      this.current = null;
+      if (this.wanted) {
+        this.wanted = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Resolves when no pass is under way (passes never reject: a failure is kept for `finish`). */
+  async settled(): Promise<void> {
+    while (this.current) await this.current;
+  }
+
+  async finish(): Promise<ShipResult> {
+    await this.settled();
+    // The last pass goes through `kick` too, so a batch sealed meanwhile never starts a second pass beside it.
+    this.kick();
+    await this.settled();
+    if (this.failure) throw this.failure.error;
+    return { ...this.last!, shipped: this.shipped };
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const result = await this.shipper.shipPending();
+      this.shipped += result.shipped;
+      this.last = this.last?.halted ? { ...result, halted: true } : result;
+    } catch (error) {
+      this.failure ??= { error };
+    }
   }
 }
 

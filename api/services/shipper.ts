@@ -95,9 +95,10 @@ export class AuditShipper {
     const parallel = this.deps.parallelPuts ?? 16;
     /** Puts a window of events at once, then moves the cursor over them in seq order (never past a failed one). */
     const flush = async (window: AuditEvent[]) => {
-      const puts = await Promise.allSettled(
-        window.map((event) => sink.put(eventKey(event), eventBody(event))),
-      );
+      const objects = window.map((event) => ({ key: eventKey(event), body: eventBody(event) }));
+      const puts = sink.putMany
+        ? await sink.putMany(objects)
+        : await Promise.allSettled(objects.map((object) => sink.put(object.key, object.body)));
       for (const [index, event] of window.entries()) {
         const put = puts[index]!;
         if (put.status === 'rejected') throw put.reason;

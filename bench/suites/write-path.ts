@@ -200,7 +200,9 @@ export async function run(): Promise<void> {
               ),
             )}` +
             `  409s ${conflicts}  other errors ${other}` +
-            (lags.length ? `  commit→sealed p99 ${fmt(percentile(lags, 99))}` : ''),
+            (lags.length
+              ? `  commit→sealed p99 ${fmt(percentile(lags, 99))} (target ≤ 2000 ms) ${percentile(lags, 99) <= 2000 ? 'ok' : 'MISSED'}`
+              : ''),
         );
       }
     }
@@ -274,16 +276,16 @@ export async function run(): Promise<void> {
         return { ms: 0, status: 200, body: {} };
       });
       const backlog = (await stack.broker.sealer.lag()).unsealed;
-      const sealStart = performance.now();
-      const sealed = await stack.broker.sealer.sealPending();
-      const sealMs = performance.now() - sealStart;
-      const shipStart = performance.now();
-      const shipped = await stack.broker.bunker.shipper.shipPending();
-      const shipMs = performance.now() - shipStart;
-      const both = (sealed.sealed / (sealMs + shipMs)) * 1000;
+      // One run as in production: sealing, with shipping to the file bunker following it batch by batch.
+      const runStart = performance.now();
+      const result = await stack.broker.sealer.run();
+      const runMs = performance.now() - runStart;
+      const sealMs = Math.max(0, ...sealedTimes.values()) - runStart;
+      const shipped = result.shipped?.shipped ?? 0;
+      const both = (Math.min(result.sealed, shipped) / runMs) * 1000;
       console.log(
-        `\nsealer: backlog ${backlog}; sealed ${sealed.sealed} in ${sealMs.toFixed(0)} ms (${((sealed.sealed / sealMs) * 1000).toFixed(0)} events/s),` +
-          ` shipped ${shipped.shipped} to the file bunker in ${shipMs.toFixed(0)} ms;` +
+        `\nsealer: backlog ${backlog}; sealed ${result.sealed} in ${sealMs.toFixed(0)} ms (${((result.sealed / sealMs) * 1000).toFixed(0)} events/s),` +
+          ` shipped ${shipped} to the file bunker alongside, all done in ${runMs.toFixed(0)} ms;` +
           ` sealed and shipped ${both.toFixed(0)} events/s (target ≥ 1000) ${both >= 1000 ? 'ok' : 'MISSED'}`,
       );
     }

@@ -134,6 +134,81 @@ describe('the audit shipper with the file sink', () => {
     expect(await verifyBunker(real, await trustOf(signer))).toMatchObject({ ok: true, events: 120 });
   });
 
+  it('puts many objects with each settled on its own: written, an identical replay, a conflict left untouched', async () => {
+    const sink = new FileSink(join(dir, 'bunker'));
+    await sink.put('events/2026/03/01/000000000002-evt_b.json', 'two');
+    await sink.put('events/2026/03/01/000000000003-evt_c.json', 'three');
+    const results = await sink.putMany([
+      { key: 'events/2026/03/01/000000000001-evt_a.json', body: 'one' },
+      { key: 'events/2026/03/01/000000000002-evt_b.json', body: 'two' },
+      { key: 'events/2026/03/01/000000000003-evt_c.json', body: 'forged' },
+      { key: 'events/2026/03/02/000000000004-evt_d.json', body: 'four' },
+    ]);
+    expect(results.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected'))).toEqual([
+      'written',
+      'identical',
+      'rejected',
+      'written',
+    ]);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(BunkerConflict);
+    expect(await sink.get('events/2026/03/01/000000000003-evt_c.json')).toBe('three');
+    expect(await sink.get('events/2026/03/02/000000000004-evt_d.json')).toBe('four');
+    // No temporary file is left behind, and every object is read-only.
+    expect(readdirSync(join(dir, 'bunker', 'events', '2026', '03', '01')).sort()).toEqual([
+      '000000000001-evt_a.json',
+      '000000000002-evt_b.json',
+      '000000000003-evt_c.json',
+    ]);
+    expect(statSync(join(dir, 'bunker', 'events/2026/03/01/000000000001-evt_a.json')).mode & 0o222).toBe(0);
+    // A day directory removed after the sink remembered it is made again rather than failing the put.
+    rmSync(join(dir, 'bunker', 'events', '2026', '03', '02'), { recursive: true });
+    expect(await sink.put('events/2026/03/02/000000000005-evt_e.json', 'five')).toBe('written');
+  });
+
+  it('resumes with no gap and no duplicate after one object of a many-object put failed mid-window', async () => {
+    const store = new MemoryChainStore(generateHistory(120));
+    const real = new FileSink(join(dir, 'bunker'));
+    let failOn: string | null = eventKey(store.events[40]!);
+    const failing: BunkerSink = {
+      location: real.location,
+      list: (prefix) => real.list(prefix),
+      get: (key) => real.get(key),
+      put: (key, body, type) => real.put(key, body, type),
+      putMany: async (objects) => {
+        const results = await real.putMany(objects.filter((object) => object.key !== failOn));
+        return objects.map((object) =>
+          object.key === failOn
+            ? { status: 'rejected' as const, reason: new Error('disk full') }
+            : results.shift()!,
+        );
+      },
+    };
+    const cursor = new MemoryCursorStore();
+    const shipper = () =>
+      new AuditShipper({
+        store: asStore(store),
+        sink: failing,
+        cursor,
+        signer,
+        policy: { everyEvents: 50, everyMinutes: 15 },
+        clock: fixedClock,
+        logger: silentLogger,
+        parallelPuts: 64,
+        checkpointEvery: 64,
+      });
+    await expect(shipper().shipPending()).rejects.toThrow('disk full');
+    // The cursor stops right before the failed object although later ones in its window were written.
+    expect(cursor.cursor.shippedSeq).toBe(40);
+    failOn = null;
+    const resumed = await shipper().shipPending();
+    expect(resumed).toMatchObject({ shipped: 80, lastSeq: 120 });
+    const files = listFiles(join(dir, 'bunker'), 'events');
+    expect(files.map((file) => Number(/(\d{12})-/.exec(file)?.[1]))).toEqual(
+      Array.from({ length: 120 }, (_, i) => i + 1),
+    );
+    expect(await verifyBunker(real, await trustOf(signer))).toMatchObject({ ok: true, events: 120 });
+  });
+
   it('stops at a conflicting object, records bunker.conflict and reports not ready', async () => {
     const store = new MemoryChainStore(generateHistory(20));
     const sink = new FileSink(join(dir, 'bunker'));

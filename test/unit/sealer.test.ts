@@ -5,6 +5,7 @@ import type { CommittedEvent } from '../../api/domain/types.js';
 import type { Logger } from '../../api/ports/logger.js';
 import { silentLogger } from '../../api/ports/logger.js';
 import { Sealer } from '../../api/services/sealer.js';
+import type { ShipResult } from '../../api/services/shipper.js';
 import { FrozenClock } from './aws-support.js';
 
 const committed = (n: number, time = '2026-11-22T10:00:00.000Z'): CommittedEvent => ({
@@ -95,5 +96,98 @@ describe('Sealer', () => {
       SealLagSeconds: 125,
     });
     expect(await sealer.lag()).toEqual({ unsealed: 0, oldestUnsealedAgeSeconds: null });
+  });
+
+  describe('shipping alongside sealing', () => {
+    /** A shipper over the journal's chain: each pass ships what is sealed by then, one call at a time. */
+    function followingShipper(journal: MemoryAuditJournal, options: { failOnPass?: number } = {}) {
+      const passes: { sealedWhenStarted: number; shippedTo: number }[] = [];
+      let shippedTo = 0;
+      let inFlight = 0;
+      const shipper = {
+        shipPending: async (): Promise<ShipResult> => {
+          inFlight += 1;
+          expect(inFlight).toBe(1);
+          const pass = { sealedWhenStarted: journal.chain.length, shippedTo: 0 };
+          passes.push(pass);
+          // Shipping takes a while: the sealer goes on meanwhile.
+          await new Promise((resolve) => setImmediate(resolve));
+          inFlight -= 1;
+          if (passes.length === options.failOnPass) throw new Error('bunker unreachable');
+          const shipped = pass.sealedWhenStarted - shippedTo;
+          shippedTo = pass.sealedWhenStarted;
+          pass.shippedTo = shippedTo;
+          return { shipped, lastSeq: shippedTo };
+        },
+      };
+      return { shipper, passes };
+    }
+
+    it('starts shipping after the first batch, not after the last, and ends with everything shipped', async () => {
+      const journal = new MemoryAuditJournal({ sealBatchLimit: 10 });
+      for (let n = 1; n <= 95; n++) journal.commit(committed(n));
+      const { shipper, passes } = followingShipper(journal);
+      const clock = new FrozenClock(new Date('2026-11-22T10:00:05.000Z'));
+      const sealer = new Sealer({ journal, shipper, clock, logger: silentLogger, maxLagSeconds: 60 });
+      const result = await sealer.run();
+      expect(result.sealed).toBe(95);
+      expect(result.shipped).toEqual({ shipped: 95, lastSeq: 95 });
+      // The first pass began while most of the backlog was still unsealed.
+      expect(passes[0]!.sealedWhenStarted).toBeLessThan(95);
+      expect(passes.at(-1)!.shippedTo).toBe(95);
+      expect(verifyChain(journal.chain).ok).toBe(true);
+    });
+
+    it('seals a commit that arrives during the run at once, while the bunker is still being written', async () => {
+      const journal = new MemoryAuditJournal({ sealBatchLimit: 10 });
+      for (let n = 1; n <= 20; n++) journal.commit(committed(n));
+      let release: () => void = () => undefined;
+      const bunkerSlow = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let passes = 0;
+      let shippedTo = 0;
+      const shipper = {
+        shipPending: async (): Promise<ShipResult> => {
+          passes += 1;
+          if (passes === 1) await bunkerSlow;
+          const shipped = journal.chain.length - shippedTo;
+          shippedTo = journal.chain.length;
+          return { shipped, lastSeq: shippedTo };
+        },
+      };
+      const clock = new FrozenClock(new Date('2026-11-22T10:00:05.000Z'));
+      const sealer = new Sealer({ journal, shipper, clock, logger: silentLogger, maxLagSeconds: 60 });
+      const turns = async (done: () => boolean) => {
+        for (let turn = 0; turn < 100 && !done(); turn++)
+          await new Promise((resolve) => setImmediate(resolve));
+      };
+      const running = sealer.run();
+      await turns(() => journal.chain.length === 20);
+      journal.commit(committed(21));
+      void sealer.run();
+      await turns(() => journal.chain.length === 21);
+      // Sealed although the first shipping pass has not come back.
+      expect(journal.chain).toHaveLength(21);
+      expect(passes).toBe(1);
+      release();
+      const result = await running;
+      expect(result).toMatchObject({ sealed: 21, shipped: { shipped: 21, lastSeq: 21 } });
+      expect(verifyChain(journal.chain).ok).toBe(true);
+    });
+
+    it('throws a shipping failure only after sealing has finished, and ships nothing more after it', async () => {
+      const journal = new MemoryAuditJournal({ sealBatchLimit: 10 });
+      for (let n = 1; n <= 60; n++) journal.commit(committed(n));
+      const { shipper, passes } = followingShipper(journal, { failOnPass: 1 });
+      const clock = new FrozenClock(new Date('2026-11-22T10:00:05.000Z'));
+      const sealer = new Sealer({ journal, shipper, clock, logger: silentLogger, maxLagSeconds: 60 });
+      await expect(sealer.run()).rejects.toThrow('bunker unreachable');
+      expect(journal.chain).toHaveLength(60);
+      expect(passes).toHaveLength(1);
+      // The next run seals nothing and ships the whole chain.
+      const again = await sealer.run();
+      expect(again).toMatchObject({ sealed: 0, shipped: { shipped: 60, lastSeq: 60 } });
+    });
   });
 });

@@ -4,7 +4,7 @@
  * verify or signed export; the sweeper only seals), so they do not load S3 and KMS at every cold start; the
  * shipper function, which ships on every invocation, builds the real adapters at once.
  */
-import type { AuditSigner, BunkerSink, PublicJwk, PutOutcome } from '../../ports/bunker.js';
+import type { AuditSigner, BunkerObject, BunkerSink, PublicJwk, PutOutcome } from '../../ports/bunker.js';
 
 /** Loads `load()` once; a failed load is tried again by the next caller. */
 function once<T>(load: () => Promise<T>): () => Promise<T> {
@@ -31,6 +31,12 @@ export class LazySink implements BunkerSink {
 
   async put(key: string, body: string, contentType?: string): Promise<PutOutcome> {
     return (await this.sink()).put(key, body, contentType);
+  }
+
+  async putMany(objects: BunkerObject[]): Promise<PromiseSettledResult<PutOutcome>[]> {
+    const sink = await this.sink();
+    if (sink.putMany) return sink.putMany(objects);
+    return Promise.allSettled(objects.map((object) => sink.put(object.key, object.body, object.contentType)));
   }
 
   async get(key: string): Promise<string | null> {

@@ -2,7 +2,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { FileSink } from '../api/adapters/bunker/file-sink.js';
-import { workerSha256 } from '../api/adapters/hashing/worker-sha256.js';
 import {
   type AuditVerifyReport,
   type BunkerVerifyOptions,
@@ -10,20 +9,11 @@ import {
   verifyJsonlText,
 } from '../api/services/audit-verify.js';
 
-/** From this size (about 16,000 events) an export's file hash gets its own thread. */
-const WORKER_HASH_BYTES = 8 << 20;
-
 /** Verifies a file (JSONL export, with `FILE.sig` when present) or a directory laid out like the bunker. */
 export async function verifyPath(path: string, options: BunkerVerifyOptions): Promise<AuditVerifyReport> {
   const info = await stat(path);
   if (info.isDirectory()) return verifyBunker(new FileSink(path), options);
   const detached = await readFile(`${path}.sig`, 'utf8').catch(() => null);
   const chunks = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  return verifyJsonlText(chunks, {
-    ...options,
-    detachedSignature: detached?.trim() ?? null,
-    // A large export's file-wide SHA-256 runs on a second thread beside the chain check; a small one is not
-    // worth a thread's start-up.
-    ...(info.size >= WORKER_HASH_BYTES ? { hasher: workerSha256() } : {}),
-  });
+  return verifyJsonlText(chunks, { ...options, detachedSignature: detached?.trim() ?? null });
 }

@@ -20,7 +20,6 @@ import type { ExportEnd, ExportManifest } from '../domain/exports/jsonl.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { BunkerReader } from '../ports/bunker.js';
 import type { BrokerStore } from '../ports/store.js';
-import type { TextHasher } from '../ports/text-hasher.js';
 import { DigestChain, DigestChecker, readDigest, verifyCompact } from './digest-checks.js';
 import { type DigestPayload, type DigestPolicy, MANIFEST_JWS_TYP, type TrustedKeys } from './digests.js';
 
@@ -130,20 +129,6 @@ export interface JsonlVerifyOptions extends TrustOptions {
   /** A detached `.sig` (compact JWS of the manifest), when the export's end line carries none. */
   detachedSignature?: string | null;
   at?: Date;
-  /** Computes the file-wide SHA-256 the end line promises (default: on this thread, beside the chain check). */
-  hasher?: TextHasher;
-}
-
-/** The file-wide SHA-256 on the calling thread. */
-function inThreadHasher(): TextHasher {
-  const hash = createHash('sha256');
-  return {
-    update: (text) => {
-      hash.update(text);
-    },
-    digest: async () => hash.digest('hex'),
-    close: () => undefined,
-  };
 }
 
 /** Verifies JSONL lines (without their newlines) in constant memory; see `verifyJsonlText`. */
@@ -152,16 +137,12 @@ export async function verifyJsonl(
   options: JsonlVerifyOptions,
 ): Promise<AuditVerifyReport> {
   const check = new JsonlCheck(options);
-  try {
-    for await (const raw of lines) {
-      if (raw.trim() === '') continue;
-      const failure = await check.line(raw, true);
-      if (failure) return failure;
-    }
-    return await check.finish();
-  } finally {
-    check.close();
+  for await (const raw of lines) {
+    if (raw.trim() === '') continue;
+    const failure = await check.line(raw, true);
+    if (failure) return failure;
   }
+  return check.finish();
 }
 
 /**
@@ -174,14 +155,6 @@ export async function verifyJsonlText(
   options: JsonlVerifyOptions,
 ): Promise<AuditVerifyReport> {
   const check = new JsonlCheck(options);
-  try {
-    return await checkText(check, chunks);
-  } finally {
-    check.close();
-  }
-}
-
-async function checkText(check: JsonlCheck, chunks: AsyncIterable<string>): Promise<AuditVerifyReport> {
   let rest = '';
   for await (const chunk of chunks) {
     const text = rest + chunk;
@@ -220,7 +193,7 @@ const EXPORT_LINE_PREFIX = '{"type":"export.';
 
 /** One export's checks, line by line: `line` for each non-empty line in order, then `finish`. */
 class JsonlCheck {
-  private readonly hash: TextHasher;
+  private readonly hash = createHash('sha256');
   private verifier: ChainVerifier | null = null;
   private start: ChainHead = EMPTY_HEAD;
   private end: ExportEnd | null = null;
@@ -232,12 +205,6 @@ class JsonlCheck {
 
   constructor(private readonly options: JsonlVerifyOptions) {
     this.keys = options.trusted?.keys ?? null;
-    this.hash = options.hasher ?? inThreadHasher();
-  }
-
-  /** Releases the file hasher (a no-op after its digest was taken). */
-  close(): void {
-    this.hash.close();
   }
 
   get ended(): boolean {
@@ -372,7 +339,7 @@ class JsonlCheck {
     if (!end) {
       unsignedBecause = 'a bare event list without an end line carries no signature';
     } else {
-      const digest = await this.hash.digest();
+      const digest = this.hash.digest('hex');
       if (end.count !== chain.events || end.lastSeq !== lastSeq || end.lastHash !== chain.lastHash) {
         return fail(
           'jsonl',

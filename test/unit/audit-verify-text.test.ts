@@ -1,7 +1,5 @@
 /** `verifyJsonlText` (what `audit verify FILE` runs) agrees with the line-by-line verifier wherever chunks split. */
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { workerSha256 } from '../../api/adapters/hashing/worker-sha256.js';
 import { exportJsonl } from '../../api/services/audit-export.js';
 import { verifyJsonl, verifyJsonlText } from '../../api/services/audit-verify.js';
 import { generateHistory } from '../../bench/fixtures/audit-history.js';
@@ -52,48 +50,5 @@ describe('verifying an export read as text chunks', () => {
         expect(await verifyJsonlText(from(chunksOf(text, size)), options)).toEqual(byLine);
       }
     }
-  });
-
-  it('gives the same results with the file hash on a worker thread (what the CLI does for large files)', async () => {
-    const lines = (await exported(30)).trimEnd().split('\n');
-    const tampered = [...lines];
-    // Bytes outside the events: only the file-wide hash notices.
-    tampered[0] = tampered[0]!.replace('"since":null', '"since":"2020-01-01T00:00:00.000Z"');
-    for (const variant of [lines, tampered]) {
-      const text = `${variant.join('\n')}\n`;
-      const inThread = await verifyJsonlText(from(chunksOf(text, 700)), options);
-      const onWorker = await verifyJsonlText(from(chunksOf(text, 700)), {
-        ...options,
-        hasher: workerSha256(),
-      });
-      expect(onWorker).toEqual(inThread);
-    }
-    expect(
-      await verifyJsonlText(from([`${tampered.join('\n')}\n`]), { ...options, hasher: workerSha256() }),
-    ).toMatchObject({ ok: false, reason: 'manifest_mismatch' });
-  });
-
-  it('the worker hasher digests exactly the text it was given, as UTF-8', async () => {
-    const parts = ['{"reason":"Zürich – 東京 🚨"}\n', '', 'x'.repeat(100_000), '\n'];
-    const hasher = workerSha256();
-    for (const part of parts) hasher.update(part);
-    expect(await hasher.digest()).toBe(createHash('sha256').update(parts.join(''), 'utf8').digest('hex'));
-  });
-
-  it('a verification that fails early releases its worker instead of waiting for a digest', async () => {
-    const lines = (await exported(10)).trimEnd().split('\n');
-    lines.splice(3, 1);
-    let closed = 0;
-    const worker = workerSha256();
-    const hasher = {
-      ...worker,
-      close: () => {
-        closed += 1;
-        worker.close();
-      },
-    };
-    const report = await verifyJsonlText(from([`${lines.join('\n')}\n`]), { ...options, hasher });
-    expect(report).toMatchObject({ ok: false, reason: 'seq_gap' });
-    expect(closed).toBe(1);
   });
 });

@@ -1,13 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors.js';
+import { newUlid } from '../ports/ids.js';
 import { MemoryThrottleReports } from '../services/throttle-reporting.js';
 import type { App, AppDeps, AppEnv } from './env.js';
 import { authenticate } from './middleware/authenticate.js';
+import { limitBody } from './middleware/body-limit.js';
 import { rateLimits } from './middleware/rate-limit.js';
 import { problem } from './problem.js';
 import { registerActivityRoutes } from './routes/activity.js';
@@ -53,7 +53,7 @@ export function createApp(deps: AppDeps): App {
 
   app.use('*', async (c, next) => {
     const offered = c.req.header('x-request-id');
-    const requestId = offered && /^[\w.-]{1,64}$/.test(offered) ? offered : `r_${ulid()}`;
+    const requestId = offered && /^[\w.-]{1,64}$/.test(offered) ? offered : `r_${newUlid()}`;
     c.set('requestId', requestId);
     c.set('deps', deps);
     c.header('x-request-id', requestId);
@@ -79,12 +79,12 @@ export function createApp(deps: AppDeps): App {
         : false,
     }),
   );
-  const limitBody = bodyLimit({
+  const limitBodies = limitBody({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => problem(c, 'payload_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
   });
   // Slack's interaction payloads embed the whole message; that route sets its own, larger limit.
-  app.use('*', (c, next) => (c.req.path === SLACK_INTERACTIONS_PATH ? next() : limitBody(c, next)));
+  app.use('*', (c, next) => (c.req.path === SLACK_INTERACTIONS_PATH ? next() : limitBodies(c, next)));
   const web = createWeb(deps);
   const limits = rateLimits({
     limits: deps.config.limits,

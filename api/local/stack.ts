@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
-import { ulid } from 'ulid';
 import { OUTBOX_GRACE_SECONDS } from '../adapters/dynamodb/store.js';
 import { ensureTable } from '../adapters/dynamodb/table.js';
 import { createLogger } from '../adapters/logging/pino.js';
@@ -15,6 +14,7 @@ import { problemBody } from '../http/problem.js';
 import type { AwsAdapters } from '../ports/aws.js';
 import type { Clock } from '../ports/clock.js';
 import type { CloudTrailSource } from '../ports/cloudtrail.js';
+import { newUlid } from '../ports/ids.js';
 import type { Logger } from '../ports/logger.js';
 import { windowStart } from '../ports/rate-limiter.js';
 import { SealerLoop } from '../services/sealer.js';
@@ -113,7 +113,7 @@ function isOidcPath(url: string | undefined): boolean {
 
 /** A request that arrives on an open connection while the stack stops: refused cleanly, never dropped. */
 function refuseWhileStopping(res: ServerResponse): void {
-  const body = problemBody('shutting_down', 'the broker is stopping; retry shortly', `r_${ulid()}`);
+  const body = problemBody('shutting_down', 'the broker is stopping; retry shortly', `r_${newUlid()}`);
   res.writeHead(503, {
     'content-type': 'application/problem+json',
     'retry-after': '1',
@@ -215,7 +215,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           const body = problemBody(
             'rate_limited',
             'too many token requests; retry after the window',
-            `r_${ulid()}`,
+            `r_${newUlid()}`,
           );
           res.writeHead(429, {
             'content-type': 'application/problem+json',

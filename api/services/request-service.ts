@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ulid } from 'ulid';
 import type { BreakglassConfig, RoleConfig } from '../config/schema.js';
 import {
   canView,
@@ -21,6 +20,7 @@ import {
   type Transition,
 } from '../domain/types.js';
 import type { Clock } from '../ports/clock.js';
+import { newUlid } from '../ports/ids.js';
 import type { Logger } from '../ports/logger.js';
 import type { Outbox } from '../ports/outbox.js';
 import {
@@ -110,7 +110,7 @@ export class RequestService {
       const outcome = lifecycle.createRequest(
         this.deps.config,
         caller,
-        { ...input, id: `req_${ulid()}` },
+        { ...input, id: `req_${newUlid()}` },
         this.now(),
       );
       const claim = idempotencyKey
@@ -416,7 +416,7 @@ export class RequestService {
   }
 
   /** The listeners a commit owes an effect: they name the commit's outbox entry. */
-  private effectsFor(kind: 'change' | 'record', events: AuditEventDraft[]): string[] {
+  effectsFor(kind: 'change' | 'record', events: AuditEventDraft[]): string[] {
     return this.listeners
       .filter((listener) => (kind === 'record' ? listener.afterRecord !== undefined : true))
       .filter((listener) => listener.wants?.(events) ?? true)
@@ -450,7 +450,6 @@ export class RequestService {
     return done;
   }
 
-  /** After a commit: run the owed effects and settle the outbox entry. */
   /**
    * Runs a store write, then the commit hooks — also when the write failed, since a write whose response was
    * lost may still have committed, and its events must not wait for the sealer's fallback interval.
@@ -463,14 +462,24 @@ export class RequestService {
     }
   }
 
+  /**
+   * After a commit: run the owed effects and settle the outbox entry. They start on the next turn of the event
+   * loop, not inside the caller's continuation: the commit's caller (an HTTP handler writing its response, a
+   * sweep going on to the next request) finishes its own synchronous work first instead of waiting behind the
+   * listeners' (Slack message building, SDK serialisation and signing of their DynamoDB calls). The outbox entry
+   * committed with the change is what makes the effects owed, so starting them a turn later loses nothing, and
+   * `settled()` waits for them from this moment on.
+   */
   private afterCommit(request: AccessRequest | null, committed: Committed, effects: string[]): void {
     if (effects.length === 0) return;
     const outboxId = committed.outbox;
-    const work = this.runEffects(effects, request, committed.events).then(async (done) => {
-      if (!outboxId || !this.deps.outbox) return;
-      const retryAt = new Date(this.now().getTime() + EFFECT_RETRY_SECONDS * 1000);
-      await this.deps.outbox.settle(outboxId, done, done.length === effects.length, retryAt);
-    });
+    const work = nextTurn()
+      .then(() => this.runEffects(effects, request, committed.events))
+      .then(async (done) => {
+        if (!outboxId || !this.deps.outbox) return;
+        const retryAt = new Date(this.now().getTime() + EFFECT_RETRY_SECONDS * 1000);
+        await this.deps.outbox.settle(outboxId, done, done.length === effects.length, retryAt);
+      });
     const tracked = work.catch((error: unknown) => {
       // The entry stays owed; the relay takes it over after its grace period.
       this.deps.logger.error({ err: error, outbox: outboxId }, 'could not settle post-commit effects');
@@ -482,6 +491,11 @@ export class RequestService {
   private now(): Date {
     return this.deps.clock.now();
   }
+}
+
+/** Resolves on the event loop's next check phase, after the pending microtasks and I/O callbacks. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function fingerprint(input: unknown): string {

@@ -70,6 +70,27 @@ describe('RequestService.settled (Lambda waits for after-commit work before it f
     expect(done.sort()).toEqual(['after-record', 'change', 'recorded', 'schedule']);
   });
 
+  it('starts the owed effects only after the commit has returned to its caller, and settled() still waits for them', async () => {
+    const requests = service();
+    const order: string[] = [];
+    requests.addListener({
+      name: 'slack',
+      afterChange: async () => {
+        // Synchronous work of a listener (message building, SDK serialisation) used to run inside create(),
+        // ahead of the HTTP response the caller was about to write.
+        order.push('listener started');
+      },
+    });
+    await requests.create(alice, {
+      roleId: 'prod-readonly',
+      durationMinutes: 30,
+      reason: 'look at the incident',
+    });
+    order.push('caller continued');
+    await requests.settled(5_000);
+    expect(order).toEqual(['caller continued', 'listener started']);
+  });
+
   it('gives up at the deadline', async () => {
     const requests = service();
     requests.addListener({

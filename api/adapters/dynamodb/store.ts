@@ -14,7 +14,6 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { monotonicFactory } from 'ulid';
 import { type ChainHead, EMPTY_HEAD, serializeEvent } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { nextDue, type Outcome } from '../../domain/lifecycle.js';
@@ -33,6 +32,7 @@ import {
   type UnsealedEntry,
 } from '../../ports/audit-journal.js';
 import type { Clock } from '../../ports/clock.js';
+import { monotonicUlids } from '../../ports/ids.js';
 import {
   type BrokerStore,
   type Committed,
@@ -61,7 +61,7 @@ const SEAL_BATCH_LIMIT = 49;
 const CONFLICT_RETRIES = 3;
 const REQUEST_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** Event ids sort in commit order within a process, so one commit's events seal in the order they were decided. */
-const nextUlid = monotonicFactory();
+const nextUlid = monotonicUlids();
 const KEY_ATTRIBUTES = [
   'pk',
   'sk',

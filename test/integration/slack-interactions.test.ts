@@ -99,6 +99,12 @@ describe('Slack messages and signed interactions', () => {
     client.chat.update.mockClear();
   });
 
+  /** Post-commit effects start a turn after the commit (after the response): wait for them, then for Slack. */
+  async function effectsDone() {
+    await broker.requests.settled();
+    await broker.notifications.idle();
+  }
+
   async function create(roleId: string, extra: { emergency?: boolean } = {}) {
     const { request } = await broker.requests.create(alice, {
       roleId,
@@ -107,7 +113,7 @@ describe('Slack messages and signed interactions', () => {
       ticket: 'INC-9',
       ...extra,
     });
-    await broker.notifications.idle();
+    await effectsDone();
     return request.id;
   }
 
@@ -139,7 +145,7 @@ describe('Slack messages and signed interactions', () => {
       body,
     });
     const text = await response.text();
-    await broker.notifications.idle();
+    await effectsDone();
     return { status: response.status, code: text ? (JSON.parse(text) as { code?: string }).code : undefined };
   }
 
@@ -188,7 +194,7 @@ describe('Slack messages and signed interactions', () => {
     // Later transitions update it too: revoked.
     client.chat.update.mockClear();
     await broker.requests.revoke(bob, id, 'done');
-    await broker.notifications.idle();
+    await effectsDone();
     expect(
       JSON.stringify((client.chat.update.mock.calls.at(-1)![0] as { blocks: unknown }).blocks),
     ).toContain('Revoked');

@@ -91,7 +91,9 @@ export function setupNotifications(options: NotificationOptions): Notifications 
     webhooks,
     idle: async () => {
       await Promise.all([slack?.idle(), interactions?.idle(), webhooks?.idle()]);
-      // A decision applied by a Slack click notifies the listeners again: wait for that round too.
+      // A decision applied by a Slack click notifies the listeners again, a turn after its commit (effects start
+      // after the caller's own work): wait for that round to start, then for it to finish.
+      await requests.settled();
       await Promise.all([slack?.idle(), webhooks?.idle()]);
     },
   };

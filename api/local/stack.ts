@@ -43,8 +43,6 @@ export interface LocalStackOptions {
   dynamodb?: Promise<RunningDynamoDb>;
   /** Keep DynamoDB Local in memory instead of under dataDir. */
   inMemory?: boolean;
-  /** JVM flags for the DynamoDB Local this stack starts (`npm start`: QUICK_START_JVM). */
-  dynamodbJvmOptions?: readonly string[];
   tableName?: string;
   sweepIntervalSeconds?: number;
   /** How often the bunker shipper runs (default 2 s, or BREAKGLASS_SHIP_INTERVAL). */
@@ -153,14 +151,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const url = `http://${host}:${port}`;
   const config = localConfig(baseConfig, url);
 
-  let dynamo: RunningDynamoDb | null = null;
   // DynamoDB Local (seconds of JVM start) and the identity provider come up side by side.
   const dynamoStarting: Promise<RunningDynamoDb> | null = options.dynamodbEndpoint
     ? null
     : (options.dynamodb ??
       startDynamoDbLocal({
         ...(options.inMemory ? {} : { dataDir: dynamoDataDir(dataDir) }),
-        ...(options.dynamodbJvmOptions ? { jvmOptions: options.dynamodbJvmOptions } : {}),
       }));
   try {
     const tableName = options.tableName ?? 'breakglass';
@@ -177,7 +173,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.demoUsers ? { demoUsers: options.demoUsers } : {}),
     });
     const [started, provider] = await Promise.all([dynamoStarting, providerStarting]);
-    dynamo = started;
     const dynamodbEndpoint = options.dynamodbEndpoint ?? started!.endpoint;
     // The web client's secret is the one just registered with the development provider; the cookie key comes
     // from the configured env var when set, else a fresh one (sessions then end when the stack restarts).
@@ -290,7 +285,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             );
           await sealing.stop();
           broker.close();
-          await dynamo?.stop();
+          await started?.stop();
         })();
         return stopping;
       },

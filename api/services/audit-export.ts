@@ -68,6 +68,7 @@ export interface JsonlOptions extends TimeRange {
 }
 
 async function* jsonlLines(events: AsyncIterable<AuditEvent>, options: JsonlOptions): AsyncIterable<string> {
+  // Format /2: the end line hashes the lines that are not events; the chain pins the event lines.
   const hash = createHash('sha256');
   const emit = (line: string) => {
     hash.update(line);
@@ -94,7 +95,7 @@ async function* jsonlLines(events: AsyncIterable<AuditEvent>, options: JsonlOpti
         yield emit(line);
       }
     }
-    yield emit(`${serializeEvent(event)}\n`);
+    yield `${serializeEvent(event)}\n`;
     for (const line of (await proof?.after(event)) ?? []) yield emit(line);
     count += 1;
     last = { seq: event.seq, hash: event.hash };
@@ -139,7 +140,7 @@ async function* jsonlLines(events: AsyncIterable<AuditEvent>, options: JsonlOpti
   yield `${JSON.stringify(end)}\n`;
 }
 
-/** JSONL: boundary line, the events as stored, end line with the SHA-256 of the preceding bytes (and signature). */
+/** JSONL: boundary line, the events as stored, end line with the SHA-256 of the other lines (and signature). */
 export function exportJsonl(events: AsyncIterable<AuditEvent>, options: JsonlOptions): AsyncIterable<string> {
   return chunked(jsonlLines(events, options));
 }

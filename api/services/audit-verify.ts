@@ -8,7 +8,14 @@
 
 import { createHash } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
-import { type ChainHead, ChainVerifier, EMPTY_HEAD, textAt } from '../domain/audit-chain.js';
+import {
+  BLANK_LINE_DETAIL,
+  type ChainHead,
+  ChainVerifier,
+  EMPTY_HEAD,
+  type SegmentResult,
+  textAt,
+} from '../domain/audit-chain.js';
 import {
   DIGESTS_DIR,
   EVENTS_DIR,
@@ -16,7 +23,15 @@ import {
   eventKey,
   parseEventKey,
 } from '../domain/exports/bunker-layout.js';
-import type { ExportEnd, ExportManifest } from '../domain/exports/jsonl.js';
+import {
+  EXPORT_FORMAT,
+  EXPORT_FORMAT_V1,
+  EXPORT_LINE_PREFIX,
+  type ExportEnd,
+  type ExportFormat,
+  type ExportManifest,
+  type ExportPart,
+} from '../domain/exports/jsonl.js';
 import type { AuditEvent } from '../domain/types.js';
 import type { BunkerReader } from '../ports/bunker.js';
 import type { BrokerStore } from '../ports/store.js';
@@ -138,8 +153,7 @@ export async function verifyJsonl(
 ): Promise<AuditVerifyReport> {
   const check = new JsonlCheck(options);
   for await (const raw of lines) {
-    if (raw.trim() === '') continue;
-    const failure = await check.line(raw, true);
+    const failure = isBlank(raw) ? check.blank() : await check.line(raw, true);
     if (failure) return failure;
   }
   return check.finish();
@@ -147,8 +161,9 @@ export async function verifyJsonl(
 
 /**
  * Verifies a JSONL export read as text chunks (a file stream) in constant memory: boundary, chain, digest lines,
- * end line, manifest signature. Lines are split and checked synchronously within a chunk, and the file's SHA-256
- * is updated once per chunk over the bytes before the end line — the two costs besides one SHA-256 per event.
+ * end line, manifest signature. Lines are split and checked synchronously within a chunk; besides one SHA-256
+ * per event, the cost is reading each event's tail. A format /1 export also has its SHA-256 over every byte
+ * before the end line, updated once per chunk.
  */
 export async function verifyJsonlText(
   chunks: AsyncIterable<string>,
@@ -162,15 +177,13 @@ export async function verifyJsonlText(
     let hashedTo = 0;
     for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
       const raw = text.slice(start, newline);
-      if (textAt(raw, 0, END_PREFIX)) {
+      if (raw.charCodeAt(2) === 116 /* t */ && textAt(raw, 0, END_PREFIX)) {
         check.hashText(text.slice(hashedTo, start));
         hashedTo = newline + 1;
       }
-      if (raw.trim() !== '') {
-        const pending = check.line(raw, false);
-        const failure = pending instanceof Promise ? await pending : pending;
-        if (failure) return failure;
-      }
+      const pending = isBlank(raw) ? check.blank() : check.line(raw, false);
+      const failure = pending instanceof Promise ? await pending : pending;
+      if (failure) return failure;
       start = newline + 1;
       if (!check.ended) continue;
       hashedTo = Math.max(hashedTo, start);
@@ -178,7 +191,7 @@ export async function verifyJsonlText(
     if (!check.ended) check.hashText(text.slice(hashedTo, start));
     rest = text.slice(start);
   }
-  if (rest.trim() !== '') {
+  if (!isBlank(rest)) {
     if (!textAt(rest, 0, END_PREFIX)) check.hashText(rest);
     const pending = check.line(rest, false);
     const failure = pending instanceof Promise ? await pending : pending;
@@ -187,9 +200,32 @@ export async function verifyJsonlText(
   return check.finish();
 }
 
+/**
+ * Verifies a format /2 export read as parts (`exportParts`), in file order: stretches of the file read and
+ * checked on other threads (`audit verify FILE` on a large export), linked here together with the boundary,
+ * digest and end lines. Reports exactly what verifyJsonlText reports for the same bytes.
+ */
+export async function verifyJsonlParts(
+  parts: AsyncIterable<ExportPart[]>,
+  options: JsonlVerifyOptions,
+): Promise<AuditVerifyReport> {
+  const check = new JsonlCheck(options);
+  for await (const stretch of parts) {
+    for (const part of stretch) {
+      const pending = typeof part === 'string' ? check.line(part, false) : check.segment(part);
+      const failure = pending instanceof Promise ? await pending : pending;
+      if (failure) return failure;
+    }
+  }
+  return check.finish();
+}
+
 const END_PREFIX = '{"type":"export.end"';
-/** Boundary, digest and end lines start with their type; event lines (canonical JSON) never do. */
-const EXPORT_LINE_PREFIX = '{"type":"export.';
+
+/** Empty or whitespace only; cheap for the usual line, which starts with `{`. */
+function isBlank(line: string): boolean {
+  return line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
+}
 
 /** One export's checks, line by line: `line` for each non-empty line in order, then `finish`. */
 class JsonlCheck {
@@ -202,6 +238,8 @@ class JsonlCheck {
   private readonly keys: JSONWebKeySet | null;
   private readonly digests = new DigestChain(true);
   private digestLines = 0;
+  /** The boundary's format; until one is read, a bare list is taken as /1. */
+  private format: ExportFormat = EXPORT_FORMAT_V1;
 
   constructor(private readonly options: JsonlVerifyOptions) {
     this.keys = options.trusted?.keys ?? null;
@@ -211,9 +249,42 @@ class JsonlCheck {
     return this.end !== null;
   }
 
-  /** Adds bytes to the file hash (text mode hashes whole stretches; line mode passes `hashIt`). */
+  /** Whether the end line's SHA-256 covers the event lines too (format /1) or only the others (/2). */
+  private get hashesEvents(): boolean {
+    return this.format === EXPORT_FORMAT_V1;
+  }
+
+  /**
+   * Adds a stretch of the file to a format /1 file hash (text mode hashes whole stretches; line mode passes
+   * `hashIt`). Format /2 hashes its few non-event lines itself, in `line`.
+   */
   hashText(text: string): void {
-    if (text) this.hash.update(text);
+    if (text && this.hashesEvents) this.hash.update(text);
+  }
+
+  /** A blank line: skipped in format /1 (its bytes are in the file hash), refused in /2 before the end line. */
+  blank(): Failure | null {
+    // After the end line a blank line is no line of the export (splitting text on newlines gives one).
+    if (this.hashesEvents || this.end) return null;
+    return fail('jsonl', this.events(), this.head().seq + 1, 'malformed', BLANK_LINE_DETAIL);
+  }
+
+  /** A run of event lines checked on its own (`verifySegment`), linked where its lines stand in the file. */
+  segment(segment: SegmentResult): Failure | null {
+    if (this.end) {
+      return fail(
+        'jsonl',
+        this.events(),
+        this.head().seq + 1,
+        'malformed',
+        `line ${this.lineNo + 1} follows the end line`,
+      );
+    }
+    this.lineNo += segment.lines;
+    this.verifier ??= new ChainVerifier(this.start);
+    if (this.verifier.pushSegment(segment)) return null;
+    const failure = this.verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
+    return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
   }
 
   private events(): number {
@@ -239,10 +310,12 @@ class JsonlCheck {
       );
     // Event lines go straight to the chain verifier, which avoids parsing canonical lines; only the export's own
     // boundary, digest and end lines (which start with their type) are parsed here.
-    if (!textAt(raw, 0, EXPORT_LINE_PREFIX)) {
-      if (hashIt) this.hash.update(`${raw}\n`);
+    if (raw.charCodeAt(2) !== 116 /* t */ || !textAt(raw, 0, EXPORT_LINE_PREFIX)) {
       this.verifier ??= new ChainVerifier(this.start);
-      if (this.verifier.pushLine(raw)) return null;
+      if (this.hashesEvents) {
+        if (hashIt) this.hash.update(`${raw}\n`);
+        if (this.verifier.pushLine(raw)) return null;
+      } else if (this.verifier.pushCanonicalLine(raw)) return null;
       const failure = this.verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
       return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
     }
@@ -256,14 +329,25 @@ class JsonlCheck {
       this.end = value as unknown as ExportEnd;
       return null;
     }
-    if (hashIt) this.hash.update(`${raw}\n`);
     if (value.type === 'export.boundary' && !('seq' in value)) {
       if (lineNo !== 1)
         return fail('jsonl', this.events(), this.head().seq + 1, 'malformed', `boundary on line ${lineNo}`);
+      if (value.format !== EXPORT_FORMAT && value.format !== EXPORT_FORMAT_V1) {
+        return fail(
+          'jsonl',
+          0,
+          1,
+          'malformed',
+          `line 1: unknown export format ${JSON.stringify(value.format)}`,
+        );
+      }
+      this.format = value.format;
+      if (hashIt || !this.hashesEvents) this.hash.update(`${raw}\n`);
       this.sawBoundary = true;
       this.start = { seq: Number(value.prevSeq ?? 0), hash: String(value.prevHash ?? EMPTY_HEAD.hash) };
       return null;
     }
+    if (hashIt || !this.hashesEvents) this.hash.update(`${raw}\n`);
     if (value.type === 'export.digest' && !('seq' in value)) {
       this.digestLines += 1;
       return this.keys ? this.digest(String(value.jws ?? ''), lineNo) : null;
@@ -355,7 +439,21 @@ class JsonlCheck {
           chain.events,
           firstBad,
           'manifest_mismatch',
-          'the file bytes do not match the end line',
+          this.hashesEvents
+            ? 'the file bytes do not match the end line'
+            : 'the boundary and digest lines do not match the end line',
+        );
+      }
+      if (
+        this.sawBoundary &&
+        (end.format !== this.format || end.prevSeq !== start.seq || end.prevHash !== start.hash)
+      ) {
+        return fail(
+          'jsonl',
+          chain.events,
+          firstBad,
+          'manifest_mismatch',
+          'the end line names another format or starting point than the boundary',
         );
       }
       const jws = end.signature ?? options.detachedSignature ?? null;

@@ -102,17 +102,24 @@ describe('attacks on the audit trail by an insider without a trusted key', () =>
     return withEnd(body, sign);
   }
 
-  /** Appends an end line as the broker writes it: SHA-256 of every line before it, signed with `sign` if given. */
+  /**
+   * Appends an end line as the broker writes it, signed with `sign` if given: SHA-256 of the boundary and digest
+   * lines in format /2, of every line before it in /1.
+   */
   async function withEnd(body: string[], sign: LocalKeySigner | null): Promise<string[]> {
-    const boundary = JSON.parse(body[0]!) as { prevSeq: number; prevHash: string };
+    const boundary = JSON.parse(body[0]!) as { prevSeq: number; prevHash: string; format: string };
+    const hashed =
+      boundary.format === 'breakglass-audit-jsonl/2'
+        ? body.filter((line) => line.startsWith('{"type":"export.'))
+        : body;
     const sha256 = createHash('sha256')
-      .update(body.map((line) => `${line}\n`).join(''))
+      .update(hashed.map((line) => `${line}\n`).join(''))
       .digest('hex');
     const first = JSON.parse(body[1]!) as AuditEvent;
     const last = JSON.parse(body.at(-1)!) as AuditEvent;
     const manifest = {
       type: 'breakglass.export-manifest',
-      format: 'breakglass-audit-jsonl/1',
+      format: boundary.format,
       sha256,
       count: body.length - 1,
       prevSeq: boundary.prevSeq,

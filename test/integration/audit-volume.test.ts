@@ -19,6 +19,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { exportCsv, exportJsonl } from '${PACKAGE_ROOT}/dist/api/services/audit-export.js';
 import { verifyJsonl } from '${PACKAGE_ROOT}/dist/api/services/audit-verify.js';
+import { verifyPath } from '${PACKAGE_ROOT}/dist/cli/verify-path.js';
 import { generateHistory } from '${PACKAGE_ROOT}/dist/bench/fixtures/audit-history.js';
 let peak = 0;
 const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
@@ -31,14 +32,28 @@ async function writeAll(chunks, path) {
 }
 await writeAll(exportJsonl(history(), { now: () => new Date() }), '${dir}/audit.jsonl');
 await writeAll(exportCsv(history()), '${dir}/audit.csv');
-const report = await verifyJsonl(createInterface({ input: createReadStream('${dir}/audit.jsonl'), crlfDelay: Infinity }), { trusted: null, allowUnsigned: true });
+const options = { trusted: null, allowUnsigned: true };
+const lines = (path) => createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+const report = await verifyJsonl(lines('${dir}/audit.jsonl'), options);
+// What \`breakglass audit verify FILE\` runs: event lines on worker threads (the file is far above the threshold).
+const viaCli = await verifyPath('${dir}/audit.jsonl', options);
+// One event rewritten in the middle: both paths must stop at it with the same report.
+const tampered = createWriteStream('${dir}/tampered.jsonl');
+for await (const line of lines('${dir}/audit.jsonl')) {
+  const out = line.includes('"seq":54321,') ? line.replace('"type":"', '"type":"x') : line;
+  if (!tampered.write(out + '\\n')) await once(tampered, 'drain');
+}
+tampered.end();
+await once(tampered, 'finish');
+const tamperedByLine = await verifyJsonl(lines('${dir}/tampered.jsonl'), options);
+const tamperedViaCli = await verifyPath('${dir}/tampered.jsonl', options);
 clearInterval(sampler);
-console.log(JSON.stringify({ ok: report.ok, lastSeq: report.lastSeq, peakRss: peak }));
+console.log(JSON.stringify({ ok: report.ok, lastSeq: report.lastSeq, peakRss: peak, same: JSON.stringify(viaCli) === JSON.stringify(report), tamperedSame: JSON.stringify(tamperedViaCli) === JSON.stringify(tamperedByLine), tampered: tamperedViaCli }));
 `;
 
 describe('exports of a 100,000-event history', () => {
   it.skipIf(!existsSync(join(PACKAGE_ROOT, 'dist/bench/fixtures/audit-history.js')))(
-    `stream to JSONL and CSV and verify inside a ${HEAP_MB} MB heap`,
+    `stream to JSONL and CSV and verify inside a ${HEAP_MB} MB heap, on one thread and on worker threads alike`,
     { timeout: 300_000 },
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'bg-volume-'));
@@ -52,6 +67,9 @@ describe('exports of a 100,000-event history', () => {
         ok: boolean;
         lastSeq: number;
         peakRss: number;
+        same: boolean;
+        tamperedSame: boolean;
+        tampered: { ok: boolean; firstBadSeq: number; reason: string };
       };
       const jsonlBytes = statSync(join(dir, 'audit.jsonl')).size;
       console.log(
@@ -59,6 +77,10 @@ describe('exports of a 100,000-event history', () => {
           `heap capped at ${HEAP_MB} MB, peak RSS ${Math.round(result.peakRss / 1e6)} MB`,
       );
       expect(result).toMatchObject({ ok: true, lastSeq: EVENTS });
+      // The CLI's parallel check reports exactly what the line-by-line verifier does, intact or tampered.
+      expect(result.same).toBe(true);
+      expect(result.tamperedSame).toBe(true);
+      expect(result.tampered).toMatchObject({ ok: false, firstBadSeq: 54321, reason: 'hash_mismatch' });
       // The cap only proves streaming if the export is bigger than the heap it ran in.
       expect(jsonlBytes).toBeGreaterThan(HEAP_MB * 1024 * 1024);
     },

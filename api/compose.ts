@@ -1,8 +1,8 @@
 /**
  * The composition root: the only place that chooses concrete adapters and wires them to the services. Three
- * builders, so each Lambda function bundles only what it runs: `buildSealing` (compose-sealing.ts, the shipper
- * function), `buildCore` (here: transition and sweeper functions) and, in compose-http.ts, `buildBroker` (the
- * API and the local stack).
+ * builders, so each Lambda function bundles only what it runs: `buildSealing` (compose-shipping.ts, the shipper
+ * function), `buildCore` (here: transition and sweeper functions, sealing without the bunker) and, in
+ * compose-http.ts, `buildBroker` (the API and the local stack, `buildCore` with the bunker).
  */
 import { awsAdaptersFor } from './adapters/aws/index.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
@@ -14,9 +14,10 @@ import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
 import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
 import {
   type BrokerOptions,
-  buildSealing,
+  buildSealer,
   dynamoClientFor,
-  type SealingParts,
+  type SealerParts,
+  type SealingBuilder,
   storeFor,
 } from './compose-sealing.js';
 import { systemClock } from './ports/clock.js';
@@ -29,16 +30,12 @@ import { RequestService } from './services/request-service.js';
 import type { SweepTask } from './services/sweeper.js';
 import { reportClosedWindows } from './services/throttle-reporting.js';
 
-export {
-  type BrokerOptions,
-  buildSealing,
-  dynamoClientFor,
-  lazyRemoteBunker,
-  type SealingParts,
-} from './compose-sealing.js';
+// buildSealing and lazyRemoteBunker are not re-exported: their file's lazy imports (S3, KMS, jose) would then be
+// deployed with every function that imports this one. Import them from compose-shipping.ts.
+export { type BrokerOptions, buildSealer, dynamoClientFor, type SealerParts } from './compose-sealing.js';
 
-/** Everything but the HTTP layer: what the transition and sweeper functions run. */
-export interface CoreBroker extends SealingParts {
+/** Everything but the HTTP layer and the bunker: what the transition and sweeper functions run. */
+export interface CoreBroker extends SealerParts {
   requests: RequestService;
   notifications: Notifications;
   /** Runs post-commit effects a crash or a failure left owed (`outbox.drain()`). */
@@ -53,15 +50,22 @@ export interface CoreBroker extends SealingParts {
   sweepTasks: SweepTask[];
 }
 
-/** Requests, grants, notifications, the outbox and the sealer, wired together; no HTTP layer. */
-export function buildCore(options: BrokerOptions): CoreBroker {
+/**
+ * Requests, grants, notifications, the outbox and the sealer, wired together; no HTTP layer. `sealing` decides
+ * whether the sealer ships to the bunker: `buildSealer` (the default: the transition and sweeper functions only
+ * seal, so S3, KMS and jose stay out of their bundles) or `buildSealing` (the API, which reads the bunker).
+ */
+export function buildCore<S extends SealerParts = SealerParts>(
+  options: BrokerOptions,
+  sealing: SealingBuilder<S> = buildSealer as SealingBuilder<S>,
+): CoreBroker & Omit<S, keyof SealerParts> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const dynamodb = options.dynamodb ?? dynamoClientFor(config.aws.region, options.dynamodbEndpoint);
   const store = storeFor(options, dynamodb, clock);
   const outboxStore = new DynamoOutbox({ client: dynamodb, tableName: options.tableName });
   const requests = new RequestService({ config, store, clock, logger, outbox: outboxStore });
-  const sealing = buildSealing(options, store);
+  const sealed = sealing(options, store);
   const markers = new DynamoMarkers({ client: dynamodb, tableName: options.tableName, clock });
   const notifications = setupNotifications({
     config,
@@ -98,7 +102,7 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     );
   }
   const outbox = new OutboxRelay({ outbox: outboxStore, store, requests, clock, logger });
-  const sealer = sealing.sealer;
+  const sealer = sealed.sealer;
   const limiter =
     config.limits.store === 'dynamodb'
       ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
@@ -126,10 +130,10 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     { name: 'sealer', run: () => sealer.sealPending() },
   ];
   return {
+    ...sealed,
     store,
     dynamodb,
-    bunker: sealing.bunker,
-    sealer: sealing.sealer,
+    sealer,
     requests,
     notifications,
     outbox,
@@ -140,7 +144,7 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     sweepTasks,
     close: () => {
       dynamodb.destroy();
-      sealing.close();
+      sealed.close();
     },
   };
 }

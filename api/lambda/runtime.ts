@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import pino from 'pino';
 import { REDACTED_PATHS } from '../adapters/logging/pino.js';
-import type { BrokerOptions, CoreBroker, SealingParts } from '../compose.js';
+import type { BrokerOptions, CoreBroker, SealerParts } from '../compose.js';
 import type { Broker } from '../compose-http.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import { ConfigError, parseConfig } from '../config/validate.js';
@@ -31,10 +31,10 @@ export interface LambdaRuntimeOptions {
   logDestination?: pino.DestinationStream;
 }
 
-/** What a function's entry point builds: `buildBroker` (API), `buildCore` (transition, sweeper), `buildSealing`. */
-export type BrokerBuilder<B extends SealingParts> = (options: BrokerOptions) => B;
+/** What a function's entry point builds: `buildBroker` (API), `buildCore` (transition, sweeper), `buildSealing` (shipper). */
+export type BrokerBuilder<B extends SealerParts> = (options: BrokerOptions) => B;
 
-export type LambdaBroker<B extends SealingParts = Broker> = B & {
+export type LambdaBroker<B extends SealerParts = Broker> = B & {
   config: BreakglassConfig;
   logger: Logger;
   /** Waits for the after-commit work (schedules, revocations, notifications) started by this invocation. */
@@ -238,7 +238,7 @@ export async function loadSecrets(
 }
 
 /** Builds the broker once per execution environment; a failed build is retried on the next invocation. */
-export class LambdaRuntime<B extends SealingParts = Broker> {
+export class LambdaRuntime<B extends SealerParts = Broker> {
   readonly env: LambdaEnv;
   readonly logger: Logger;
   private broker: Promise<LambdaBroker<B>> | null = null;

@@ -81,31 +81,27 @@ function setPath(target: Record<string, unknown>, path: string[], value: string)
 }
 
 /**
- * The config document in `text`: JSON as infra stores it in SSM (a JSON object is also YAML, so both readings
- * agree), or YAML from a bundled file or a hand-written parameter. The YAML parser is loaded only for YAML, so
- * a function reading JSON does not carry it at cold start.
+ * The config document in `text`: JSON, as the stack stores it in SSM (converted from breakglass.yaml at synth).
+ * The functions carry no YAML parser (~110 KiB deployed with each); YAML text is refused with a message that
+ * says so.
  */
-async function configDocument(text: string, source: string): Promise<unknown> {
-  if (text.trimStart().startsWith('{')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      // Not JSON after all (YAML flow mappings start with `{` too): the YAML parser decides.
-    }
+function configDocument(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(source, [
+      `(root): must be JSON (${(error as Error).message}); the Lambda functions read the config as JSON, which the stack writes from breakglass.yaml — convert a hand-written YAML config the same way`,
+    ]);
   }
-  // Imported through a module of ours: a dynamic import of the CommonJS `yaml` package itself would only
-  // expose `default` in the bundle.
-  const { yamlConfigDocument } = await import('./yaml-config.js');
-  return yamlConfigDocument(text, source);
 }
 
-/** Parses config text (JSON or YAML), applies the deployment overlays from the environment and validates it. */
+/** Parses config JSON, applies the deployment overlays from the environment and validates it. */
 export async function parseLambdaConfig(
   text: string,
   env: LambdaEnv,
   source: string,
 ): Promise<BreakglassConfig> {
-  const raw = await configDocument(text, source);
+  const raw = configDocument(text, source);
   if (typeof raw !== 'object' || raw === null) throw new ConfigError(source, ['(root): must be a mapping']);
   for (const [name, path] of AWS_OVERLAYS) {
     const value = env[name];
@@ -173,7 +169,7 @@ export async function readConfigText(
     }
     return { text, source: `ssm:${parameterName}` };
   }
-  const file = env.BREAKGLASS_CONFIG ?? 'breakglass.yaml';
+  const file = env.BREAKGLASS_CONFIG ?? 'breakglass.json';
   const path = isAbsolute(file) ? file : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
   try {
     return { text: readFileSync(path, 'utf8'), source: path };

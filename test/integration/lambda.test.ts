@@ -18,7 +18,7 @@ import type {
   DynamoDBRecord,
 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
 import { dynamoClientFor } from '../../api/compose.js';
 import { buildBroker } from '../../api/compose-http.js';
@@ -103,12 +103,13 @@ beforeAll(async () => {
   stack = await startTestStack();
   const dir = mkdtempSync(join(tmpdir(), 'bg-lambda-'));
   bunkerDir = join(dir, 'bunker');
-  // The deployed config, pointed at the test's identity provider and a file bunker the test can read.
+  // The deployed config, pointed at the test's identity provider and a file bunker the test can read; JSON, as
+  // the stack stores it (the functions carry no YAML parser).
   const config = parse(readFileSync(exampleConfigPath, 'utf8'));
   config.oidc.issuer = stack.issuer;
   config.bunker = { kind: 'file', directory: bunkerDir };
-  const configPath = join(dir, 'breakglass.yaml');
-  writeFileSync(configPath, stringify(config));
+  const configPath = join(dir, 'breakglass.json');
+  writeFileSync(configPath, JSON.stringify(config));
   const tableName = `lambda${Date.now().toString(36)}`;
   const dynamodb = dynamoClientFor('us-east-1', inject('dynamodbEndpoint'));
   await ensureTable(dynamodb, tableName);
@@ -251,7 +252,7 @@ describe('HTTP handler specifics', () => {
 
   it('answers 503 not_ready (not a crash) when the config cannot be loaded', async () => {
     const broken = new LambdaRuntime(buildBroker, {
-      env: { BREAKGLASS_CONFIG: '/nonexistent/breakglass.yaml', BREAKGLASS_TABLE: 't' },
+      env: { BREAKGLASS_CONFIG: '/nonexistent/breakglass.json', BREAKGLASS_TABLE: 't' },
       logDestination: { write: () => undefined },
     });
     const response = (await createHttpHandler(broken)(
@@ -553,8 +554,8 @@ describe('the esbuild bundle', () => {
   it('serves /readyz from DynamoDB, with its config from SSM signed with the credentials in the environment', async () => {
     // A stand-in for SSM's JSON protocol: records who asked and answers GetParameters with the config as JSON,
     // the way infra stores it. The request must be signed with the environment's keys (the only provider left
-    // in a bundle); the bundled YAML file is named too, so reading it instead would pass unnoticed otherwise.
-    const config = parse(readFileSync(lambdaEnv.BREAKGLASS_CONFIG!, 'utf8'));
+    // in a bundle); a bundled file is named too, so reading it instead would pass unnoticed otherwise.
+    const config = JSON.parse(readFileSync(lambdaEnv.BREAKGLASS_CONFIG!, 'utf8'));
     const seen: Array<{ target: string; authorization: string; names: string[] }> = [];
     const ssm = createServer((request, response) => {
       let body = '';
@@ -592,7 +593,7 @@ describe('the esbuild bundle', () => {
         env: {
           PATH: process.env.PATH ?? '',
           ...lambdaEnv,
-          BREAKGLASS_CONFIG: 'no-such-file.yaml',
+          BREAKGLASS_CONFIG: 'no-such-file.json',
           BREAKGLASS_CONFIG_PARAMETER: '/breakglass/config',
           AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${port}`,
           AWS_ACCESS_KEY_ID: 'AKIDBUNDLETEST',

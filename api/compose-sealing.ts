@@ -41,7 +41,7 @@ export interface BrokerOptions {
   kms?: KMSClient;
   /** Web sign-in secrets (the local stack passes its generated ones); otherwise read from the environment. */
   web?: Pick<WebOptions, 'clientSecret' | 'cookieSecret'>;
-  /** A Slack client, or a factory given the bot token; @slack/web-api's WebClient when omitted. */
+  /** A Slack client, or a factory given the bot token; Slack's Web API over fetch (`slackWebApi`) when omitted. */
   slackApi?: SlackApi | ((token: string) => SlackApi);
   /** fetch for webhooks and Slack response_url posts (tests). */
   fetch?: typeof fetch;

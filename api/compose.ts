@@ -12,6 +12,7 @@ import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js
 import { DynamoThrottleReports } from './adapters/dynamodb/throttle-reports.js';
 import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
 import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
+import { slackWebApi } from './adapters/slack/web-api.js';
 import {
   type BrokerOptions,
   buildSealer,
@@ -151,8 +152,8 @@ export function buildCore<S extends SealerParts = SealerParts>(
 
 /**
  * The Slack client for the `notifications.slack` section: an injected one (tests), the Web API with the bot
- * token from the environment (loaded on first use; few, quick retries, so a Slack outage does not pile up work —
- * failures are audited instead), or without a token the log-only twin, so the blocks can still be checked.
+ * token from the environment (few, quick retries, so a Slack outage does not pile up work — failures are audited
+ * instead), or without a token the log-only twin, so the blocks can still be checked.
  */
 function slackApiFor(options: BrokerOptions): SlackApi | null {
   const slack = options.config.notifications.slack;
@@ -164,8 +165,5 @@ function slackApiFor(options: BrokerOptions): SlackApi | null {
     return new LogOnlySlack(options.logger.child({ component: 'slack' }));
   }
   if (typeof options.slackApi === 'function') return options.slackApi(token);
-  return new WebApiSlack(async () => {
-    const { WebClient } = await import('@slack/web-api');
-    return new WebClient(token, { retryConfig: { retries: 2 }, timeout: 5000 });
-  });
+  return new WebApiSlack(slackWebApi(token, { retries: 2, timeoutMs: 5000 }));
 }

@@ -153,6 +153,86 @@ const noPinoTransports = {
   },
 };
 
+/**
+ * Event streams (S3 SelectObjectContent and the like): no command the broker sends has one, yet S3's client config
+ * and the HTTP protocol's lazy loader bring the codec (~14 KiB). `@smithy/core/event-streams` becomes a module
+ * that resolves the client config as the real one does and throws if a stream is ever marshalled.
+ */
+const noEventStreams = {
+  name: 'no-event-streams',
+  setup(builder) {
+    builder.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, () => ({
+      path: 'event-streams',
+      namespace: 'breakglass-no-event-streams',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-no-event-streams' }, () => ({
+      contents: [
+        'const unsupported = () => {',
+        "  throw new Error('AWS event streams are not bundled into the Lambda functions (infra/bundle-lambdas.mjs)');",
+        '};',
+        'export const resolveEventStreamSerdeConfig = (input) =>',
+        '  Object.assign(input, { eventStreamMarshaller: input.eventStreamSerdeProvider(input) });',
+        'export const eventStreamSerdeProvider = () => ({ serialize: unsupported, deserialize: unsupported });',
+        'export class EventStreamSerde {',
+        '  constructor() {',
+        '    unsupported();',
+        '  }',
+        '}',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * SDK clients whose errors the broker tells apart by name only (`awsErrorName` in api/ports/aws-errors.ts, the
+ * secrets reader): SSM, KMS, IAM, STS, Scheduler and Secrets Manager. Each client registers a class and a schema
+ * for every error its service models (SSM: 140, ~65 KiB of the ~75 KiB its one GetParameters call deploys), so
+ * that the response deserializer can pick the class. Without them the deserializer takes the path the SDK has
+ * for errors it has no model of: the client's `ServiceException` named with the error code AWS sent, with its
+ * message, `$fault` and `$metadata` — what the broker reads. None of these errors carries a retry trait (retries
+ * go by name and status, unchanged). DynamoDB and S3 keep theirs: the broker matches a few of their classes.
+ * The build fails if a client's schema file no longer has the shape this rewrite expects.
+ */
+const ERRORS_BY_NAME = [
+  'client-ssm',
+  'client-kms',
+  'client-iam',
+  'client-sts',
+  'client-scheduler',
+  'client-secrets-manager',
+  'client-s3',
+];
+const sdkErrorsByName = {
+  name: 'sdk-errors-by-name',
+  setup(builder) {
+    builder.onLoad(
+      { filter: /node_modules\/@aws-sdk\/client-[a-z0-9-]+\/dist-es\/schemas\/schemas_0\.js$/ },
+      (args) => {
+        const client = /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(args.path)?.[1];
+        if (!ERRORS_BY_NAME.includes(client)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        let removed = 0;
+        const trimmed = text.replace(
+          /^export var (\w+)\$ = \[-3, n0, [\s\S]*?\n\];\nn0_registry\.registerError\(\1\$, \1\);\n/gm,
+          () => {
+            removed += 1;
+            return '';
+          },
+        );
+        if (
+          removed === 0 ||
+          trimmed.includes('n0_registry.registerError(') ||
+          !trimmed.includes('_s_registry.registerError(')
+        ) {
+          throw new Error(`sdk-errors-by-name: ${args.path} no longer has the shape the rewrite expects`);
+        }
+        return { contents: trimmed, loader: 'js', resolveDir: dirname(args.path) };
+      },
+    );
+  },
+};
+
 /** Bytes of every file under dir (the entry and its chunks). */
 function sizeOf(dir) {
   return readdirSync(dir, { withFileTypes: true }).reduce(
@@ -231,6 +311,8 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
         sdkPackageVersionOnly,
         noBrowserUserAgent,
         noPinoTransports,
+        sdkErrorsByName,
+        noEventStreams,
       ],
       logLevel: 'warning',
     });

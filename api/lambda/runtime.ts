@@ -7,8 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Context } from 'aws-lambda';
-import pino from 'pino';
-import { REDACTED_PATHS } from '../adapters/logging/pino.js';
+import { createJsonLinesLogger } from '../adapters/logging/json-lines.js';
+import { REDACTED_PATHS } from '../adapters/logging/redacted-paths.js';
 import type { BrokerOptions, CoreBroker, SealerParts } from '../compose.js';
 import type { Broker } from '../compose-http.js';
 import type { BreakglassConfig } from '../config/schema.js';
@@ -28,7 +28,7 @@ export interface LambdaRuntimeOptions {
   /** Where secrets are read from; chosen by `BREAKGLASS_SECRETS_SOURCE` when omitted. */
   secrets?: ValueSource;
   /** Receives log lines; stdout (where Lambda collects them) when omitted. */
-  logDestination?: pino.DestinationStream;
+  logDestination?: { write(line: string): unknown };
 }
 
 /** What a function's entry point builds: `buildBroker` (API), `buildCore` (transition, sweeper), `buildSealing` (shipper). */
@@ -56,17 +56,19 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** The Lambda request id of the invocation in progress, so logs written deep in the services carry it too. */
 const invocation = new AsyncLocalStorage<{ awsRequestId: string; functionName: string }>();
 
-/** Structured JSON logs on stdout with the same redaction as the server, plus the current Lambda request id. */
-export function createLambdaLogger(env: LambdaEnv, destination?: pino.DestinationStream): Logger {
-  const options: pino.LoggerOptions = {
+/**
+ * Structured JSON logs on stdout with the same redaction as the server, plus the current Lambda request id: the
+ * lines the server's pino logger writes, without pino (adapters/logging/json-lines.ts).
+ */
+export function createLambdaLogger(env: LambdaEnv, destination?: { write(line: string): unknown }): Logger {
+  return createJsonLinesLogger({
     name: 'breakglass',
     level: env.LOG_LEVEL ?? 'info',
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: REDACTED_PATHS,
+    censor: '[redacted]',
     mixin: () => invocation.getStore() ?? {},
-  };
-  return (destination ? pino(options, destination) : pino(options)) as unknown as Logger;
+    ...(destination ? { destination } : {}),
+  });
 }
 
 /** Sets `path` in a plain object, creating the objects on the way. */

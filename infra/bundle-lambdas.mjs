@@ -315,9 +315,14 @@ function packagesIn(metafile, outputs) {
 
 const kib = (bytes) => (bytes / 1024).toFixed(0);
 
-export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), quiet = false } = {}) {
+/** `entryPoints` (name → file under the package root) is for tests that bundle a probe the way the functions are. */
+export async function bundleLambdas({
+  outRoot = join(root, 'dist', 'lambda'),
+  quiet = false,
+  entryPoints = ENTRY_POINTS,
+} = {}) {
   const sizes = {};
-  for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
+  for (const [name, entry] of Object.entries(entryPoints)) {
     const outdir = join(outRoot, name);
     rmSync(outdir, { recursive: true, force: true });
     const result = await build({

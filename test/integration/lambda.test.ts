@@ -677,4 +677,65 @@ describe('the esbuild bundle', () => {
       ssm.close();
     }
   });
+
+  it('keeps the adapters reading AWS errors by name in a bundle without the modeled error classes (IAM, S3)', async () => {
+    const probeRoot = mkdtempSync(join(tmpdir(), 'bg-probe-'));
+    await bundleLambdas({
+      outRoot: probeRoot,
+      quiet: true,
+      entryPoints: { probe: 'test/support/bundled-aws-probe.ts' },
+    });
+    // IAM (query protocol, XML errors) and S3 (REST XML, path-style) on one stand-in.
+    const aws = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
+      request.on('end', () => {
+        const xml = (status: number, text: string) => {
+          response.writeHead(status, { 'content-type': 'text/xml' });
+          response.end(text);
+        };
+        const iamError = (status: number, code: string) =>
+          xml(
+            status,
+            `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${code} here</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
+          );
+        const s3Error = (status: number, code: string) =>
+          xml(
+            status,
+            `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>no</Message><RequestId>r</RequestId></Error>`,
+          );
+        if (request.url === '/') {
+          if (body.includes('Action=GetRolePolicy')) return iamError(404, 'NoSuchEntity');
+          return iamError(403, 'AccessDenied');
+        }
+        if (request.url?.startsWith('/bunker/trail/events/missing.json')) return s3Error(404, 'NoSuchKey');
+        if (request.method === 'PUT') return s3Error(412, 'PreconditionFailed');
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"seq":1}');
+      });
+    });
+    await new Promise<void>((resolve) => aws.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(aws.address() as AddressInfo).port}`;
+      const script = [
+        `const { handler } = await import(${JSON.stringify(join(probeRoot, 'probe', 'index.mjs'))});`,
+        `process.stdout.write(JSON.stringify(await handler(${JSON.stringify(endpoint)})));`,
+      ].join('\n');
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: probeRoot,
+        env: { PATH: process.env.PATH ?? '' },
+        timeout: 30_000,
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        missingPolicy: { value: null },
+        deniedPut: { error: { code: 'aws_access_denied', name: 'DomainError' } },
+        missingObject: { value: null },
+        replayedPut: { value: 'identical' },
+      });
+    } finally {
+      aws.close();
+    }
+  });
 });

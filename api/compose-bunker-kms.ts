@@ -1,6 +1,6 @@
 /**
  * The KMS digest signer with its SDK client, loaded on first use everywhere (`lazyRemoteBunker` in
- * compose-sealing.ts): even the shipper signs only when a digest is due (every `bunker.digest.everyEvents` events
+ * compose-shipping.ts): even the shipper signs only when a digest is due (every `bunker.digest.everyEvents` events
  * or `everyMinutes` minutes), not on every invocation.
  */
 import { KMSClient } from '@aws-sdk/client-kms';

@@ -1,6 +1,6 @@
 /**
  * The data bunker's S3 sink with its SDK client. The shipper function imports this file (it ships on every
- * invocation); everything else reaches it through `lazyRemoteBunker` (compose-sealing.ts) on first use.
+ * invocation); everything else reaches it through `lazyRemoteBunker` (compose-shipping.ts) on first use.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3Sink } from './adapters/bunker/s3-sink.js';

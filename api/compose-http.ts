@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { LazyTrailSource } from './adapters/cloudtrail/lazy.js';
 import { JoseTokenVerifier } from './adapters/oidc/token-verifier.js';
 import { type BrokerOptions, buildCore, type CoreBroker } from './compose.js';
+import { buildSealing, type SealingParts } from './compose-shipping.js';
 import type { BreakglassConfig } from './config/schema.js';
 import { createApp } from './http/app.js';
 import type { App } from './http/env.js';
@@ -17,7 +18,7 @@ import { ActivityService, layoutOf } from './services/activity.js';
 import { AuditReads } from './services/audit-reads.js';
 import { AuditService } from './services/audit-service.js';
 
-export interface Broker extends CoreBroker {
+export interface Broker extends CoreBroker, Pick<SealingParts, 'bunker'> {
   app: App;
   audit: AuditService;
   activity: ActivityService;
@@ -35,7 +36,8 @@ function trailSource(trail: NonNullable<BreakglassConfig['cloudtrail']>, region:
 export function buildBroker(options: BrokerOptions): Broker {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
-  const core = buildCore(options);
+  // The API reads the bunker (audit exports, verify, the signing key), so its sealer comes with one.
+  const core = buildCore(options, buildSealing);
   const { requests, store, sealer, bunker, markers, notifications, grants } = core;
   const audit = new AuditService({
     store,

@@ -1,31 +1,26 @@
 /**
- * The composition root's first layer: options, the DynamoDB client and store, the bunker and the sealer —
- * everything the shipper function runs (`buildSealing`). compose.ts builds the core on top of it, and
- * compose-http.ts the API; each Lambda entry imports the smallest of the three, so its bundle carries nothing else.
+ * The composition root's first layer: options, the DynamoDB client and store, and a sealer that only seals
+ * (`buildSealer`, what the transition and sweeper functions run). compose-shipping.ts adds the bunker the sealer
+ * ships to (`buildSealing`, the shipper function); compose.ts builds the core on top of either, and
+ * compose-http.ts the API. Each Lambda entry imports the smallest builder, so its bundle carries nothing else: in
+ * particular this file imports no bunker adapter, since esbuild makes a chunk of every `import()` in a bundled
+ * file, used or not, and deploys it with the function.
  */
-import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DynamoCursorStore } from './adapters/bunker/dynamo-cursor.js';
-import { FileSink } from './adapters/bunker/file-sink.js';
-import { LazySigner, LazySink } from './adapters/bunker/lazy.js';
 import { boundedClientOptions, translateStorageFaults } from './adapters/dynamodb/faults.js';
 import { DynamoStore } from './adapters/dynamodb/store.js';
-import type { RemoteBunker } from './compose-bunker.js';
 import type { BreakglassConfig } from './config/schema.js';
 import type { WebOptions } from './http/web/options.js';
 import type { AwsAdapters } from './ports/aws.js';
-import type { AuditSigner, BunkerSink } from './ports/bunker.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import type { CloudTrailSource } from './ports/cloudtrail.js';
 import type { Logger } from './ports/logger.js';
 import type { ReadinessCheck } from './ports/readiness.js';
 import type { SlackApi } from './ports/slack.js';
-import type { BrokerStore } from './ports/store.js';
 import type { TokenVerifier } from './ports/token-verifier.js';
 import { Sealer } from './services/sealer.js';
-import { AuditShipper, type Bunker } from './services/shipper.js';
 
 export interface BrokerOptions {
   config: BreakglassConfig;
@@ -46,7 +41,7 @@ export interface BrokerOptions {
   kms?: KMSClient;
   /** Web sign-in secrets (the local stack passes its generated ones); otherwise read from the environment. */
   web?: Pick<WebOptions, 'clientSecret' | 'cookieSecret'>;
-  /** A Slack client, or a factory given the bot token; @slack/web-api's WebClient when omitted. */
+  /** A Slack client, or a factory given the bot token; Slack's Web API over fetch (`slackWebApi`) when omitted. */
   slackApi?: SlackApi | ((token: string) => SlackApi);
   /** fetch for webhooks and Slack response_url posts (tests). */
   fetch?: typeof fetch;
@@ -84,17 +79,18 @@ function cookieSecretOf(options: BrokerOptions): string | undefined {
   return options.web?.cookieSecret ?? (env ? process.env[env] : undefined);
 }
 
-/** Storage, the sealer and the bunker: all the shipper function needs (it seals, ships and signs, nothing else). */
-export interface SealingParts {
+/** Storage and the sealer: what chaining committed events needs (the sweeper's fallback sealing). */
+export interface SealerParts {
   store: DynamoStore;
   dynamodb: DynamoDBClient;
-  /** The data-bunker sink, audit signer and shipper (`bunker.shipper.shipPending()`). */
-  bunker: Bunker;
-  /** Chains committed events, then ships and signs them (`sealer.run()`). */
+  /** Chains committed events (`sealer.sealPending()`); with a bunker it also ships and signs them (`run()`). */
   sealer: Sealer;
   /** Closes the DynamoDB clients these parts made. */
   close(): void;
 }
+
+/** How a core broker gets its sealer: `buildSealer` (seal only) or `buildSealing` (compose-shipping.ts, with the bunker). */
+export type SealingBuilder<S extends SealerParts> = (options: BrokerOptions, commitStore?: DynamoStore) => S;
 
 export function storeFor(options: BrokerOptions, client: DynamoDBClient, clock: Clock): DynamoStore {
   const secret = cookieSecretOf(options);
@@ -109,106 +105,29 @@ export function storeFor(options: BrokerOptions, client: DynamoDBClient, clock: 
 }
 
 /**
- * The sealer and what it writes to. `commitStore` is the store API calls commit through; the sealer gets its
- * own client unless one was injected, so its transactions never queue behind (or are mistaken for) commits.
+ * The sealer's store and client. `commitStore` is the store API calls commit through; the sealer gets its own
+ * client unless one was injected, so its transactions never queue behind (or are mistaken for) commits.
  */
-export function buildSealing(
-  options: BrokerOptions,
-  commitStore?: DynamoStore,
-  remote: RemoteBunker = lazyRemoteBunker,
-): SealingParts {
-  const { config, logger } = options;
-  const clock = options.clock ?? systemClock;
+export function sealerStorage(options: BrokerOptions, commitStore: DynamoStore | undefined, clock: Clock) {
   const dynamodb =
     options.dynamodb ??
-    dynamoClientFor(config.aws.region, options.dynamodbEndpoint, { requestTimeoutMs: 15_000 });
+    dynamoClientFor(options.config.aws.region, options.dynamodbEndpoint, { requestTimeoutMs: 15_000 });
   const store = options.dynamodb && commitStore ? commitStore : storeFor(options, dynamodb, clock);
-  const bunker = buildBunker({
-    config,
-    remote,
-    store: commitStore ?? store,
-    dynamodb,
-    tableName: options.tableName,
-    clock,
-    logger,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.s3 ? { s3: options.s3 } : {}),
-    ...(options.kms ? { kms: options.kms } : {}),
-  });
-  const sealer = new Sealer({
-    journal: store,
-    shipper: bunker.shipper,
-    clock,
-    logger: logger.child({ component: 'sealer' }),
-    maxLagSeconds: config.audit.maxSealLagSeconds,
-  });
-  return {
-    store,
-    dynamodb,
-    bunker,
-    sealer,
-    close: () => (options.dynamodb ? undefined : dynamodb.destroy()),
-  };
+  return { dynamodb, store, close: () => (options.dynamodb ? undefined : dynamodb.destroy()) };
 }
-
-/** The S3 sink and KMS signer, each loaded (SDK client and all) the first time it is used. */
-export const lazyRemoteBunker: RemoteBunker = {
-  s3Sink: (config, client) =>
-    new LazySink(
-      // S3Sink's own location, known before it is loaded (readiness reports it).
-      config.bunker.kind === 's3' ? `s3://${config.bunker.bucket}/${config.bunker.prefix}` : '',
-      async () => (await import('./compose-bunker-s3.js')).s3Sink(config, client),
-    ),
-  kmsSigner: (config, keyId, client) =>
-    new LazySigner(async () => (await import('./compose-bunker-kms.js')).kmsSigner(config, keyId, client)),
-};
 
 /**
- * The local-key signer (no KMS key configured: the local stack, simulated deployments), loaded on first use like
- * the KMS signer: it brings jose, which a live function otherwise loads only to verify on rare paths.
+ * A sealer that chains committed events and ships nothing: the transition and sweeper functions, whose sweep
+ * only seals (shipping stays with the one sealer function, which the next commit wakes).
  */
-function localSigner(keyFile: string): AuditSigner {
-  return new LazySigner(
-    async () => new (await import('./adapters/bunker/local-signer.js')).LocalKeySigner(keyFile),
-  );
-}
-
-interface BunkerOptions {
-  config: BreakglassConfig;
-  remote: RemoteBunker;
-  store: BrokerStore;
-  dynamodb: DynamoDBClient;
-  tableName: string;
-  clock: Clock;
-  logger: Logger;
-  /** Base for relative paths of the file sink and the local key file (the local stack's `.breakglass/`). */
-  dataDir?: string;
-  s3?: S3Client;
-  kms?: KMSClient;
-}
-
-/** The sink, signer and shipper described by the `bunker` config section; nothing touches the network until first use. */
-function buildBunker(options: BunkerOptions): Bunker {
-  const { config } = options;
-  const bunker = config.bunker;
-  const dataDir = resolve(options.dataDir ?? process.env.BREAKGLASS_DATA_DIR ?? '.breakglass');
-  const sink: BunkerSink =
-    bunker.kind === 's3'
-      ? options.remote.s3Sink(config, options.s3)
-      : new FileSink(resolve(dataDir, bunker.directory ?? 'bunker'));
-  const signer: AuditSigner = bunker.digest.kmsKeyId
-    ? options.remote.kmsSigner(config, bunker.digest.kmsKeyId, options.kms)
-    : localSigner(resolve(dataDir, bunker.digest.keyFile ?? join('keys', 'audit-signing-key.json')));
-  const shipper = new AuditShipper({
-    store: options.store,
-    sink,
-    cursor: new DynamoCursorStore({ client: options.dynamodb, tableName: options.tableName }),
-    signer,
-    policy: { everyEvents: bunker.digest.everyEvents, everyMinutes: bunker.digest.everyMinutes },
-    // A local directory takes a wide window (one directory fsync per window); S3 keeps 16 puts at once.
-    ...(bunker.kind === 's3' ? {} : { parallelPuts: 64, checkpointEvery: 64 }),
-    clock: options.clock,
-    logger: options.logger.child({ component: 'bunker' }),
+export function buildSealer(options: BrokerOptions, commitStore?: DynamoStore): SealerParts {
+  const clock = options.clock ?? systemClock;
+  const { dynamodb, store, close } = sealerStorage(options, commitStore, clock);
+  const sealer = new Sealer({
+    journal: store,
+    clock,
+    logger: options.logger.child({ component: 'sealer' }),
+    maxLagSeconds: options.config.audit.maxSealLagSeconds,
   });
-  return { sink, signer, shipper, store: options.store };
+  return { store, dynamodb, sealer, close };
 }

@@ -1,8 +1,8 @@
 /**
  * The composition root: the only place that chooses concrete adapters and wires them to the services. Three
- * builders, so each Lambda function bundles only what it runs: `buildSealing` (compose-sealing.ts, the shipper
- * function), `buildCore` (here: transition and sweeper functions) and, in compose-http.ts, `buildBroker` (the
- * API and the local stack).
+ * builders, so each Lambda function bundles only what it runs: `buildSealing` (compose-shipping.ts, the shipper
+ * function), `buildCore` (here: transition and sweeper functions, sealing without the bunker) and, in
+ * compose-http.ts, `buildBroker` (the API and the local stack, `buildCore` with the bunker).
  */
 import { awsAdaptersFor } from './adapters/aws/index.js';
 import { DynamoMarkers } from './adapters/dynamodb/markers.js';
@@ -12,11 +12,13 @@ import { DynamoRevocationLedger } from './adapters/dynamodb/revocation-ledger.js
 import { DynamoThrottleReports } from './adapters/dynamodb/throttle-reports.js';
 import { MemoryRateLimiter } from './adapters/memory/rate-limiter.js';
 import { LogOnlySlack, WebApiSlack } from './adapters/slack/client.js';
+import { slackWebApi } from './adapters/slack/web-api.js';
 import {
   type BrokerOptions,
-  buildSealing,
+  buildSealer,
   dynamoClientFor,
-  type SealingParts,
+  type SealerParts,
+  type SealingBuilder,
   storeFor,
 } from './compose-sealing.js';
 import { systemClock } from './ports/clock.js';
@@ -29,16 +31,12 @@ import { RequestService } from './services/request-service.js';
 import type { SweepTask } from './services/sweeper.js';
 import { reportClosedWindows } from './services/throttle-reporting.js';
 
-export {
-  type BrokerOptions,
-  buildSealing,
-  dynamoClientFor,
-  lazyRemoteBunker,
-  type SealingParts,
-} from './compose-sealing.js';
+// buildSealing and lazyRemoteBunker are not re-exported: their file's lazy imports (S3, KMS, jose) would then be
+// deployed with every function that imports this one. Import them from compose-shipping.ts.
+export { type BrokerOptions, buildSealer, dynamoClientFor, type SealerParts } from './compose-sealing.js';
 
-/** Everything but the HTTP layer: what the transition and sweeper functions run. */
-export interface CoreBroker extends SealingParts {
+/** Everything but the HTTP layer and the bunker: what the transition and sweeper functions run. */
+export interface CoreBroker extends SealerParts {
   requests: RequestService;
   notifications: Notifications;
   /** Runs post-commit effects a crash or a failure left owed (`outbox.drain()`). */
@@ -53,15 +51,22 @@ export interface CoreBroker extends SealingParts {
   sweepTasks: SweepTask[];
 }
 
-/** Requests, grants, notifications, the outbox and the sealer, wired together; no HTTP layer. */
-export function buildCore(options: BrokerOptions): CoreBroker {
+/**
+ * Requests, grants, notifications, the outbox and the sealer, wired together; no HTTP layer. `sealing` decides
+ * whether the sealer ships to the bunker: `buildSealer` (the default: the transition and sweeper functions only
+ * seal, so S3, KMS and jose stay out of their bundles) or `buildSealing` (the API, which reads the bunker).
+ */
+export function buildCore<S extends SealerParts = SealerParts>(
+  options: BrokerOptions,
+  sealing: SealingBuilder<S> = buildSealer as SealingBuilder<S>,
+): CoreBroker & Omit<S, keyof SealerParts> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const dynamodb = options.dynamodb ?? dynamoClientFor(config.aws.region, options.dynamodbEndpoint);
   const store = storeFor(options, dynamodb, clock);
   const outboxStore = new DynamoOutbox({ client: dynamodb, tableName: options.tableName });
   const requests = new RequestService({ config, store, clock, logger, outbox: outboxStore });
-  const sealing = buildSealing(options, store);
+  const sealed = sealing(options, store);
   const markers = new DynamoMarkers({ client: dynamodb, tableName: options.tableName, clock });
   const notifications = setupNotifications({
     config,
@@ -98,7 +103,7 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     );
   }
   const outbox = new OutboxRelay({ outbox: outboxStore, store, requests, clock, logger });
-  const sealer = sealing.sealer;
+  const sealer = sealed.sealer;
   const limiter =
     config.limits.store === 'dynamodb'
       ? new DynamoRateLimiter({ client: dynamodb, tableName: options.tableName })
@@ -126,10 +131,10 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     { name: 'sealer', run: () => sealer.sealPending() },
   ];
   return {
+    ...sealed,
     store,
     dynamodb,
-    bunker: sealing.bunker,
-    sealer: sealing.sealer,
+    sealer,
     requests,
     notifications,
     outbox,
@@ -140,15 +145,15 @@ export function buildCore(options: BrokerOptions): CoreBroker {
     sweepTasks,
     close: () => {
       dynamodb.destroy();
-      sealing.close();
+      sealed.close();
     },
   };
 }
 
 /**
  * The Slack client for the `notifications.slack` section: an injected one (tests), the Web API with the bot
- * token from the environment (loaded on first use; few, quick retries, so a Slack outage does not pile up work —
- * failures are audited instead), or without a token the log-only twin, so the blocks can still be checked.
+ * token from the environment (few, quick retries, so a Slack outage does not pile up work — failures are audited
+ * instead), or without a token the log-only twin, so the blocks can still be checked.
  */
 function slackApiFor(options: BrokerOptions): SlackApi | null {
   const slack = options.config.notifications.slack;
@@ -160,8 +165,5 @@ function slackApiFor(options: BrokerOptions): SlackApi | null {
     return new LogOnlySlack(options.logger.child({ component: 'slack' }));
   }
   if (typeof options.slackApi === 'function') return options.slackApi(token);
-  return new WebApiSlack(async () => {
-    const { WebClient } = await import('@slack/web-api');
-    return new WebClient(token, { retryConfig: { retries: 2 }, timeout: 5000 });
-  });
+  return new WebApiSlack(slackWebApi(token, { retries: 2, timeoutMs: 5000 }));
 }

@@ -1,5 +1,9 @@
 export declare const ENTRY_POINTS: Record<'http' | 'audit' | 'transition' | 'sweeper' | 'shipper', string>;
-export declare function bundleLambdas(options?: { outRoot?: string; quiet?: boolean }): Promise<
+export declare function bundleLambdas(options?: {
+  outRoot?: string;
+  quiet?: boolean;
+  entryPoints?: Record<string, string>;
+}): Promise<
   Record<
     string,
     {

@@ -4,10 +4,13 @@
  * Every dependency is bundled, AWS SDK clients included: the SDK that nodejs22.x ships changes version under
  * a deployed function, a bundle does not, and tree shaking keeps only the clients each function imports.
  * Dynamic imports (SSM, Secrets Manager: only needed when configured) become separate chunks that are
- * loaded only when used, so they cost nothing at cold start otherwise.
+ * loaded only when used, so they cost nothing at cold start otherwise — but every `import()` in a bundled file
+ * becomes a chunk deployed with the function, used or not, so an entry must not even import a file whose lazy
+ * imports it never needs (api/compose-shipping.ts). Source maps are written next to the bundles, in
+ * dist/lambda-sourcemaps/, and not deployed.
  */
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -74,6 +77,44 @@ const zodEnglishOnly = {
 };
 
 /**
+ * The API functions bundle classic zod as a whole namespace (`@hono/zod-openapi` hands `z` around), which carries
+ * zod's schema compiler (`z.compile`, `z.withParser`, ~29 KiB) and its JSON Schema reader (`z.fromJSONSchema`,
+ * ~12 KiB). Nothing in the broker or its libraries calls either; both are replaced by functions that say so if one
+ * ever is. Parsing does not go through them: `compile` is an opt-in fast path.
+ */
+const ZOD_UNUSED = {
+  'core/compile.js': [
+    'export const INVALID = Symbol.for("zod.compile.invalid");',
+    'export class ZodCompileAsyncError extends Error {}',
+    'export class ZodCompileUnsupportedError extends Error {}',
+    'export const compile = unbundled("z.compile");',
+    'export const withParser = unbundled("z.withParser");',
+    'export const compileFn = unbundled("z.compile");',
+  ],
+  'classic/from-json-schema.js': ['export const fromJSONSchema = unbundled("z.fromJSONSchema");'],
+};
+const zodUnusedApis = {
+  name: 'zod-unused-apis',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/(compile|from-json-schema)\.js$/ }, (args) => {
+      const file = /\/node_modules\/zod\/v4\/((?:core|classic)\/)[^/]+$/.exec(args.importer);
+      const key = file && `${file[1]}${args.path.slice(2)}`;
+      if (!key || !ZOD_UNUSED[key]) return undefined;
+      return { path: key, namespace: 'breakglass-zod-unused' };
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-zod-unused' }, (args) => ({
+      contents: [
+        'const unbundled = (name) => () => {',
+        "  throw new Error(name + ' is not bundled into the Lambda functions (infra/bundle-lambdas.mjs)');",
+        '};',
+        ...ZOD_UNUSED[args.path],
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * In Lambda the credentials are always in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN, set by the runtime for the function's role). The SDK's default chain
  * (`@aws-sdk/credential-provider-node`) would also bundle SSO, SSO-OIDC, sign-in, INI files, credential
@@ -134,32 +175,109 @@ const noBrowserUserAgent = {
 };
 
 /**
- * pino's transports run log processing in a worker thread (`thread-stream`, ~13 KiB with its helpers); the
- * functions log JSON to stdout, where Lambda collects it, and never configure one. pino's transport module is
- * replaced by one that says so if it is ever called.
+ * Event streams (S3 SelectObjectContent and the like): no command the broker sends has one, yet S3's client config
+ * and the HTTP protocol's lazy loader bring the codec (~14 KiB). `@smithy/core/event-streams` becomes a module
+ * that resolves the client config as the real one does and throws if a stream is ever marshalled.
  */
-const noPinoTransports = {
-  name: 'no-pino-transports',
+const noEventStreams = {
+  name: 'no-event-streams',
   setup(builder) {
-    builder.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) => {
-      if (!args.importer.includes('/node_modules/pino/')) return undefined;
-      return { path: 'pino-transport', namespace: 'breakglass-no-pino-transport' };
-    });
-    builder.onLoad({ filter: /.*/, namespace: 'breakglass-no-pino-transport' }, () => ({
-      contents:
-        "module.exports = function transport() { throw new Error('pino transports are not bundled into the Lambda functions (infra/bundle-lambdas.mjs)'); };\n",
+    builder.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, () => ({
+      path: 'event-streams',
+      namespace: 'breakglass-no-event-streams',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'breakglass-no-event-streams' }, () => ({
+      contents: [
+        'const unsupported = () => {',
+        "  throw new Error('AWS event streams are not bundled into the Lambda functions (infra/bundle-lambdas.mjs)');",
+        '};',
+        'export const resolveEventStreamSerdeConfig = (input) =>',
+        '  Object.assign(input, { eventStreamMarshaller: input.eventStreamSerdeProvider(input) });',
+        'export const eventStreamSerdeProvider = () => ({ serialize: unsupported, deserialize: unsupported });',
+        'export class EventStreamSerde {',
+        '  constructor() {',
+        '    unsupported();',
+        '  }',
+        '}',
+      ].join('\n'),
       loader: 'js',
     }));
   },
 };
 
+/**
+ * SDK clients whose errors the broker tells apart by name only (`awsErrorName` in api/ports/aws-errors.ts, the
+ * secrets reader): SSM, KMS, IAM, STS, Scheduler and Secrets Manager. Each client registers a class and a schema
+ * for every error its service models (SSM: 140, ~65 KiB of the ~75 KiB its one GetParameters call deploys), so
+ * that the response deserializer can pick the class. Without them the deserializer takes the path the SDK has
+ * for errors it has no model of: the client's `ServiceException` named with the error code AWS sent, with its
+ * message, `$fault` and `$metadata` — what the broker reads. None of these errors carries a retry trait (retries
+ * go by name and status, unchanged). DynamoDB and S3 keep theirs: the broker matches a few of their classes.
+ * The build fails if a client's schema file no longer has the shape this rewrite expects.
+ */
+const ERRORS_BY_NAME = [
+  'client-ssm',
+  'client-kms',
+  'client-iam',
+  'client-sts',
+  'client-scheduler',
+  'client-secrets-manager',
+  'client-s3',
+];
+const sdkErrorsByName = {
+  name: 'sdk-errors-by-name',
+  setup(builder) {
+    builder.onLoad(
+      { filter: /node_modules\/@aws-sdk\/client-[a-z0-9-]+\/dist-es\/schemas\/schemas_0\.js$/ },
+      (args) => {
+        const client = /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(args.path)?.[1];
+        if (!ERRORS_BY_NAME.includes(client)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        let removed = 0;
+        const trimmed = text.replace(
+          /^export var (\w+)\$ = \[-3, n0, [\s\S]*?\n\];\nn0_registry\.registerError\(\1\$, \1\);\n/gm,
+          () => {
+            removed += 1;
+            return '';
+          },
+        );
+        if (
+          removed === 0 ||
+          trimmed.includes('n0_registry.registerError(') ||
+          !trimmed.includes('_s_registry.registerError(')
+        ) {
+          throw new Error(`sdk-errors-by-name: ${args.path} no longer has the shape the rewrite expects`);
+        }
+        return { contents: trimmed, loader: 'js', resolveDir: dirname(args.path) };
+      },
+    );
+  },
+};
+
+/** Every file under dir, recursively. */
+function filesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
+
+/**
+ * Source maps and extracted legal comments are not code: they move out of the function's folder (what the stack
+ * deploys) into `<outRoot>-sourcemaps/<name>/`, where they keep their paths. A stack trace from the minified code
+ * (names are not kept: that cost 6 % of every bundle) is read back against them, offline.
+ */
+function moveOutNonCode(outdir, mapsDir) {
+  rmSync(mapsDir, { recursive: true, force: true });
+  for (const file of filesUnder(outdir).filter((path) => /\.(map|LEGAL\.txt)$/.test(path))) {
+    const target = join(mapsDir, relative(outdir, file));
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(file, target);
+  }
+}
+
 /** Bytes of every file under dir (the entry and its chunks). */
 function sizeOf(dir) {
-  return readdirSync(dir, { withFileTypes: true }).reduce(
-    (total, entry) =>
-      total + (entry.isDirectory() ? sizeOf(join(dir, entry.name)) : statSync(join(dir, entry.name)).size),
-    0,
-  );
+  return filesUnder(dir).reduce((total, file) => total + statSync(file).size, 0);
 }
 
 /**
@@ -197,9 +315,14 @@ function packagesIn(metafile, outputs) {
 
 const kib = (bytes) => (bytes / 1024).toFixed(0);
 
-export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), quiet = false } = {}) {
+/** `entryPoints` (name → file under the package root) is for tests that bundle a probe the way the functions are. */
+export async function bundleLambdas({
+  outRoot = join(root, 'dist', 'lambda'),
+  quiet = false,
+  entryPoints = ENTRY_POINTS,
+} = {}) {
   const sizes = {};
-  for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
+  for (const [name, entry] of Object.entries(entryPoints)) {
     const outdir = join(outRoot, name);
     rmSync(outdir, { recursive: true, force: true });
     const result = await build({
@@ -216,9 +339,10 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       mainFields: ['module', 'main'],
       target: 'node22',
       format: 'esm',
+      // Names are not kept (`keepNames` added 6 % to every bundle): stack traces are read against the source maps.
       minify: true,
-      sourcemap: false,
-      legalComments: 'none',
+      sourcemap: 'external',
+      legalComments: 'external',
       chunkNames: 'chunks/[name]-[hash]',
       // Some CommonJS dependencies call require() for Node built-ins; ESM output needs a real require.
       banner: {
@@ -227,10 +351,12 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       plugins: [
         packageRootStub,
         zodEnglishOnly,
+        zodUnusedApis,
         envCredentialsOnly,
         sdkPackageVersionOnly,
         noBrowserUserAgent,
-        noPinoTransports,
+        sdkErrorsByName,
+        noEventStreams,
       ],
       logLevel: 'warning',
     });
@@ -241,6 +367,7 @@ export async function bundleLambdas({ outRoot = join(root, 'dist', 'lambda'), qu
       throw new Error(`lambda ${name} bundles development-only code: ${leaked.slice(0, 5).join(', ')}`);
     }
     writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
+    moveOutNonCode(outdir, join(`${outRoot}-sourcemaps`, name));
     const coldStart = coldStartOutputs(result.metafile);
     sizes[name] = {
       indexBytes: statSync(join(outdir, 'index.mjs')).size,

@@ -7,9 +7,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Context } from 'aws-lambda';
-import pino from 'pino';
-import { REDACTED_PATHS } from '../adapters/logging/pino.js';
-import type { BrokerOptions, CoreBroker, SealingParts } from '../compose.js';
+import { createJsonLinesLogger } from '../adapters/logging/json-lines.js';
+import { REDACTED_PATHS } from '../adapters/logging/redacted-paths.js';
+import type { BrokerOptions, CoreBroker, SealerParts } from '../compose.js';
 import type { Broker } from '../compose-http.js';
 import type { BreakglassConfig } from '../config/schema.js';
 import { ConfigError, parseConfig } from '../config/validate.js';
@@ -28,13 +28,13 @@ export interface LambdaRuntimeOptions {
   /** Where secrets are read from; chosen by `BREAKGLASS_SECRETS_SOURCE` when omitted. */
   secrets?: ValueSource;
   /** Receives log lines; stdout (where Lambda collects them) when omitted. */
-  logDestination?: pino.DestinationStream;
+  logDestination?: { write(line: string): unknown };
 }
 
-/** What a function's entry point builds: `buildBroker` (API), `buildCore` (transition, sweeper), `buildSealing`. */
-export type BrokerBuilder<B extends SealingParts> = (options: BrokerOptions) => B;
+/** What a function's entry point builds: `buildBroker` (API), `buildCore` (transition, sweeper), `buildSealing` (shipper). */
+export type BrokerBuilder<B extends SealerParts> = (options: BrokerOptions) => B;
 
-export type LambdaBroker<B extends SealingParts = Broker> = B & {
+export type LambdaBroker<B extends SealerParts = Broker> = B & {
   config: BreakglassConfig;
   logger: Logger;
   /** Waits for the after-commit work (schedules, revocations, notifications) started by this invocation. */
@@ -56,17 +56,19 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** The Lambda request id of the invocation in progress, so logs written deep in the services carry it too. */
 const invocation = new AsyncLocalStorage<{ awsRequestId: string; functionName: string }>();
 
-/** Structured JSON logs on stdout with the same redaction as the server, plus the current Lambda request id. */
-export function createLambdaLogger(env: LambdaEnv, destination?: pino.DestinationStream): Logger {
-  const options: pino.LoggerOptions = {
+/**
+ * Structured JSON logs on stdout with the same redaction as the server, plus the current Lambda request id: the
+ * lines the server's pino logger writes, without pino (adapters/logging/json-lines.ts).
+ */
+export function createLambdaLogger(env: LambdaEnv, destination?: { write(line: string): unknown }): Logger {
+  return createJsonLinesLogger({
     name: 'breakglass',
     level: env.LOG_LEVEL ?? 'info',
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: REDACTED_PATHS,
+    censor: '[redacted]',
     mixin: () => invocation.getStore() ?? {},
-  };
-  return (destination ? pino(options, destination) : pino(options)) as unknown as Logger;
+    ...(destination ? { destination } : {}),
+  });
 }
 
 /** Sets `path` in a plain object, creating the objects on the way. */
@@ -81,31 +83,27 @@ function setPath(target: Record<string, unknown>, path: string[], value: string)
 }
 
 /**
- * The config document in `text`: JSON as infra stores it in SSM (a JSON object is also YAML, so both readings
- * agree), or YAML from a bundled file or a hand-written parameter. The YAML parser is loaded only for YAML, so
- * a function reading JSON does not carry it at cold start.
+ * The config document in `text`: JSON, as the stack stores it in SSM (converted from breakglass.yaml at synth).
+ * The functions carry no YAML parser (~110 KiB deployed with each); YAML text is refused with a message that
+ * says so.
  */
-async function configDocument(text: string, source: string): Promise<unknown> {
-  if (text.trimStart().startsWith('{')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      // Not JSON after all (YAML flow mappings start with `{` too): the YAML parser decides.
-    }
+function configDocument(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(source, [
+      `(root): must be JSON (${(error as Error).message}); the Lambda functions read the config as JSON, which the stack writes from breakglass.yaml — convert a hand-written YAML config the same way`,
+    ]);
   }
-  // Imported through a module of ours: a dynamic import of the CommonJS `yaml` package itself would only
-  // expose `default` in the bundle.
-  const { yamlConfigDocument } = await import('./yaml-config.js');
-  return yamlConfigDocument(text, source);
 }
 
-/** Parses config text (JSON or YAML), applies the deployment overlays from the environment and validates it. */
+/** Parses config JSON, applies the deployment overlays from the environment and validates it. */
 export async function parseLambdaConfig(
   text: string,
   env: LambdaEnv,
   source: string,
 ): Promise<BreakglassConfig> {
-  const raw = await configDocument(text, source);
+  const raw = configDocument(text, source);
   if (typeof raw !== 'object' || raw === null) throw new ConfigError(source, ['(root): must be a mapping']);
   for (const [name, path] of AWS_OVERLAYS) {
     const value = env[name];
@@ -173,7 +171,7 @@ export async function readConfigText(
     }
     return { text, source: `ssm:${parameterName}` };
   }
-  const file = env.BREAKGLASS_CONFIG ?? 'breakglass.yaml';
+  const file = env.BREAKGLASS_CONFIG ?? 'breakglass.json';
   const path = isAbsolute(file) ? file : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
   try {
     return { text: readFileSync(path, 'utf8'), source: path };
@@ -238,7 +236,7 @@ export async function loadSecrets(
 }
 
 /** Builds the broker once per execution environment; a failed build is retried on the next invocation. */
-export class LambdaRuntime<B extends SealingParts = Broker> {
+export class LambdaRuntime<B extends SealerParts = Broker> {
   readonly env: LambdaEnv;
   readonly logger: Logger;
   private broker: Promise<LambdaBroker<B>> | null = null;

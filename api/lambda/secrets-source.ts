@@ -1,9 +1,5 @@
 /** Secrets Manager as a `ValueSource`; imported dynamically by runtime.ts only when secrets are read from it. */
-import {
-  GetSecretValueCommand,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ValueSource } from './value-source.js';
 
 /** Reads string secrets by name, in parallel; a secret that does not exist is left out. */
@@ -18,7 +14,8 @@ export function secretsManagerSource(region?: string): ValueSource {
             const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: name }));
             if (SecretString !== undefined) values.set(name, SecretString);
           } catch (error) {
-            if (!(error instanceof ResourceNotFoundException)) throw error;
+            // By name: the bundles keep no Secrets Manager error classes (infra/bundle-lambdas.mjs).
+            if ((error as { name?: unknown }).name !== 'ResourceNotFoundException') throw error;
           }
         }),
       );

@@ -9,7 +9,7 @@
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { s3Sink } from '../compose-bunker-s3.js';
-import { buildSealing, lazyRemoteBunker, type SealingParts } from '../compose-sealing.js';
+import { buildSealing, lazyRemoteBunker, type SealingParts } from '../compose-shipping.js';
 import { type LambdaBroker, LambdaRuntime, metricFields } from './runtime.js';
 
 /** What the handler needs from the sealer. */

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
 import { dynamoClientFor } from '../../api/compose.js';
 import { buildBroker } from '../../api/compose-http.js';
@@ -74,7 +74,7 @@ describe('the audit function streams exports through a Function URL', () => {
     const config = parse(readFileSync(exampleConfigPath, 'utf8'));
     config.oidc.issuer = stack.issuer;
     config.bunker = { kind: 'file', directory: join(dir, 'bunker') };
-    writeFileSync(join(dir, 'breakglass.yaml'), stringify(config));
+    writeFileSync(join(dir, 'breakglass.json'), JSON.stringify(config));
     const tableName = `stream${Date.now().toString(36)}`;
     const dynamodb = dynamoClientFor('us-east-1', inject('dynamodbEndpoint'), { requestTimeoutMs: 30_000 });
     await ensureTable(dynamodb, tableName);
@@ -82,7 +82,7 @@ describe('the audit function streams exports through a Function URL', () => {
     dynamodb.destroy();
     runtime = new LambdaRuntime(buildBroker, {
       env: {
-        BREAKGLASS_CONFIG: join(dir, 'breakglass.yaml'),
+        BREAKGLASS_CONFIG: join(dir, 'breakglass.json'),
         BREAKGLASS_TABLE: tableName,
         BREAKGLASS_DATA_DIR: dir,
         AWS_REGION: 'us-east-1',
@@ -190,7 +190,7 @@ describe('the audit function streams exports through a Function URL', () => {
 
   it('answers 503 not_ready as problem+json (not a crash) when the broker cannot start', async () => {
     const broken = new LambdaRuntime(buildBroker, {
-      env: { BREAKGLASS_CONFIG: '/nonexistent/breakglass.yaml', BREAKGLASS_TABLE: 't' },
+      env: { BREAKGLASS_CONFIG: '/nonexistent/breakglass.json', BREAKGLASS_TABLE: 't' },
       logDestination: { write: () => undefined },
     });
     const answer = await invoke(

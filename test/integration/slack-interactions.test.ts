@@ -1,5 +1,5 @@
 /**
- * Slack end to end inside the broker: messages posted and updated through an injected (mocked) @slack/web-api
+ * Slack end to end inside the broker: messages posted and updated through an injected (mocked) Slack Web API
  * client, and signed button clicks against the real app on DynamoDB Local.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';

@@ -1,5 +1,7 @@
 /** The Lambda runtime's config and secret loading, on mocked SSM / Secrets Manager clients (no network). */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   GetSecretValueCommand,
   ResourceNotFoundException,
@@ -21,6 +23,9 @@ import {
 import { silentLogger } from '../../api/ports/logger.js';
 
 const exampleText = readFileSync(exampleConfigPath, 'utf8');
+/** The config as the stack stores it: JSON converted from the YAML. */
+const asJson = (yaml: string) => JSON.stringify(parseYaml(yaml));
+const exampleJson = asJson(exampleText);
 const withWebhook = `${exampleText.replace(
   'notifications:\n',
   'notifications:\n  webhooks:\n    - url: https://hooks.example.com/x\n      secretEnv: BG_UNIT_HOOK_SECRET\n',
@@ -38,7 +43,7 @@ afterEach(() => {
 describe('parseLambdaConfig', () => {
   it('fills in the deployment facts from the environment and validates the result', async () => {
     const config = await parseLambdaConfig(
-      exampleText,
+      exampleJson,
       {
         BREAKGLASS_SCHEDULER_TARGET_ARN:
           'arn:aws:lambda:us-east-1:111111111111:function:breakglass-transitions',
@@ -61,7 +66,7 @@ describe('parseLambdaConfig', () => {
   it('fails closed, listing the problem by path, when an overlay is not valid', async () => {
     try {
       await parseLambdaConfig(
-        exampleText,
+        exampleJson,
         { BREAKGLASS_SCHEDULER_ROLE_ARN: 'not-an-arn' },
         'ssm:/breakglass/config',
       );
@@ -73,24 +78,28 @@ describe('parseLambdaConfig', () => {
   });
 
   it('reads the JSON infra stores exactly as the YAML it came from', async () => {
-    const fromJson = await parseLambdaConfig(
-      JSON.stringify(parseYaml(exampleText)),
-      {},
-      'ssm:/breakglass/config',
-    );
-    expect(fromJson).toEqual(await parseLambdaConfig(exampleText, {}, 'file'));
+    const fromJson = await parseLambdaConfig(exampleJson, {}, 'ssm:/breakglass/config');
+    expect(fromJson).toEqual(parseConfigText(exampleText, 'file'));
     await expect(parseLambdaConfig('{"version": 1}', {}, 'x')).rejects.toThrow(ConfigError);
   });
 
-  it('refuses YAML that does not parse', async () => {
-    await expect(parseLambdaConfig('version: [1', {}, 'x')).rejects.toThrow(ConfigError);
+  it('refuses YAML (the functions carry no YAML parser) with a problem that says JSON is wanted', async () => {
+    for (const text of [exampleText, 'version: [1', '{ version: 1 }']) {
+      try {
+        await parseLambdaConfig(text, {}, 'ssm:/breakglass/config');
+        expect.unreachable();
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^\(root\): must be JSON/)]);
+      }
+    }
   });
 
   it("refuses a live deployment whose audit trail would stay in the instance's /tmp", async () => {
     const live = exampleText.replace('mode: simulated', 'mode: live');
     expect(live).not.toBe(exampleText);
     try {
-      await parseLambdaConfig(live, {}, 'ssm:/breakglass/config');
+      await parseLambdaConfig(asJson(live), {}, 'ssm:/breakglass/config');
       expect.unreachable();
     } catch (error) {
       expect((error as ConfigError).problems).toEqual([
@@ -104,7 +113,7 @@ describe('parseLambdaConfig', () => {
     );
     expect(durable).not.toBe(live);
     const config = await parseLambdaConfig(
-      durable,
+      asJson(durable),
       { BREAKGLASS_DIGEST_KMS_KEY_ID: 'arn:aws:kms:us-east-1:111111111111:key/abc' },
       'ssm:/breakglass/config',
     );
@@ -199,7 +208,7 @@ describe('loadSecrets', () => {
 describe('LambdaRuntime', () => {
   it('loads the config from SSM Parameter Store and builds the broker once per execution environment', async () => {
     ssm.on(GetParametersCommand, { Names: ['/breakglass/config'] }).resolves({
-      Parameters: [{ Name: '/breakglass/config', Value: exampleText, Type: 'String' }],
+      Parameters: [{ Name: '/breakglass/config', Value: exampleJson, Type: 'String' }],
     });
     const runtime = new LambdaRuntime(buildBroker, {
       env: {
@@ -222,7 +231,7 @@ describe('LambdaRuntime', () => {
       .on(GetParametersCommand)
       .resolvesOnce({ Parameters: [] })
       .resolves({
-        Parameters: [{ Name: '/bg', Value: exampleText }],
+        Parameters: [{ Name: '/bg', Value: exampleJson }],
       });
     const runtime = new LambdaRuntime(buildBroker, {
       env: {
@@ -237,8 +246,10 @@ describe('LambdaRuntime', () => {
   });
 
   it('requires the table name', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'bg-unit-')), 'breakglass.json');
+    writeFileSync(file, exampleJson);
     const runtime = new LambdaRuntime(buildBroker, {
-      env: { BREAKGLASS_CONFIG: exampleConfigPath },
+      env: { BREAKGLASS_CONFIG: file },
       logDestination: { write: () => undefined },
     });
     await expect(runtime.get()).rejects.toMatchObject({ problems: ['BREAKGLASS_TABLE: is required'] });

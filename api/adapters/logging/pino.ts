@@ -1,27 +1,9 @@
 /** The production logger: pino, JSON lines, with secrets redacted whatever object is logged. */
 import pino from 'pino';
 import type { Logger } from '../../ports/logger.js';
+import { REDACTED_PATHS } from './redacted-paths.js';
 
-/** Paths that must never reach a log line, whatever object is logged. */
-export const REDACTED_PATHS = [
-  'authorization',
-  'headers.authorization',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'cookie',
-  '*.SecretAccessKey',
-  '*.SessionToken',
-  '*.secretAccessKey',
-  '*.sessionToken',
-  'SecretAccessKey',
-  'SessionToken',
-  'token',
-  '*.token',
-  'accessToken',
-  'refreshToken',
-  'secret',
-  '*.secret',
-];
+export { REDACTED_PATHS } from './redacted-paths.js';
 
 export function createLogger(
   options: { level?: string; name?: string; destination?: pino.DestinationStream } = {},

@@ -2,7 +2,7 @@
 import type { Logger } from '../../ports/logger.js';
 import type { SlackApi, SlackMessage, SlackMessageRef, SlackUser } from '../../ports/slack.js';
 
-/** The subset of `@slack/web-api`'s WebClient used here, so tests can hand in mocks. */
+/** The subset of Slack's Web API used here (`slackWebApi`, or WebClient's shape), so tests can hand in mocks. */
 export interface SlackWebClient {
   chat: {
     postMessage(args: {
@@ -27,8 +27,8 @@ export interface SlackWebClient {
 }
 
 /**
- * SlackApi over an injected WebClient (chat.postMessage, chat.update, users.info). The client may be given as a
- * loader, so @slack/web-api is loaded on the first Slack call and functions that never post do not load it.
+ * SlackApi over an injected Web API client (chat.postMessage, chat.update, users.info): `slackWebApi`, or a mock.
+ * The client may also be given as a loader, called on the first Slack call.
  */
 export class WebApiSlack implements SlackApi {
   readonly delivers = true;

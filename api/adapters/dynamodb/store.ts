@@ -9,6 +9,7 @@ import {
   GetItemCommand,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
   ScanCommand,
   TransactionCanceledException,
   TransactionConflictException,
@@ -733,9 +734,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
       values[':until'] = { S: range.until };
       filters.push('(#min < :until OR #time < :until)');
     }
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
+    const query = (startKey: Record<string, AttributeValue> | undefined) =>
+      this.client.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
@@ -747,6 +747,13 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
+    // The next page is asked for before this one is parsed, so DynamoDB reads while the events are handed out.
+    let next: Promise<QueryCommandOutput> | null = query(undefined);
+    while (next) {
+      const page: QueryCommandOutput = await next;
+      next = page.LastEvaluatedKey ? query(page.LastEvaluatedKey) : null;
+      // A reader that stops early leaves the prefetched page unread; its failure then concerns nobody.
+      next?.catch(() => undefined);
       for (const item of page.Items ?? []) {
         const { first, last } = blockSpan(item);
         const whole = first >= fromSeq && last <= toSeq && !range.since && !range.until;
@@ -762,8 +769,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           yield event;
         }
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
   }
 
   /** The sk of the block holding `seq` (the last block starting at or before it); null when there is none. */

@@ -121,6 +121,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
   private readonly marking = new Map<string, Promise<void>>();
   /** Blocks whose entries this store has marked, still listed as pending on the head. */
   private readonly marked = new Set<string>();
+  /** A background marking failed since the last `settle`. */
+  private markingFailed = false;
   /** The table items of the entries `unsealed` returned last, so `seal` marks them without reading again. */
   private readonly entryItems = new Map<string, Record<string, AttributeValue>>();
 
@@ -544,12 +546,16 @@ export class DynamoStore implements BrokerStore, AuditJournal {
 
   async settle(): Promise<void> {
     await Promise.all(this.marking.values());
-    const state = await this.headState();
-    await this.finishStrayBlocks(state);
-    const done = [...this.marked].filter((sk) => state.pending.has(sk));
+    if (this.markingFailed) {
+      // Marked again now (and rejected again if it still fails); `unsealed` did the same for other blocks.
+      this.markingFailed = false;
+      await this.finishStrayBlocks(await this.headState());
+    }
+    const done = [...this.marked];
     this.marked.clear();
     if (done.length === 0) return;
-    // A seal transaction holding the head at this moment refuses the update: the next seal or run takes them.
+    // Removing an attribute that is gone already is no change. A seal transaction holding the head at this moment
+    // refuses the update: the next seal takes them, or the next run marks them again (idempotent).
     await this.client
       .send(
         new UpdateItemCommand({
@@ -599,6 +605,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
         },
         () => {
           // Left pending on the head: the next `unsealed` or `settle` marks the block again.
+          this.markingFailed = true;
         },
       )
       .finally(() => this.marking.delete(blockSk));

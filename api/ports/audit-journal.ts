@@ -39,9 +39,15 @@ export interface AuditJournal {
   /** Most events `seal` takes in one call (one storage transaction). */
   readonly sealBatchLimit: number;
   /**
-   * Atomically: moves the head from `from` to the last sealed event, stores each sealed event under its seq and
-   * marks its entry sealed. Fails whole with SealConflict if the head is not at `from` or an entry was sealed.
+   * Atomically: moves the head from `from` to the last sealed event and stores the sealed events under their
+   * seqs. Fails whole with SealConflict if the head is not at `from` or an entry was sealed. Each entry is then
+   * marked sealed, possibly after `seal` resolves (see `settle`); until it is, `unsealed` does not return it.
    */
   seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void>;
+  /**
+   * Resolves once every entry of every sealed batch is marked sealed (also batches a crashed sealer left half
+   * marked); rejects when marking failed (the batch stays sealed and is marked by the next run).
+   */
+  settle(): Promise<void>;
   backlog(): Promise<SealBacklog>;
 }

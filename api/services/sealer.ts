@@ -3,7 +3,8 @@
  * shared; the sealer takes those entries in the order it finds them, gives each the next seq, the previous hash
  * and its own hash (`sealAll`), and stores a batch in one transaction that also moves the chain head from where
  * it read it. A second sealer running by mistake loses that condition and stops — the chain never forks — and
- * an entry sealed once is never sealed again (its entry is marked in the same transaction). While it seals, it
+ * an entry sealed once is never sealed again (the journal marks it, and leaves it out until it is marked: see
+ * `AuditJournal.seal`). While it seals, it
  * ships what is already sealed to the bunker and writes the signed digests (`AuditShipper`): the seal
  * transactions wait on DynamoDB and the bunker writes on the file system or S3, so the two overlap. A crash
  * anywhere resumes with no gap and no duplicate: what committed is either sealed or still unsealed, and the
@@ -140,6 +141,8 @@ export class Sealer {
         head = await journal.chainHead();
       }
     }
+    // Marking the sealed entries may run behind the seals; the run is done once they are marked.
+    await journal.settle();
     return { sealed, lastSeq: head.seq, maxLagMs };
   }
 

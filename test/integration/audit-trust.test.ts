@@ -9,13 +9,14 @@ import { createHash } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalKeySigner } from '../../api/adapters/bunker/local-signer.js';
 import { canonicalJson, GENESIS_HASH, hashEvent } from '../../api/domain/audit-chain.js';
 import type { AuditEvent } from '../../api/domain/types.js';
 import { DIGEST_JWS_TYP, MANIFEST_JWS_TYP, signCompact } from '../../api/services/digests.js';
 import { cliEnv, ensureBuilt, runCli, tempHome } from '../e2e/cli-helpers.js';
+import { ChainTable, eventsOf } from '../support/chain-table.js';
 import { type Api, testConfig } from '../support/fixtures.js';
 import { apiClient, settledAndSealed, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 
@@ -292,16 +293,10 @@ describe('attacks on the audit trail by an insider without a trusted key', () =>
   it('(d) every event rewritten in DynamoDB with a recomputed chain: export refuses to sign, live verify fails', async () => {
     const { dynamodb } = stack.broker;
     const table = stack.tableName;
-    const found = await dynamodb.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': { S: 'AUDIT' } },
-        ConsistentRead: true,
-      }),
-    );
-    const originals = (found.Items ?? []).filter((item) => /^\d{12}$/.test(item.sk?.S ?? ''));
-    expect(originals.length).toBeGreaterThan(8);
+    // The chain is stored in blocks of events: rewrite every event of every block.
+    const chain = new ChainTable(dynamodb, table);
+    const blocks = await chain.blocks();
+    expect(blocks.reduce((count, block) => count + eventsOf(block).length, 0)).toBeGreaterThan(8);
     const headKey = { pk: { S: 'META' }, sk: { S: 'AUDIT_HEAD' } };
     const headItem = (
       await dynamodb.send(new GetItemCommand({ TableName: table, Key: headKey, ConsistentRead: true }))
@@ -309,18 +304,16 @@ describe('attacks on the audit trail by an insider without a trusted key', () =>
     let prevHash = GENESIS_HASH;
     let last = { seq: 0, hash: GENESIS_HASH };
     try {
-      for (const item of originals) {
-        const event = JSON.parse(item.body!.S!) as AuditEvent;
-        const { hash: _old, ...rest } = { ...event, prevHash, ...(event.seq === 2 ? { data: {} } : {}) };
-        const hash = hashEvent(rest);
-        await dynamodb.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: { ...item, body: { S: canonicalJson({ ...rest, hash }) } },
-          }),
-        );
-        prevHash = hash;
-        last = { seq: event.seq, hash };
+      for (const block of blocks) {
+        const lines: string[] = [];
+        for (const event of eventsOf(block)) {
+          const { hash: _old, ...rest } = { ...event, prevHash, ...(event.seq === 2 ? { data: {} } : {}) };
+          const hash = hashEvent(rest);
+          lines.push(canonicalJson({ ...rest, hash }));
+          prevHash = hash;
+          last = { seq: event.seq, hash };
+        }
+        await chain.put({ ...block, events: { S: lines.join('\n') } }, block);
       }
       if (headItem) {
         await dynamodb.send(
@@ -350,7 +343,7 @@ describe('attacks on the audit trail by an insider without a trusted key', () =>
       const trail = await carol<string>('GET', '/v1/audit/events?format=jsonl&signed=false');
       expect(String(trail.body)).toContain('"type":"audit.sign_refused"');
     } finally {
-      for (const item of originals) await dynamodb.send(new PutItemCommand({ TableName: table, Item: item }));
+      await chain.restore();
       if (headItem) await dynamodb.send(new PutItemCommand({ TableName: table, Item: headItem }));
     }
   });

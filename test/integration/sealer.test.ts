@@ -2,17 +2,19 @@
  * The write path without a global lock: commits store unsealed journal entries and touch no shared item; one
  * sealer chains them exactly once. Against DynamoDB Local: commits leave the chain head alone, two sealers racing
  * over the same backlog produce one unbroken chain with every event exactly once, and a sealer that dies (lost
- * responses, refused transactions) resumes with no gap and no duplicate.
+ * responses, refused transactions, or a crash between writing a block and marking its entries) resumes with no
+ * gap and no duplicate, also when the unsealed index still lists entries already marked. Reads over many small
+ * blocks give exactly the events of the range asked for.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBClient, GetItemCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore } from '../../api/adapters/dynamodb/store.js';
 import { verifyChain } from '../../api/domain/audit-chain.js';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
 import { systemClock } from '../../api/ports/clock.js';
 import { silentLogger } from '../../api/ports/logger.js';
-import type { Committed } from '../../api/ports/store.js';
+import type { Committed, EventRange } from '../../api/ports/store.js';
 import { Sealer } from '../../api/services/sealer.js';
 import { MutableClock } from '../support/clock.js';
 import { transactFaults } from '../support/faults.js';
@@ -37,11 +39,60 @@ async function commitMany(count: number, commit: (n: number) => Promise<Committe
   return ids;
 }
 
-async function sealedChain(store: DynamoStore): Promise<AuditEvent[]> {
+async function sealedChain(store: DynamoStore, range: EventRange = {}): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
-  for await (const event of store.readEvents()) events.push(event);
+  for await (const event of store.readEvents(range)) events.push(event);
   return events;
 }
+
+/** Makes every BatchWriteItem of this client fail while `on` (a sealer dying after its block committed). */
+function batchWriteFaults(client: DynamoDBClient) {
+  const state = { on: false, refused: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (state.on && context.commandName === 'BatchWriteItemCommand') {
+        state.refused += 1;
+        const error = new Error('socket hang up (injected)');
+        error.name = 'ECONNRESET';
+        throw error;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'testBatchWriteFaults', override: true },
+  );
+  return state;
+}
+
+/** Adds `stale` entries to every answer of the unsealed index: DynamoDB's index lagging behind the table. */
+function laggingIndex(client: DynamoDBClient, stale: () => Record<string, unknown>[]) {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const input = args.input as { IndexName?: string; ExclusiveStartKey?: unknown };
+      if (context.commandName !== 'QueryCommand' || input.IndexName !== 'byUnsealed') return result;
+      // Older than anything unsealed, so a real index would list them first: on the first page.
+      if (input.ExclusiveStartKey) return result;
+      const output = result.output as QueryCommandOutput;
+      const extra = stale().map((item) => marshall(item));
+      return { ...result, output: { ...output, Items: [...extra, ...(output.Items ?? [])] } };
+    },
+    { step: 'initialize', name: 'testLaggingIndex', override: true },
+  );
+}
+
+async function headItem(stack: TestStack): Promise<Record<string, unknown>> {
+  const { Item } = await stack.broker.dynamodb.send(
+    new GetItemCommand({
+      TableName: stack.tableName,
+      Key: marshall({ pk: 'META', sk: 'AUDIT_HEAD' }),
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? unmarshall(Item) : {};
+}
+
+const pendingBlocks = (head: Record<string, unknown>) =>
+  Object.keys(head).filter((name) => name.startsWith('pending:'));
 
 describe('commit without a global lock, one sealer that chains', () => {
   const clock = new MutableClock();
@@ -65,6 +116,25 @@ describe('commit without a global lock, one sealer that chains', () => {
 
   const sealer = (store = stack.broker.store as DynamoStore) =>
     new Sealer({ journal: store, clock: systemClock, logger: silentLogger, maxLagSeconds: 60 });
+  /** A sealer's own store cutting blocks of `size` events, so a few hundred events make many blocks. */
+  const smallBlocks = (size: number) =>
+    new DynamoStore({
+      client: stack.broker.dynamodb,
+      tableName: stack.tableName,
+      clock: systemClock,
+      simulated: true,
+      sealBatchLimit: size,
+    });
+
+  async function expectExactlyOnce(ids: string[]) {
+    const chain = await sealedChain(stack.broker.store as DynamoStore);
+    expect(verifyChain(chain).ok).toBe(true);
+    const sealedIds = chain.map((event) => event.id);
+    expect(new Set(sealedIds).size).toBe(sealedIds.length);
+    for (const id of ids) expect(sealedIds).toContain(id);
+    expect(chain.map((event) => event.seq)).toEqual(chain.map((_, index) => index + 1));
+    return chain;
+  }
 
   it('a commit reads and writes no chain head; its events wait unsealed and show in the request timeline', async () => {
     await sealer().run();
@@ -139,6 +209,141 @@ describe('commit without a global lock, one sealer that chains', () => {
     expect(new Set(sealedIds).size).toBe(sealedIds.length);
     for (const id of ids) expect(sealedIds).toContain(id);
     expect(chain.map((event) => event.seq)).toEqual(chain.map((_, index) => index + 1));
+  });
+
+  it('three sealers racing with small blocks and marking behind the seals: no duplicate, no gap', async () => {
+    const ids = await commitMany(300, (n) =>
+      (n % 2 ? other : (stack.broker.store as DynamoStore)).appendEvents([draft(2000 + n)]),
+    );
+    const stores = [smallBlocks(7), smallBlocks(11), smallBlocks(5)];
+    const results = await Promise.all(stores.map((store) => sealer(store).run()));
+    await sealer(smallBlocks(13)).run();
+    console.log(`small blocks: ${results.map((r) => r.sealed).join(' + ')} sealed by three racing sealers`);
+    expect(results.filter((result) => result.sealed > 0).length).toBeGreaterThanOrEqual(1);
+    await expectExactlyOnce(ids);
+    expect(pendingBlocks(await headItem(stack))).toEqual([]);
+    expect((await stack.broker.sealer.lag()).unsealed).toBe(0);
+  });
+
+  it('a sealer that dies between writing a block and marking its entries: the next run marks them, none sealed twice', async () => {
+    const faults = batchWriteFaults(stack.broker.dynamodb);
+    const ids = await commitMany(40, (n) => stack.broker.store.appendEvents([draft(3000 + n)]));
+    const headBefore = await stack.broker.store.chainHead();
+    faults.on = true;
+    try {
+      await expect(sealer(smallBlocks(15)).run()).rejects.toThrow();
+    } finally {
+      faults.on = false;
+    }
+    expect(faults.refused).toBeGreaterThan(0);
+    // The block committed with the head, and the head lists it as pending; its entries carry no seq yet but
+    // no longer count as waiting.
+    const head = await headItem(stack);
+    expect(Number(head.seq)).toBe(headBefore.seq + 15);
+    expect(pendingBlocks(head)).toHaveLength(1);
+    const store = stack.broker.store as DynamoStore;
+    const sealedEarly = (await sealedChain(store, { fromSeq: headBefore.seq + 1 })).map((event) => event.id);
+    expect(sealedEarly).toHaveLength(15);
+    const stillUnmarked = (await store.unsealed(1000)).map((entry) => entry.event.id);
+    for (const id of sealedEarly) expect(stillUnmarked).not.toContain(id);
+    expect((await stack.broker.sealer.lag()).unsealed).toBe(40 - 15);
+
+    const result = await sealer(smallBlocks(15)).run();
+    expect(result.sealed).toBe(40 - 15);
+    await expectExactlyOnce(ids);
+    expect(pendingBlocks(await headItem(stack))).toEqual([]);
+    for (const id of sealedEarly) {
+      const { Item } = await stack.broker.dynamodb.send(
+        new GetItemCommand({
+          TableName: stack.tableName,
+          Key: marshall({ pk: `EVT#${id}`, sk: `EVT#${id}` }),
+          ConsistentRead: true,
+        }),
+      );
+      expect(Item?.seq?.N).toBeDefined();
+      expect(Item?.gsi5pk).toBeUndefined();
+    }
+    expect((await stack.broker.sealer.lag()).unsealed).toBe(0);
+  });
+
+  it('an entry the unsealed index still lists after its mark is in the table is not sealed again', async () => {
+    const store = stack.broker.store as DynamoStore;
+    const sealedBefore = await sealedChain(store);
+    // Entries already sealed and marked, as a lagging index would still list them (keys as the index has them).
+    const stale = sealedBefore.slice(-30).map((event) => ({
+      pk: `EVT#${event.id}`,
+      sk: `EVT#${event.id}`,
+      gsi5pk: 'UNSEALED',
+      gsi5sk: event.id,
+    }));
+    laggingIndex(stack.broker.dynamodb, () => stale);
+    try {
+      const ids = await commitMany(12, (n) => stack.broker.store.appendEvents([draft(4000 + n)]));
+      const result = await sealer(smallBlocks(5)).run();
+      expect(result.sealed).toBe(12);
+      const chain = await expectExactlyOnce(ids);
+      expect(chain).toHaveLength(sealedBefore.length + 12);
+    } finally {
+      laggingIndex(stack.broker.dynamodb, () => []);
+    }
+  });
+
+  it('reads across block boundaries give exactly the events of the range, in either direction', async () => {
+    const store = stack.broker.store as DynamoStore;
+    // Commit times out of seq order, so blocks' time spans overlap and only per-event filtering is right.
+    const times = new MutableClock();
+    const stamped = new DynamoStore({
+      client: stack.broker.dynamodb,
+      tableName: stack.tableName,
+      clock: times,
+      simulated: true,
+    });
+    await commitMany(45, (n) => stamped.appendEvents([draft(6000 + n)]));
+    for (let n = 0; n < 20; n++) {
+      times.advanceMinutes(n % 2 ? 7 : -3);
+      await stamped.appendEvents([draft(7000 + n)]);
+    }
+    times.reset();
+    await sealer(smallBlocks(6)).run();
+    const all = await sealedChain(store);
+    expect(verifyChain(all).ok).toBe(true);
+    const last = all.at(-1)!.seq;
+    const sortedTimes = all.map((event) => event.time).sort();
+    const since = sortedTimes[Math.floor(sortedTimes.length * 0.4)]!;
+    const until = sortedTimes[Math.floor(sortedTimes.length * 0.8)]!;
+    const ranges: EventRange[] = [
+      {},
+      { fromSeq: last - 20 },
+      { fromSeq: last - 20, toSeq: last - 4 },
+      { fromSeq: last - 3, toSeq: last - 3 },
+      { fromSeq: last + 1 },
+      { fromSeq: 10, toSeq: 9 },
+      { newestFirst: true },
+      { newestFirst: true, toSeq: last - 9 },
+      { newestFirst: true, fromSeq: last - 30, toSeq: last - 9 },
+      { since },
+      { until },
+      { since, until },
+      { since, until, newestFirst: true, fromSeq: last - 40 },
+    ];
+    for (const range of ranges) {
+      const from = Math.max(1, range.fromSeq ?? 1);
+      const to = range.toSeq ?? Number.POSITIVE_INFINITY;
+      const expected = all.filter(
+        (event) =>
+          event.seq >= from &&
+          event.seq <= to &&
+          (!range.since || event.time >= range.since) &&
+          (!range.until || event.time < range.until),
+      );
+      if (range.newestFirst) expected.reverse();
+      const read = await sealedChain(store, range);
+      expect(
+        read.map((event) => event.seq),
+        JSON.stringify(range),
+      ).toEqual(expected.map((event) => event.seq));
+      expect(read).toEqual(expected);
+    }
   });
 
   it('verify reports what waits for the sealer; /readyz fails once sealing lags beyond the threshold', async () => {

@@ -1,18 +1,14 @@
 /**
  * Tampering with stored audit events directly in DynamoDB (as someone with table access could) makes
- * `GET /v1/audit/verify` fail and name the first bad seq; putting the original items back makes it pass again,
- * so each failure is caused by the tampering alone.
+ * `GET /v1/audit/verify` fail and name the first bad seq; putting the original blocks back makes it pass again,
+ * so each failure is caused by the tampering alone. The chain is stored in blocks of events (one per seal), so
+ * each change edits one event inside its block, or removes a whole block.
  */
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashEvent } from '../../api/domain/audit-chain.js';
 import type { AuditEvent } from '../../api/domain/types.js';
+import { ChainTable } from '../support/chain-table.js';
 import { type Api, testConfig } from '../support/fixtures.js';
 import { apiClient, startTestStack, type TestStack, tokenFor } from '../support/stack.js';
 
@@ -27,29 +23,7 @@ describe('tampering with the stored audit chain', () => {
   let stack: TestStack;
   let carol: Api;
   let lastSeq: number;
-  const originals = new Map<number, Record<string, AttributeValue>>();
-
-  const key = (seq: number) => marshall({ pk: 'AUDIT', sk: String(seq).padStart(12, '0') });
-
-  async function item(seq: number): Promise<Record<string, AttributeValue>> {
-    const { Item } = await stack.broker.dynamodb.send(
-      new GetItemCommand({ TableName: stack.tableName, Key: key(seq), ConsistentRead: true }),
-    );
-    if (!Item) throw new Error(`no audit item ${seq}`);
-    if (!originals.has(seq)) originals.set(seq, Item);
-    return Item;
-  }
-
-  const bodyOf = (stored: Record<string, AttributeValue>) => JSON.parse(stored.body!.S!) as AuditEvent;
-
-  async function put(stored: Record<string, AttributeValue>, body: AuditEvent | null = null) {
-    await stack.broker.dynamodb.send(
-      new PutItemCommand({
-        TableName: stack.tableName,
-        Item: body ? { ...stored, body: { S: JSON.stringify(body) } } : stored,
-      }),
-    );
-  }
+  let chain: ChainTable;
 
   async function verify(): Promise<Verify> {
     const response = await carol<Verify>('GET', '/v1/audit/verify');
@@ -59,6 +33,7 @@ describe('tampering with the stored audit chain', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ config: testConfig() });
+    chain = new ChainTable(stack.broker.dynamodb, stack.tableName);
     carol = apiClient(stack, await tokenFor(stack, 'carol'));
     const alice = apiClient(stack, await tokenFor(stack, 'alice'));
     const bob = apiClient(stack, await tokenFor(stack, 'bob'));
@@ -79,11 +54,7 @@ describe('tampering with the stored audit chain', () => {
     await stack?.stop();
   });
   afterEach(async () => {
-    for (const [seq, stored] of originals) {
-      await put(stored);
-      expect(bodyOf(stored).seq).toBe(seq);
-    }
-    originals.clear();
+    await chain.restore();
     expect((await verify()).ok).toBe(true);
   });
 
@@ -100,53 +71,59 @@ describe('tampering with the stored audit chain', () => {
     ['the type', (event: AuditEvent) => ({ ...event, type: 'request.denied' as const })],
   ])('changing %s of an event names that event', async (_field, change) => {
     const seq = 5;
-    const stored = await item(seq);
-    await put(stored, change(bodyOf(stored)));
+    await chain.replace(seq, change(await chain.event(seq)));
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: seq, reason: 'hash_mismatch' });
   });
 
   it('changing an event and recomputing its hash breaks the link to the next event', async () => {
     const seq = 4;
-    const stored = await item(seq);
-    const { hash: _old, ...rest } = { ...bodyOf(stored), data: { forged: true } };
-    await put(stored, { ...rest, hash: hashEvent(rest) } as AuditEvent);
+    const { hash: _old, ...rest } = { ...(await chain.event(seq)), data: { forged: true } };
+    await chain.replace(seq, { ...rest, hash: hashEvent(rest) } as AuditEvent);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: seq + 1, reason: 'prev_hash_mismatch' });
   });
 
   it('changing the newest event (hash recomputed) no longer matches the chain head', async () => {
     // The newest now, not at the start: each verify by a person may have added an `audit.read` since.
     const newest = (await stack.broker.store.chainHead()).seq;
-    const stored = await item(newest);
-    const { hash: _old, ...rest } = { ...bodyOf(stored), data: { forged: true } };
-    await put(stored, { ...rest, hash: hashEvent(rest) } as AuditEvent);
+    const { hash: _old, ...rest } = { ...(await chain.event(newest)), data: { forged: true } };
+    await chain.replace(newest, { ...rest, hash: hashEvent(rest) } as AuditEvent);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: newest });
   });
 
-  it('deleting an event names its seq', async () => {
+  it('deleting an event from its block names its seq', async () => {
     const seq = 7;
-    await item(seq);
-    await stack.broker.dynamodb.send(new DeleteItemCommand({ TableName: stack.tableName, Key: key(seq) }));
+    await chain.replace(seq, null);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: seq, reason: 'seq_gap' });
   });
 
   it('deleting the newest event is caught by the chain head', async () => {
     const newest = (await stack.broker.store.chainHead()).seq;
-    await item(newest);
-    await stack.broker.dynamodb.send(new DeleteItemCommand({ TableName: stack.tableName, Key: key(newest) }));
+    await chain.replace(newest, null);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: newest });
   });
 
+  it('deleting a whole block names its first seq', async () => {
+    const blocks = await chain.blocks();
+    const second = blocks[1] ?? blocks[0]!;
+    const first = Number(second.sk!.S);
+    await chain.put(second, second);
+    await stack.broker.dynamodb.send(
+      new DeleteItemCommand({ TableName: stack.tableName, Key: { pk: second.pk!, sk: second.sk! } }),
+    );
+    expect(await verify()).toMatchObject({ ok: false, firstBadSeq: first });
+  });
+
   it('swapping two events names the first of them', async () => {
-    const [first, second] = [await item(8), await item(9)];
-    await put(first, bodyOf(second));
-    await put(second, bodyOf(first));
+    const [first, second] = [await chain.event(8), await chain.event(9)];
+    await chain.replace(8, second);
+    await chain.replace(9, first);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 8 });
   });
 
   it('swapping two events and renumbering them is still caught', async () => {
-    const [first, second] = [await item(2), await item(3)];
-    await put(first, { ...bodyOf(second), seq: 2 });
-    await put(second, { ...bodyOf(first), seq: 3 });
+    const [first, second] = [await chain.event(2), await chain.event(3)];
+    await chain.replace(2, { ...second, seq: 2 });
+    await chain.replace(3, { ...first, seq: 3 });
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 2 });
   });
 });

@@ -1,20 +1,24 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
   ScanCommand,
   TransactionCanceledException,
+  TransactionConflictException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { type ChainHead, EMPTY_HEAD, serializeEvent } from '../../domain/audit-chain.js';
+import { type ChainHead, EMPTY_HEAD } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { nextDue, type Outcome } from '../../domain/lifecycle.js';
 import type {
@@ -46,17 +50,35 @@ import {
   type RequestGuard,
   type TransactionContributor,
 } from '../../ports/store.js';
+import {
+  AUDIT_PK,
+  BLOCK_MAX_BYTES,
+  BLOCK_MAX_EVENTS,
+  blockItem,
+  blockLines,
+  blockSpan,
+  LAST_SEQ_KEY,
+  parseRefLines,
+  refLine,
+  SEALED_OVERHEAD_BYTES,
+  seqKey,
+} from './chain-blocks.js';
 import { INDEXES, TTL_ATTRIBUTE } from './table.js';
 
 const HEAD_KEY = { pk: 'META', sk: 'AUDIT_HEAD' };
-const AUDIT_PK = 'AUDIT';
+/** Head attributes `pending:<block sk>` list the entries of a sealed block not yet all marked sealed. */
+const PENDING_PREFIX = 'pending:';
 export const OUTBOX_PK = 'OUTBOX';
 const UNSEALED = 'UNSEALED';
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** How long the committing process has to run a commit's effects before a relay may take them over. */
 export const OUTBOX_GRACE_SECONDS = 30;
-/** DynamoDB allows 100 items per transaction: the head plus two items (chain event, entry) per sealed event. */
-const SEAL_BATCH_LIMIT = 49;
+/** Events per seal: one block item, whatever the count (see chain-blocks.ts). */
+const SEAL_BATCH_LIMIT = BLOCK_MAX_EVENTS;
+/** Blocks whose entries are being marked while the next block is sealed. */
+const MAX_BLOCKS_MARKING = 2;
+/** BatchGetItem / BatchWriteItem calls in flight at once per block. */
+const MARK_CONCURRENCY = 4;
 /** A transaction cancelled by a conflict wrote nothing; it is sent again at most this many times in all. */
 const CONFLICT_RETRIES = 3;
 const REQUEST_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -69,7 +91,6 @@ const KEY_ATTRIBUTES = [
   'dueTransition',
 ];
 
-const seqKey = (seq: number) => seq.toString().padStart(12, '0');
 const requestKey = (id: string) => ({ pk: `REQ#${id}`, sk: 'REQ' });
 
 export interface DynamoStoreOptions {
@@ -84,17 +105,29 @@ export interface DynamoStoreOptions {
    * against the instance that issued them, and anywhere else answer 400 invalid_cursor).
    */
   cursorSecret?: string;
+  /** Most events per chain block (one seal); tests make it small to cut many blocks from few events. */
+  sealBatchLimit?: number;
 }
 
 /** BrokerStore on one DynamoDB table: conditional writes and TransactWriteItems keep state and audit in step. */
 export class DynamoStore implements BrokerStore, AuditJournal {
-  readonly sealBatchLimit = SEAL_BATCH_LIMIT;
+  readonly sealBatchLimit: number;
 
   private readonly contributors: TransactionContributor<TransactWriteItem>[] = [];
 
   private readonly cursorKey: Buffer;
 
+  /** Blocks this store sealed whose entries it is marking, by block sk. */
+  private readonly marking = new Map<string, Promise<void>>();
+  /** Blocks whose entries this store has marked, still listed as pending on the head. */
+  private readonly marked = new Set<string>();
+  /** A background marking failed since the last `settle`. */
+  private markingFailed = false;
+  /** The table items of the entries `unsealed` returned last, so `seal` marks them without reading again. */
+  private readonly entryItems = new Map<string, Record<string, AttributeValue>>();
+
   constructor(private readonly options: DynamoStoreOptions) {
+    this.sealBatchLimit = Math.min(SEAL_BATCH_LIMIT, options.sealBatchLimit ?? SEAL_BATCH_LIMIT);
     this.cursorKey = createHash('sha256')
       .update('breakglass-list-cursor-v1:')
       .update(options.cursorSecret ?? randomBytes(32).toString('hex'))
@@ -409,130 +442,357 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     return events;
   }
 
-  /** Oldest first: the index sorts by event id, a ULID that starts with the commit time. */
+  /**
+   * Up to `limit` unsealed entries, oldest first (the index sorts by event id, a ULID that starts with the commit
+   * time), and no more than one block holds. Exactly once without marking entries in the seal transaction: the
+   * head is read first (consistently), entries of blocks it lists as pending marking are left out, and every
+   * other candidate is read again from the table (consistently) and dropped if it carries a seq — the index
+   * lags the table. A pending block nobody here is marking (a sealer that crashed, or another one) is marked
+   * first. See docs/architecture.md, "Exactly once".
+   */
   async unsealed(limit: number): Promise<UnsealedEntry[]> {
-    const { Items } = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: 'byUnsealed',
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
-        ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
-        Limit: limit,
-      }),
-    );
-    return (Items ?? []).map((item) => {
-      const raw = unmarshall(item);
-      return {
-        event: JSON.parse(String(raw.body)) as CommittedEvent,
-        ref: { pk: String(raw.pk), sk: String(raw.sk) },
-      };
-    });
-  }
-
-  async seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void> {
-    if (batch.length === 0) return;
-    if (batch.length > SEAL_BATCH_LIMIT) throw new Error(`at most ${SEAL_BATCH_LIMIT} events per seal`);
-    const last = batch[batch.length - 1]!.event;
-    const items: TransactWriteItem[] = [
-      headWrite(this.table, from, { seq: last.seq, hash: last.hash }),
-      ...batch.flatMap(({ ref, event }) => [
-        eventWrite(this.table, event),
-        {
-          Update: {
-            TableName: this.table,
-            Key: marshall(ref),
-            // Exactly once: an entry another sealer already took fails the whole batch.
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(seq)',
-            UpdateExpression: 'SET seq = :seq REMOVE #upk, #usk',
-            ExpressionAttributeNames: { '#upk': INDEXES.byUnsealed.pk, '#usk': INDEXES.byUnsealed.sk },
-            ExpressionAttributeValues: marshall({ ':seq': event.seq }),
-          },
-        },
-      ]),
-    ];
-    try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
-      if (codes[0] === 'ConditionalCheckFailed') throw new SealConflict('head');
-      const sealedAlready = batch
-        .filter((_, index) => codes[2 + index * 2] === 'ConditionalCheckFailed')
-        .map(({ ref }) => ref);
-      if (sealedAlready.length > 0) throw new SealConflict('entry', sealedAlready);
-      // A seq already taken without the head saying so, or a transaction conflict with another sealer.
-      throw new SealConflict('head');
+    this.entryItems.clear();
+    const state = await this.headState();
+    await this.finishStrayBlocks(state);
+    const pending = new Set<string>();
+    for (const refs of state.pending.values()) for (const ref of refs) pending.add(refKey(ref));
+    const found: UnsealedEntry[] = [];
+    let bytes = 0;
+    let after: Record<string, AttributeValue> | undefined;
+    // Past entries the index still lists but the table shows marked, until `limit` are found or the index ends.
+    for (;;) {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byUnsealed',
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#sk': INDEXES.byUnsealed.sk },
+          ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
+          // Keys only: the entries themselves are read from the table below.
+          ProjectionExpression: 'pk, sk, #pk, #sk',
+          Limit: limit + pending.size,
+          ...(after ? { ExclusiveStartKey: after } : {}),
+        }),
+      );
+      const fresh = (page.Items ?? []).filter(
+        (item) => !pending.has(refKey({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' })),
+      );
+      const examined = fresh.slice(0, limit - found.length);
+      const refs = examined.map((item) => ({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }));
+      const current = await this.readEntries(refs);
+      for (const ref of refs) {
+        const item = current.get(refKey(ref));
+        if (!item || item.seq !== undefined) continue;
+        const body = item.body?.S ?? '';
+        const size = body.length + SEALED_OVERHEAD_BYTES;
+        if (found.length > 0 && bytes + size > BLOCK_MAX_BYTES) return found;
+        bytes += size;
+        found.push({ event: JSON.parse(body) as CommittedEvent, ref });
+        this.entryItems.set(refKey(ref), item);
+      }
+      if (found.length >= limit) return found;
+      const last = examined.length < fresh.length ? examined.at(-1) : undefined;
+      after = last
+        ? Object.fromEntries(
+            ['pk', 'sk', INDEXES.byUnsealed.pk, INDEXES.byUnsealed.sk].map((name) => [name, last[name]!]),
+          )
+        : page.LastEvaluatedKey;
+      if (!after) return found;
     }
   }
 
-  /** How many entries wait (a COUNT query, no items read) and when the oldest committed (one item). */
+  /**
+   * One transaction of two items: the block of sealed events (a new sk) and the chain head, moved from `from`
+   * and listing the block as pending marking. The entries are then marked in the background (see `settle`);
+   * blocks marked since the last seal leave the head's pending list in the same transaction.
+   */
+  async seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void> {
+    if (batch.length === 0) return;
+    if (batch.length > this.sealBatchLimit) throw new Error(`at most ${this.sealBatchLimit} events per seal`);
+    const refs = batch.map(({ ref }) => ref);
+    const block = blockItem(
+      batch.map(({ event }) => event),
+      refs,
+    );
+    const blockSk = block.sk!.S!;
+    const first = batch[0]!.event;
+    const last = batch[batch.length - 1]!.event;
+    // A block at this very sk is one a sealer ahead of `from` wrote: the head condition fails, as it should.
+    const done = [...this.marked].filter((sk) => sk !== blockSk);
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: this.table, Item: block, ConditionExpression: 'attribute_not_exists(pk)' } },
+            headWrite(this.table, from, { seq: last.seq, hash: last.hash }, blockSk, refs, done),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      // The head moved (another sealer), the block's seq is taken, or another writer held the head.
+      throw new SealConflict('head');
+    }
+    for (const sk of done) this.marked.delete(sk);
+    const entries = refs.map((ref, index) => ({
+      ref,
+      seq: first.seq + index,
+      item: this.entryItems.get(refKey(ref)),
+    }));
+    this.startMarking(blockSk, entries);
+    // Marking runs beside the next seal, never further behind than this.
+    while (this.marking.size > MAX_BLOCKS_MARKING) await Promise.race(this.marking.values());
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all(this.marking.values());
+    if (this.markingFailed) {
+      // Marked again now (and rejected again if it still fails); `unsealed` did the same for other blocks.
+      this.markingFailed = false;
+      await this.finishStrayBlocks(await this.headState());
+    }
+    const done = [...this.marked];
+    this.marked.clear();
+    if (done.length === 0) return;
+    // Removing an attribute that is gone already is no change. A seal transaction holding the head at this moment
+    // refuses the update: the next seal takes them, or the next run marks them again (idempotent).
+    await this.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall(HEAD_KEY),
+          UpdateExpression: `REMOVE ${done.map((_, index) => `#d${index}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(
+            done.map((sk, index) => [`#d${index}`, pendingName(sk)]),
+          ),
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof TransactionConflictException)) throw error;
+        for (const sk of done) this.marked.add(sk);
+      });
+  }
+
+  /** The chain head with the blocks it lists as pending marking (block sk → its entries, in seq order). */
+  private async headState(): Promise<{ head: ChainHead; pending: Map<string, EntryRef[]> }> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
+    );
+    const pending = new Map<string, EntryRef[]>();
+    if (!Item) return { head: EMPTY_HEAD, pending };
+    for (const [name, value] of Object.entries(Item)) {
+      if (name.startsWith(PENDING_PREFIX))
+        pending.set(name.slice(PENDING_PREFIX.length), parseRefLines(value.S ?? ''));
+    }
+    return { head: { seq: Number(Item.seq?.N), hash: Item.hash?.S ?? '' }, pending };
+  }
+
+  /** Marks the entries of pending blocks this store is not marking already (idempotent: same item, same seq). */
+  private async finishStrayBlocks(state: { pending: Map<string, EntryRef[]> }): Promise<void> {
+    for (const [blockSk, refs] of state.pending) {
+      if (this.marking.has(blockSk) || this.marked.has(blockSk)) continue;
+      const first = Number(blockSk);
+      await this.markEntries(refs.map((ref, index) => ({ ref, seq: first + index, item: undefined })));
+      this.marked.add(blockSk);
+    }
+  }
+
+  private startMarking(blockSk: string, entries: MarkEntry[]): void {
+    const marking = this.markEntries(entries)
+      .then(
+        () => {
+          this.marked.add(blockSk);
+        },
+        () => {
+          // Left pending on the head: the next `unsealed` or `settle` marks the block again.
+          this.markingFailed = true;
+        },
+      )
+      .finally(() => this.marking.delete(blockSk));
+    this.marking.set(blockSk, marking);
+  }
+
+  /**
+   * Rewrites each entry as it is in the table plus its seq and minus the unsealed index keys: entries never
+   * change after their commit, so a put is as safe as an update, and BatchWriteItem takes 25 at a time where an
+   * update would be a call each. Entries read without a seq are read again first when not at hand.
+   */
+  private async markEntries(entries: MarkEntry[]): Promise<void> {
+    const missing = entries.filter((entry) => !entry.item).map((entry) => entry.ref);
+    const read = missing.length > 0 ? await this.readEntries(missing) : new Map();
+    const puts: Record<string, AttributeValue>[] = [];
+    for (const entry of entries) {
+      const item = entry.item ?? read.get(refKey(entry.ref));
+      if (!item)
+        throw new Error(`journal entry ${entry.ref.pk} ${entry.ref.sk} of seq ${entry.seq} is missing`);
+      if (item.seq !== undefined) continue;
+      const { [INDEXES.byUnsealed.pk]: _pk, [INDEXES.byUnsealed.sk]: _sk, ...rest } = item;
+      puts.push({ ...rest, seq: { N: String(entry.seq) } });
+    }
+    const chunks: Record<string, AttributeValue>[][] = [];
+    for (let start = 0; start < puts.length; start += 25) chunks.push(puts.slice(start, start + 25));
+    await inParallel(chunks, MARK_CONCURRENCY, (chunk) => this.writeAll(chunk));
+  }
+
+  private async writeAll(items: Record<string, AttributeValue>[]): Promise<void> {
+    let requests = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+      const result = await this.client.send(
+        new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } }),
+      );
+      requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+    }
+  }
+
+  /** The entries as they are in the table (consistent reads, 100 keys a call), by ref. */
+  private async readEntries(refs: EntryRef[]): Promise<Map<string, Record<string, AttributeValue>>> {
+    const found = new Map<string, Record<string, AttributeValue>>();
+    const chunks: EntryRef[][] = [];
+    for (let start = 0; start < refs.length; start += 100) chunks.push(refs.slice(start, start + 100));
+    await inParallel(chunks, MARK_CONCURRENCY, async (chunk) => {
+      let keys: Record<string, AttributeValue>[] = chunk.map((ref) => marshall(ref));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+        const result = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of result.Responses?.[this.table] ?? [])
+          found.set(refKey({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }), item);
+        keys = result.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    });
+    return found;
+  }
+
+  /**
+   * How many entries wait and when the oldest committed: the unsealed index's keys, less the entries of blocks
+   * sealed and still being marked (the index lists them until they are).
+   */
   async backlog(): Promise<SealBacklog> {
-    const query = {
-      TableName: this.table,
-      IndexName: 'byUnsealed',
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
-      ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
-    };
-    const [oldest] = await this.unsealed(1);
-    if (!oldest) return { count: 0, oldestTime: null };
+    const { pending } = await this.headState();
+    const sealed = new Set<string>();
+    for (const refs of pending.values()) for (const ref of refs) sealed.add(refKey(ref));
     let count = 0;
+    let oldestTime: string | null = null;
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({ ...query, Select: 'COUNT', ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byUnsealed',
+          KeyConditionExpression: '#pk = :pk',
+          ProjectionExpression: 'pk, sk, #time',
+          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#time': 'time' },
+          ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
       );
-      count += page.Count ?? 0;
+      for (const item of page.Items ?? []) {
+        if (sealed.has(refKey({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }))) continue;
+        count += 1;
+        oldestTime ??= item.time?.S ?? null;
+      }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return { count, oldestTime: oldest.event.time };
+    return { count, oldestTime };
   }
 
   async chainHead(): Promise<ChainHead> {
     const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall(HEAD_KEY),
+        ConsistentRead: true,
+        ProjectionExpression: 'seq, #hash',
+        ExpressionAttributeNames: { '#hash': 'hash' },
+      }),
     );
     if (!Item) return EMPTY_HEAD;
-    const head = unmarshall(Item);
-    return { seq: Number(head.seq), hash: String(head.hash) };
+    return { seq: Number(Item.seq?.N), hash: Item.hash?.S ?? '' };
   }
 
+  /**
+   * The sealed events in seq order (or newest first), read block by block. A range that starts inside a block
+   * starts at that block: the block with the greatest first seq not above `fromSeq`.
+   */
   async *readEvents(range: EventRange = {}): AsyncIterable<AuditEvent> {
-    let startKey: Record<string, AttributeValue> | undefined;
-    const from = seqKey(Math.max(1, range.fromSeq ?? 1));
-    do {
-      const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
-      const to = range.toSeq !== undefined ? seqKey(Math.max(0, range.toSeq)) : '999999999999';
-      const values: Record<string, unknown> = { ':pk': AUDIT_PK, ':from': from, ':to': to };
-      const filters: string[] = [];
-      if (range.since) {
-        names['#time'] = 'time';
-        values[':since'] = range.since;
-        filters.push('#time >= :since');
-      }
-      if (range.until) {
-        names['#time'] = 'time';
-        values[':until'] = range.until;
-        filters.push('#time < :until');
-      }
-      const page = await this.client.send(
+    const fromSeq = Math.max(1, range.fromSeq ?? 1);
+    const toSeq = range.toSeq ?? Number.POSITIVE_INFINITY;
+    if (toSeq < fromSeq) return;
+    const lower = fromSeq === 1 ? seqKey(0) : ((await this.blockHolding(fromSeq)) ?? seqKey(fromSeq));
+    const upper = Number.isFinite(toSeq) ? seqKey(toSeq) : LAST_SEQ_KEY;
+    const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
+    const values: Record<string, AttributeValue> = {
+      ':pk': { S: AUDIT_PK },
+      ':from': { S: lower },
+      ':to': { S: upper },
+    };
+    // Whole blocks outside the time range stay in DynamoDB (items of the older layout carry `time` only).
+    const filters: string[] = [];
+    if (range.since) {
+      Object.assign(names, { '#max': 'maxTime', '#time': 'time' });
+      values[':since'] = { S: range.since };
+      filters.push('(#max >= :since OR #time >= :since)');
+    }
+    if (range.until) {
+      Object.assign(names, { '#min': 'minTime', '#time': 'time' });
+      values[':until'] = { S: range.until };
+      filters.push('(#min < :until OR #time < :until)');
+    }
+    const query = (startKey: Record<string, AttributeValue> | undefined) =>
+      this.client.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshall(values),
+          ExpressionAttributeValues: values,
           ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
           ...(range.newestFirst ? { ScanIndexForward: false } : {}),
           ConsistentRead: true,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
+    // The next page is asked for before this one is parsed, so DynamoDB reads while the events are handed out.
+    let next: Promise<QueryCommandOutput> | null = query(undefined);
+    while (next) {
+      const page: QueryCommandOutput = await next;
+      next = page.LastEvaluatedKey ? query(page.LastEvaluatedKey) : null;
+      // A reader that stops early leaves the prefetched page unread; its failure then concerns nobody.
+      next?.catch(() => undefined);
       for (const item of page.Items ?? []) {
-        yield JSON.parse(String(unmarshall(item).body)) as AuditEvent;
+        const { first, last } = blockSpan(item);
+        const whole = first >= fromSeq && last <= toSeq && !range.since && !range.until;
+        const lines = blockLines(item);
+        if (range.newestFirst) lines.reverse();
+        for (const line of lines) {
+          const event = JSON.parse(line) as AuditEvent;
+          if (!whole) {
+            if (event.seq < fromSeq || event.seq > toSeq) continue;
+            if (range.since && event.time < range.since) continue;
+            if (range.until && event.time >= range.until) continue;
+          }
+          yield event;
+        }
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
+  }
+
+  /** The sk of the block holding `seq` (the last block starting at or before it); null when there is none. */
+  private async blockHolding(seq: number): Promise<string | null> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk <= :seq',
+        ExpressionAttributeValues: { ':pk': { S: AUDIT_PK }, ':seq': { S: seqKey(seq) } },
+        ProjectionExpression: 'sk',
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: 1,
+      }),
+    );
+    return Items?.[0]?.sk?.S ?? null;
   }
 
   async ping(): Promise<void> {
@@ -609,33 +869,74 @@ function outboxWrite(
   };
 }
 
-function headWrite(table: string, head: ChainHead, next: ChainHead): TransactWriteItem {
+/**
+ * Moves the head from `head` to `next` and lists the new block as pending marking (its entries, in seq order);
+ * `done` blocks, marked meanwhile, leave the list. The condition on the seq the sealer read keeps one chain.
+ */
+function headWrite(
+  table: string,
+  head: ChainHead,
+  next: ChainHead,
+  blockSk: string,
+  refs: EntryRef[],
+  done: string[],
+): TransactWriteItem {
+  const entries = refs.map(refLine).join('\n');
+  if (head.seq === 0) {
+    return {
+      Put: {
+        TableName: table,
+        Item: marshall({ ...HEAD_KEY, seq: next.seq, hash: next.hash, [pendingName(blockSk)]: entries }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+  const removed = done.map((_, index) => `#d${index}`);
   return {
-    Put: {
+    Update: {
       TableName: table,
-      Item: marshall({ ...HEAD_KEY, seq: next.seq, hash: next.hash }),
-      ConditionExpression: head.seq === 0 ? 'attribute_not_exists(pk)' : 'seq = :seq',
-      ...(head.seq === 0 ? {} : { ExpressionAttributeValues: marshall({ ':seq': head.seq }) }),
+      Key: marshall(HEAD_KEY),
+      UpdateExpression: `SET #seq = :seq, #hash = :hash, #block = :entries${removed.length ? ` REMOVE ${removed.join(', ')}` : ''}`,
+      ConditionExpression: '#seq = :from',
+      ExpressionAttributeNames: {
+        '#seq': 'seq',
+        '#hash': 'hash',
+        '#block': pendingName(blockSk),
+        ...Object.fromEntries(done.map((sk, index) => [`#d${index}`, pendingName(sk)])),
+      },
+      ExpressionAttributeValues: marshall({
+        ':seq': next.seq,
+        ':hash': next.hash,
+        ':entries': entries,
+        ':from': head.seq,
+      }),
     },
   };
 }
 
-function eventWrite(table: string, event: AuditEvent): TransactWriteItem {
-  return {
-    Put: {
-      TableName: table,
-      Item: marshall({
-        pk: AUDIT_PK,
-        sk: seqKey(event.seq),
-        seq: event.seq,
-        time: event.time,
-        type: event.type,
-        ...(event.requestId ? { requestId: event.requestId } : {}),
-        body: serializeEvent(event),
-      }),
-      ConditionExpression: 'attribute_not_exists(pk)',
-    },
-  };
+const pendingName = (blockSk: string) => `${PENDING_PREFIX}${blockSk}`;
+
+const refKey = (ref: EntryRef) => `${ref.pk}\u0000${ref.sk}`;
+
+interface MarkEntry {
+  ref: EntryRef;
+  seq: number;
+  /** The entry as read from the table, when at hand. */
+  item: Record<string, AttributeValue> | undefined;
+}
+
+/** Runs `work` over `items`, at most `concurrency` at a time. */
+async function inParallel<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 /** The stored item of a request with every index key (the store's writes and the list bench's seeding). */

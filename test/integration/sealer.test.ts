@@ -6,11 +6,17 @@
  * gap and no duplicate, also when the unsealed index still lists entries already marked. Reads over many small
  * blocks give exactly the events of the range asked for.
  */
-import { type DynamoDBClient, GetItemCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore } from '../../api/adapters/dynamodb/store.js';
-import { verifyChain } from '../../api/domain/audit-chain.js';
+import { ensureTable } from '../../api/adapters/dynamodb/table.js';
+import { EMPTY_HEAD, sealAll, serializeEvent, verifyChain } from '../../api/domain/audit-chain.js';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
 import { systemClock } from '../../api/ports/clock.js';
 import { silentLogger } from '../../api/ports/logger.js';
@@ -344,6 +350,70 @@ describe('commit without a global lock, one sealer that chains', () => {
       ).toEqual(expected.map((event) => event.seq));
       expect(read).toEqual(expected);
     }
+  });
+
+  it('a table sealed before blocks (one item per seq) reads on, and sealing continues its chain in blocks', async () => {
+    // The layout of the previous release: one item per event and a head with seq and hash only.
+    const tableName = `legacy-${Date.now()}`;
+    await ensureTable(stack.broker.dynamodb, tableName);
+    const legacy = sealAll(
+      [1, 2, 3, 4, 5].map((n) => ({
+        id: `evt_legacy${n}`,
+        time: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
+        type: 'access.forbidden',
+        actor: { type: 'user' as const, subject: `legacy-${n}`, email: 'l@example.com', via: 'api' as const },
+        data: { n },
+        simulated: true,
+      })),
+      EMPTY_HEAD,
+    );
+    for (const event of legacy.sealed) {
+      await stack.broker.dynamodb.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: marshall({
+            pk: 'AUDIT',
+            sk: event.seq.toString().padStart(12, '0'),
+            seq: event.seq,
+            time: event.time,
+            type: event.type,
+            body: serializeEvent(event),
+          }),
+        }),
+      );
+    }
+    await stack.broker.dynamodb.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: marshall({ pk: 'META', sk: 'AUDIT_HEAD', seq: legacy.head.seq, hash: legacy.head.hash }),
+      }),
+    );
+    const store = new DynamoStore({
+      client: stack.broker.dynamodb,
+      tableName,
+      clock: systemClock,
+      simulated: true,
+      sealBatchLimit: 3,
+    });
+    await store.appendEvents(
+      [6, 7, 8, 9].map((n) => ({
+        type: 'access.forbidden',
+        actor: { type: 'user', subject: `new-${n}`, email: 'n@example.com', via: 'api' },
+        data: { n },
+      })) as AuditEventDraft[],
+    );
+    expect((await sealer(store).run()).sealed).toBe(4);
+    const chain = await sealedChain(store);
+    expect(chain.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(chain.slice(0, 5)).toEqual(legacy.sealed);
+    expect(verifyChain(chain)).toMatchObject({ ok: true, events: 9 });
+    // Ranges across the two layouts, in either direction.
+    expect((await sealedChain(store, { fromSeq: 4, toSeq: 7 })).map((event) => event.seq)).toEqual([
+      4, 5, 6, 7,
+    ]);
+    expect((await sealedChain(store, { newestFirst: true })).map((event) => event.seq)).toEqual([
+      9, 8, 7, 6, 5, 4, 3, 2, 1,
+    ]);
   });
 
   it('verify reports what waits for the sealer; /readyz fails once sealing lags beyond the threshold', async () => {

@@ -362,7 +362,7 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
   for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
     const line = text.slice(start, newline);
     start = newline + 1;
-    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) {
+    if (isBlankLine(line)) {
       if (!canonical) continue;
       const at = verifier?.result();
       const seq = at?.ok && at.events > 0 ? at.lastSeq : claims ? claims.seq : 0;
@@ -388,6 +388,11 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
     if (!ok) break;
   }
   return { claims, lines, result: (verifier ?? new ChainVerifier(EMPTY_HEAD)).result() };
+}
+
+/** Empty or whitespace only; cheap for the usual line, which starts with `{`. */
+export function isBlankLine(line: string): boolean {
+  return line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
 }
 
 /** Why a blank line fails format /2: nothing pins it, so it could be added or removed unnoticed. */

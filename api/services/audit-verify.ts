@@ -13,6 +13,7 @@ import {
   type ChainHead,
   ChainVerifier,
   EMPTY_HEAD,
+  isBlankLine,
   type SegmentResult,
   textAt,
 } from '../domain/audit-chain.js';
@@ -153,7 +154,7 @@ export async function verifyJsonl(
 ): Promise<AuditVerifyReport> {
   const check = new JsonlCheck(options);
   for await (const raw of lines) {
-    const failure = isBlank(raw) ? check.blank() : await check.line(raw, true);
+    const failure = isBlankLine(raw) ? check.blank() : await check.line(raw, true);
     if (failure) return failure;
   }
   return check.finish();
@@ -181,7 +182,7 @@ export async function verifyJsonlText(
         check.hashText(text.slice(hashedTo, start));
         hashedTo = newline + 1;
       }
-      const pending = isBlank(raw) ? check.blank() : check.line(raw, false);
+      const pending = isBlankLine(raw) ? check.blank() : check.line(raw, false);
       const failure = pending instanceof Promise ? await pending : pending;
       if (failure) return failure;
       start = newline + 1;
@@ -191,7 +192,7 @@ export async function verifyJsonlText(
     if (!check.ended) check.hashText(text.slice(hashedTo, start));
     rest = text.slice(start);
   }
-  if (!isBlank(rest)) {
+  if (!isBlankLine(rest)) {
     if (!textAt(rest, 0, END_PREFIX)) check.hashText(rest);
     const pending = check.line(rest, false);
     const failure = pending instanceof Promise ? await pending : pending;
@@ -221,11 +222,6 @@ export async function verifyJsonlParts(
 }
 
 const END_PREFIX = '{"type":"export.end"';
-
-/** Empty or whitespace only; cheap for the usual line, which starts with `{`. */
-function isBlank(line: string): boolean {
-  return line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
-}
 
 /** One export's checks, line by line: `line` for each non-empty line in order, then `finish`. */
 class JsonlCheck {

@@ -96,6 +96,9 @@ export function apiClient(stack: LocalStack, token?: string) {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse<T>> {
+    // The trail serves sealed events; a reader of it arrives after whatever was committed through other
+    // channels (raw fetches, sweep tasks) has been sealed, as a user reading a moment later would.
+    if (path.startsWith('/v1/audit')) await (stack as Partial<LocalStack>).sealing?.idle(10_000);
     const response = await fetch(`${stack.url}${path}`, {
       method,
       headers: {

@@ -177,6 +177,13 @@ export async function verifyJsonlText(
     let start = 0;
     let hashedTo = 0;
     for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      // An event line (`{"a…`: accountId, actor) goes to the chain where it stands in the text.
+      if (text.charCodeAt(start + 2) !== 116 /* t */ && text.charCodeAt(start) === 123 /* { */) {
+        const failure = check.eventSpan(text, start, newline);
+        if (failure) return failure;
+        start = newline + 1;
+        continue;
+      }
       const raw = text.slice(start, newline);
       if (raw.charCodeAt(2) === 116 /* t */ && textAt(raw, 0, END_PREFIX)) {
         check.hashText(text.slice(hashedTo, start));
@@ -279,8 +286,7 @@ class JsonlCheck {
     this.lineNo += segment.lines;
     this.verifier ??= new ChainVerifier(this.start);
     if (this.verifier.pushSegment(segment)) return null;
-    const failure = this.verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
-    return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
+    return this.chainFailure();
   }
 
   private events(): number {
@@ -290,6 +296,20 @@ class JsonlCheck {
   private head(): ChainHead {
     const result = this.verifier?.result();
     return result?.ok && result.events > 0 ? { seq: result.lastSeq, hash: result.lastHash } : this.start;
+  }
+
+  /** Checks the line `text[start, end)`, which starts as an event line does (not with `{"t`). */
+  eventSpan(text: string, start: number, end: number): Failure | null {
+    if (this.end) return this.line(text.slice(start, end), false) as Failure | null;
+    this.lineNo += 1;
+    this.verifier ??= new ChainVerifier(this.start);
+    if (this.verifier.pushSpan(text, start, end, !this.hashesEvents)) return null;
+    return this.chainFailure();
+  }
+
+  private chainFailure(): Failure {
+    const failure = this.verifier?.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
+    return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
   }
 
   /** Checks one line; a promise only for digest lines (their signature check is asynchronous). */
@@ -312,8 +332,7 @@ class JsonlCheck {
         if (hashIt) this.hash.update(`${raw}\n`);
         if (this.verifier.pushLine(raw)) return null;
       } else if (this.verifier.pushCanonicalLine(raw)) return null;
-      const failure = this.verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
-      return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
+      return this.chainFailure();
     }
     let value: Record<string, unknown>;
     try {
@@ -350,8 +369,7 @@ class JsonlCheck {
     }
     this.verifier ??= new ChainVerifier(this.start);
     if (this.verifier.push(value)) return null;
-    const failure = this.verifier.result() as Extract<ReturnType<ChainVerifier['result']>, { ok: false }>;
-    return fail('jsonl', failure.events, failure.firstBadSeq, failure.reason, failure.detail);
+    return this.chainFailure();
   }
 
   /** A digest line: trusted signature, its place in the digest chain, and the hash of the event it ends on. */

@@ -403,6 +403,32 @@ describe('canonicalJson agrees with the canonicalize package', () => {
       { numRuns: 500 },
     );
   });
+
+  it('for values read back from canonical text (keys in order already: the JSON.stringify shortcut)', async () => {
+    const { default: canonicalizeModule } = await import('canonicalize');
+    const reference = canonicalizeModule as unknown as (value: unknown) => string;
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const json = JSON.parse(reference(JSON.parse(JSON.stringify(value)))) as unknown;
+        expect(canonicalJson(json)).toBe(reference(json));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('where JSON.stringify alone would differ: index-like keys, toJSON, undefined, non-JSON values', () => {
+    // V8 lists index-like keys first, in numeric order; canonical order compares code units.
+    expect(canonicalJson(JSON.parse('{"10":1,"9":2,"a":{"2":0,"11":0}}'))).toBe(
+      '{"10":1,"9":2,"a":{"11":0,"2":0}}',
+    );
+    expect(canonicalJson({ at: new Date(0), b: [undefined, 1], c: undefined })).toBe(
+      '{"at":{},"b":[null,1]}',
+    );
+    expect(() => canonicalJson({ a: 1, b: { toJSON: () => 'x' } })).toThrow(TypeError);
+    expect(() => canonicalJson({ a: Number.NaN })).toThrow(TypeError);
+    expect(() => canonicalJson({ a: () => 1 })).toThrow(TypeError);
+    expect(() => canonicalJson([1n])).toThrow(TypeError);
+  });
 });
 
 describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', () => {
@@ -511,6 +537,50 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     const verifier = new ChainVerifier();
     for (const line of text) if (!verifier.pushLine(line)) break;
     expect(verifier.result()).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'prev_hash_mismatch' });
+  });
+
+  // An insider who knows the algorithm keeps every hashed byte and moves only the hash member, in front of an
+  // `id` key nested in data: the stripped line still hashes to the member's value, so only where the member sits
+  // tells the line apart from its event's canonical JSON. The second case nests a look-alike of the whole tail
+  // (the real prevHash and seq) behind that id, so the link and seq read from after it are right too.
+  it.each([
+    ['in front of a nested id', (_head: ChainHead) => ({ target: { id: 'i-0abc', note: 'x' } })],
+    [
+      'in front of a nested id followed by the real prevHash and seq',
+      (head: ChainHead) => ({
+        inner: { id: 'i-0abc', prevHash: head.hash, seq: head.seq + 1, simulated: false },
+      }),
+    ],
+  ])('refuses a line whose hash member was moved %s', (_label, data) => {
+    const events: AuditEvent[] = [];
+    let head = EMPTY_HEAD;
+    for (let n = 1; n <= 5; n++) {
+      const committed = {
+        ...draft(n),
+        id: `evt_${n}`,
+        time: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
+        simulated: false,
+      };
+      if (n === 3) committed.data = data(head);
+      const event = sealEvent(committed, head);
+      events.push(event);
+      head = { seq: event.seq, hash: event.hash };
+    }
+    const text = lines(events);
+    const member = `"hash":"${events[2]!.hash}",`;
+    const stripped = text[2]!.replace(member, '');
+    text[2] = stripped.replace('"id":"i-0abc"', `${member}"id":"i-0abc"`);
+    expect(text[2]).not.toBe(lines(events)[2]);
+    expect(createHash('sha256').update(text[2]!.replace(member, '')).digest('hex')).toBe(events[2]!.hash);
+
+    for (const push of ['pushLine', 'pushCanonicalLine'] as const) {
+      const verifier = new ChainVerifier();
+      for (const line of text) if (!verifier[push](line)) break;
+      expect([push, verifier.result()]).toMatchObject([
+        push,
+        { ok: false, firstBadSeq: 3, reason: 'malformed' },
+      ]);
+    }
   });
 
   it('reports a deleted line as a seq gap', () => {

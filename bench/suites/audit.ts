@@ -30,7 +30,7 @@ const VERIFY_TARGET = 0.5;
 /** Timed passes of the bare Query and the export each, alternating, after one untimed Query. */
 const EXPORT_PASSES = Math.max(1, Number(process.env.BENCH_AUDIT_EXPORT_PASSES ?? 3));
 /** Timed passes of floor and verify each, after one untimed warm-up pass. */
-const VERIFY_PASSES = Math.max(1, Number(process.env.BENCH_AUDIT_VERIFY_PASSES ?? 5));
+const VERIFY_PASSES = Math.max(1, Number(process.env.BENCH_AUDIT_VERIFY_PASSES ?? 9));
 
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1000).toLocaleString('en-US');
 const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');

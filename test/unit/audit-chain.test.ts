@@ -462,8 +462,13 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     expect(verifier.result()).toMatchObject({ ok: false, firstBadSeq: 7, reason });
   });
 
-  /** A chain whose event 3 is reshaped by `change` before sealing (the sealer hashes whatever it is given). */
-  function chainWith(change: (draft: AuditEventDraft & { id: string }) => void): AuditEvent[] {
+  /**
+   * A chain whose event 3 is reshaped by `change` before sealing (the sealer hashes whatever it is given); `head`
+   * is the position event 3 is sealed after.
+   */
+  function chainWith(
+    change: (draft: AuditEventDraft & { id: string }, head: ChainHead) => void,
+  ): AuditEvent[] {
     const events: AuditEvent[] = [];
     let head = EMPTY_HEAD;
     for (let n = 1; n <= 5; n++) {
@@ -473,7 +478,7 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
         time: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
         simulated: false,
       };
-      if (n === 3) change(committed);
+      if (n === 3) change(committed, head);
       const event = sealEvent(committed, head);
       events.push(event);
       head = { seq: event.seq, hash: event.hash };
@@ -552,20 +557,9 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
       }),
     ],
   ])('refuses a line whose hash member was moved %s', (_label, data) => {
-    const events: AuditEvent[] = [];
-    let head = EMPTY_HEAD;
-    for (let n = 1; n <= 5; n++) {
-      const committed = {
-        ...draft(n),
-        id: `evt_${n}`,
-        time: new Date(Date.UTC(2026, 10, 22, 10, 0, n)).toISOString(),
-        simulated: false,
-      };
-      if (n === 3) committed.data = data(head);
-      const event = sealEvent(committed, head);
-      events.push(event);
-      head = { seq: event.seq, hash: event.hash };
-    }
+    const events = chainWith((committed, head) => {
+      committed.data = data(head);
+    });
     const text = lines(events);
     const member = `"hash":"${events[2]!.hash}",`;
     const stripped = text[2]!.replace(member, '');

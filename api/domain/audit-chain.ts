@@ -19,24 +19,26 @@ const TAIL_HINT = 400;
 /**
  * Where the top-level `"hash":"…",` member of the event line `text[start, end)` starts, when the line reads as
  * the canonical JSON of the event at `seq` whose prevHash is `prevHash`; -1 otherwise (the caller's full path
- * then parses the line and names the problem). Checked: the member is followed by `"id":"`, no `id":"` comes
- * after that, the first `prevHash":"` after it holds `prevHash`, and the first `seq":` after that holds `seq`.
+ * then parses the line and names the problem). Checked: from the member to the line's end, the flat members
+ * canonical order puts after `hash` — `id`, `prevHash` holding `prevHash`, optional `requestId` and `roleId`,
+ * `seq` holding `seq`, `simulated`, `time`, `type` — then the closing brace, with no escaped quote ending a
+ * string.
  *
- * Why that is enough. The caller accepts the line only when SHA-256 of the line without this member equals
- * the member's value. What makes an accepted chain worth anything is the trusted signature over its last hash:
- * it pins the last line's stripped text to what the sealer hashed (SHA-256 is collision resistant), and from
- * there each prevHash pins the line before, back to the signed start. So every stripped line is the sealer's
- * canonical JSON of an event without its hash, P. In P the top-level `"id":"` is the last one — after it come
- * only flat members (prevHash, requestId, roleId, seq, simulated, time, type) whose string values hold no raw
- * quote — and any other `"id":"` is a key nested in actor or data, before it. The member sits right before an
- * `"id":"` with none after it, so it sits where canonical order puts `hash`: the line is exactly the event's
- * canonical JSON. For the same reason the first `prevHash":"` and `seq":` after that `id` are the top-level
- * ones, so the chain link and the seq read are the event's own. Without a trusted signature nothing is pinned,
- * whichever way the lines are read.
+ * Why the member then sits where canonical order puts `hash`. Every quote after the member is where that
+ * grammar puts one, and the only structural character left is the final brace, so the member is a top-level
+ * one: a member inside actor or data would be followed by that object's own closing brace and more members
+ * (`audit-chain.test.ts`, "refuses a line whose hash member was moved…", nests a look-alike of the whole tail).
+ * The caller accepts the line only when SHA-256 of the line without the member equals the member's value. What
+ * makes an accepted chain worth anything is the trusted signature over its last hash: it pins the last line's
+ * stripped text to what the sealer hashed (SHA-256 is collision resistant), and from there each prevHash pins
+ * the line before, back to the signed start; so every stripped line is the sealer's canonical JSON of an event,
+ * and with the member at its place the line is that event's canonical JSON. Without a signature nothing is
+ * pinned, but a line the shortcut accepts is still read as JSON.parse reads it (its seq, its link, the end of
+ * the object), so the full path and the parallel segments reach the same verdict on any file.
  *
- * Plain `indexOf` calls on the text as it was read, no line sliced out: this runs once per event of a
- * verification, beside one SHA-256, and costs about as much as it (the rigid member-by-member parse it replaced
- * cost nearly twice as much).
+ * Runs on the text as it was read, no line sliced out: once per event of a verification, beside one SHA-256.
+ * Only the hint search below can run past the line's end; a line that fails makes the verifier slice the lines
+ * after it (ChainVerifier.pushSpan), so hostile text stays linear.
  */
 function canonicalHashAt(text: string, start: number, end: number, seq: number, prevHash: string): number {
   // The search is for `hash":"` without its opening quote: V8 finds a pattern starting with a rare character
@@ -56,13 +58,17 @@ function canonicalHashAt(text: string, start: number, end: number, seq: number, 
 function hashMemberAt(text: string, at: number, end: number, seq: number, prevHash: string): number {
   const id = at + HASH_MEMBER_LENGTH;
   if (text.charCodeAt(at) !== 34 /* " */ || text.indexOf('","id":"', id - 2) !== id - 2) return -1;
-  const laterId = text.indexOf('id":"', id + 2);
-  if (laterId !== -1 && laterId < end) return -1;
-  const prev = text.indexOf('prevHash":"', id + 6) + 11;
-  if (prev < 11 || prev + 64 > end || text.slice(prev, prev + 64) !== prevHash) return -1;
+  // The tail is read member by member, as canonical order lays it out, to the line's last character.
+  let p = stringEnd(text, id + 6, end);
+  if (p < 0 || !textAt(text, p, '","prevHash":"')) return -1;
+  const prev = p + 14;
+  if (prev + 64 > end || text.slice(prev, prev + 64) !== prevHash) return -1;
+  p = prev + 64;
+  if (textAt(text, p, '","requestId":"')) p = stringEnd(text, p + 15, end);
+  if (p >= 0 && textAt(text, p, '","roleId":"')) p = stringEnd(text, p + 12, end);
+  if (p < 0 || !textAt(text, p, '","seq":')) return -1;
   // The seq as digits, compared as a number: no expected text is built per event.
-  let p = text.indexOf('seq":', prev + 64) + 5;
-  if (p < 5 || p >= end) return -1;
+  p += 8;
   let code = text.charCodeAt(p);
   if (code < 49 || code > 57) return -1; // no leading zero (seq starts at 1), no sign
   let value = 0;
@@ -70,7 +76,24 @@ function hashMemberAt(text: string, at: number, end: number, seq: number, prevHa
     value = value * 10 + code - 48;
     code = text.charCodeAt(++p);
   } while (code >= 48 && code <= 57);
-  return value === seq && code === 44 /* , */ && p < end ? at : -1;
+  if (value !== seq || !textAt(text, p, ',"simulated":')) return -1;
+  p += 13;
+  if (textAt(text, p, 'true,"time":"')) p += 13;
+  else if (textAt(text, p, 'false,"time":"')) p += 14;
+  else return -1;
+  p = stringEnd(text, p, end);
+  if (p < 0 || !textAt(text, p, '","type":"')) return -1;
+  p = stringEnd(text, p + 10, end);
+  return p === end - 2 && text.charCodeAt(end - 1) === 125 /* } */ ? at : -1;
+}
+
+/**
+ * Where the string whose text starts at `from` closes: the index of its closing quote, or -1 when that quote
+ * is past `end` or escaped (a backslash before it; the full path reads such a line).
+ */
+function stringEnd(text: string, from: number, end: number): number {
+  const close = text.indexOf('"', from);
+  return close === -1 || close >= end || text.charCodeAt(close - 1) === 92 /* \ */ ? -1 : close;
 }
 
 /**
@@ -223,6 +246,8 @@ export class ChainVerifier {
   private count = 0;
   private firstSeq: number | null = null;
   private failure: Extract<VerifyResult, { ok: false }> | null = null;
+  /** Set once a line missed the shortcut: later lines are searched on their own (see pushSpan). */
+  private linesApart = false;
 
   constructor(start: ChainHead = EMPTY_HEAD) {
     this.head = start;
@@ -257,13 +282,22 @@ export class ChainVerifier {
    */
   pushSpan(text: string, start: number, end: number, canonical: boolean): boolean {
     if (this.failure) return false;
+    const whole = start === 0 && end === text.length;
+    if (this.linesApart && !whole) {
+      const line = text.slice(start, end);
+      return this.pushSpan(line, 0, line.length, canonical);
+    }
     const seq = this.head.seq + 1;
     const at = canonicalHashAt(text, start, end, seq, this.head.hash);
     if (at >= 0) {
       const hash = sha256Hex(text.slice(start, at) + text.slice(at + HASH_MEMBER_LENGTH, end));
       if (text.slice(at + 8, at + 72) === hash) return this.accept(seq, hash);
     }
-    return this.pushParsed(start === 0 && end === text.length ? text : text.slice(start, end), canonical);
+    // A search that found nothing in this line ran on through the rest of the text; lines of that kind (a `/1`
+    // file written by another tool, a crafted one) would make every line cost the whole chunk. From the first
+    // such line on, each line is copied out before it is searched.
+    this.linesApart = true;
+    return this.pushParsed(whole ? text : text.slice(start, end), canonical);
   }
 
   /** The full path of pushSpan: the line parsed and checked as an event, then (`canonical`) its bytes. */

@@ -10,6 +10,7 @@ import {
   hashEvent,
   sealEvent,
   verifyChain,
+  verifySegment,
 } from '../../api/domain/audit-chain.js';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
 
@@ -551,9 +552,16 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
   it.each([
     ['in front of a nested id', (_head: ChainHead) => ({ target: { id: 'i-0abc', note: 'x' } })],
     [
-      'in front of a nested id followed by the real prevHash and seq',
+      'in front of a nested id followed by a whole look-alike tail (the real prevHash and seq)',
       (head: ChainHead) => ({
-        inner: { id: 'i-0abc', prevHash: head.hash, seq: head.seq + 1, simulated: false },
+        inner: {
+          id: 'i-0abc',
+          prevHash: head.hash,
+          seq: head.seq + 1,
+          simulated: false,
+          time: 't',
+          type: 'y',
+        },
       }),
     ],
   ])('refuses a line whose hash member was moved %s', (_label, data) => {
@@ -575,6 +583,71 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
         { ok: false, firstBadSeq: 3, reason: 'malformed' },
       ]);
     }
+  });
+
+  // Without a trusted signature an insider can recompute any hash; the shortcut must still read a line as
+  // JSON.parse does, or the one-thread and the parallel verifier (whose segments start from a parsed line) could
+  // disagree. Each line is stripped text the attacker chose, with the matching hash member put before its last id.
+  const forge = (stripped: string) => {
+    const at = stripped.lastIndexOf('"id":"');
+    const hash = createHash('sha256').update(stripped).digest('hex');
+    return `${stripped.slice(0, at)}"hash":"${hash}",${stripped.slice(at)}`;
+  };
+  const tail = `"id":"x","prevHash":"${GENESIS_HASH}","seq":1,"simulated":false,"time":"t","type":"y"`;
+  it.each([
+    ['a second seq after the tail', `{"actor":{},"data":{},${tail},"seq":999}`, 'seq_gap'],
+    [
+      'a second prevHash after the tail',
+      `{"actor":{},"data":{},${tail},"prevHash":"${'1'.repeat(64)}"}`,
+      'prev_hash_mismatch',
+    ],
+    ['no closing brace', `{"actor":{},"data":{},${tail}`, 'malformed'],
+    [
+      'a top-level id that is a number',
+      `{"actor":{},"data":{"id":"n"},"id":5,"prevHash":"${GENESIS_HASH}","seq":1,"simulated":false,"time":"t","type":"y"}`,
+      'malformed',
+    ],
+    [
+      'an escaped quote ending the time',
+      `{"actor":{},"data":{},"id":"x","prevHash":"${GENESIS_HASH}","seq":1,"simulated":false,"time":"t\\","type":"y"}`,
+      'malformed',
+    ],
+  ])(
+    'an unsigned forgery with %s is read as JSON.parse reads it, alike on one thread and in segments',
+    (_label, stripped, reason) => {
+      const line = forge(stripped);
+      for (const canonical of [false, true]) {
+        const single = new ChainVerifier();
+        if (canonical) single.pushCanonicalLine(line);
+        else single.pushLine(line);
+        const linked = new ChainVerifier();
+        linked.pushSegment(verifySegment(`${line}\n`, canonical));
+        expect([canonical, single.result()]).toMatchObject([
+          canonical,
+          { ok: false, firstBadSeq: 1, reason },
+        ]);
+        expect([canonical, linked.result()]).toEqual([canonical, single.result()]);
+      }
+    },
+  );
+
+  it('lines the shortcut refuses cost their own length, not the rest of the text (no quadratic time)', () => {
+    // A `/1` export written by another tool, with a space after each colon of the hash member: valid JSON that
+    // only the full path reads. Searched within the whole text, every line would scan on to the text's end.
+    const spaced = lines(chain(5000)).map((line) => line.replace('"hash":"', '"hash": "'));
+    const text = `${spaced.join('\n')}\n`;
+    const timed = (check: () => boolean) => {
+      const started = performance.now();
+      expect(check()).toBe(true);
+      return performance.now() - started;
+    };
+    const apart = timed(() => {
+      const verifier = new ChainVerifier();
+      return spaced.every((line) => verifier.pushLine(line));
+    });
+    const inText = timed(() => verifySegment(text, false).result.ok);
+    // Line by line and in one text do the same work; quadratic scanning made the text ~80 times slower.
+    expect(inText).toBeLessThan(apart * 5 + 200);
   });
 
   it('reports a deleted line as a seq gap', () => {

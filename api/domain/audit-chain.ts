@@ -37,8 +37,8 @@ const TAIL_HINT = 400;
  * the object), so the full path and the parallel segments reach the same verdict on any file.
  *
  * Runs on the text as it was read, no line sliced out: once per event of a verification, beside one SHA-256.
- * Only the hint search below can run past the line's end; a line that fails makes the verifier slice the lines
- * after it (ChainVerifier.pushSpan), so hostile text stays linear.
+ * Its searches can run past the line's end when the line is not what they look for; a line that fails makes
+ * the verifier slice the lines after it (ChainVerifier.pushSpan), so hostile text stays linear.
  */
 function canonicalHashAt(text: string, start: number, end: number, seq: number, prevHash: string): number {
   // The search is for `hash":"` without its opening quote: V8 finds a pattern starting with a rare character
@@ -56,16 +56,18 @@ function canonicalHashAt(text: string, start: number, end: number, seq: number, 
 
 /** canonicalHashAt for the member at `at` (the character before the `hash":"` found, checked to be a quote). */
 function hashMemberAt(text: string, at: number, end: number, seq: number, prevHash: string): number {
-  const id = at + HASH_MEMBER_LENGTH;
-  if (text.charCodeAt(at) !== 34 /* " */ || text.indexOf('","id":"', id - 2) !== id - 2) return -1;
-  // The tail is read member by member, as canonical order lays it out, to the line's last character.
-  let p = stringEnd(text, id + 6, end);
-  if (p < 0 || !textAt(text, p, '","prevHash":"')) return -1;
-  const prev = p + 14;
-  if (prev + 64 > end || text.slice(prev, prev + 64) !== prevHash) return -1;
-  p = prev + 64;
-  if (textAt(text, p, '","requestId":"')) p = stringEnd(text, p + 15, end);
-  if (p >= 0 && textAt(text, p, '","roleId":"')) p = stringEnd(text, p + 12, end);
+  // The tail is read member by member, as canonical order lays it out, to the line's last character. Each
+  // position only moves forward and the last must be the line's end, so a string that closes past the end
+  // fails there.
+  if (text.charCodeAt(at) !== 34 /* " */ || !textAt(text, at + HASH_MEMBER_LENGTH - 2, '","id":"')) return -1;
+  let p = stringEnd(text, at + HASH_MEMBER_LENGTH + 6);
+  if (p < 0 || !textAt(text, p, '","prevHash":"') || text.slice(p + 14, p + 78) !== prevHash) return -1;
+  p += 78;
+  // `"requestId"` and `"roleId"` both have an `r` where `"seq"` has its `s`.
+  if (text.charCodeAt(p + 3) === 114 /* r */) {
+    if (textAt(text, p, '","requestId":"')) p = stringEnd(text, p + 15);
+    if (p >= 0 && textAt(text, p, '","roleId":"')) p = stringEnd(text, p + 12);
+  }
   if (p < 0 || !textAt(text, p, '","seq":')) return -1;
   // The seq as digits, compared as a number: no expected text is built per event.
   p += 8;
@@ -76,24 +78,22 @@ function hashMemberAt(text: string, at: number, end: number, seq: number, prevHa
     value = value * 10 + code - 48;
     code = text.charCodeAt(++p);
   } while (code >= 48 && code <= 57);
-  if (value !== seq || !textAt(text, p, ',"simulated":')) return -1;
-  p += 13;
-  if (textAt(text, p, 'true,"time":"')) p += 13;
-  else if (textAt(text, p, 'false,"time":"')) p += 14;
+  if (value !== seq) return -1;
+  if (textAt(text, p, ',"simulated":false,"time":"')) p += 27;
+  else if (textAt(text, p, ',"simulated":true,"time":"')) p += 26;
   else return -1;
-  p = stringEnd(text, p, end);
+  p = stringEnd(text, p);
   if (p < 0 || !textAt(text, p, '","type":"')) return -1;
-  p = stringEnd(text, p + 10, end);
-  return p === end - 2 && text.charCodeAt(end - 1) === 125 /* } */ ? at : -1;
+  return stringEnd(text, p + 10) === end - 2 && text.charCodeAt(end - 1) === 125 /* } */ ? at : -1;
 }
 
 /**
- * Where the string whose text starts at `from` closes: the index of its closing quote, or -1 when that quote
- * is past `end` or escaped (a backslash before it; the full path reads such a line).
+ * Where the string whose text starts at `from` closes: the index of its closing quote, or -1 when no quote
+ * follows or the one found is escaped (a backslash before it; the full path reads such a line).
  */
-function stringEnd(text: string, from: number, end: number): number {
+function stringEnd(text: string, from: number): number {
   const close = text.indexOf('"', from);
-  return close === -1 || close >= end || text.charCodeAt(close - 1) === 92 /* \ */ ? -1 : close;
+  return close === -1 || text.charCodeAt(close - 1) === 92 /* \ */ ? -1 : close;
 }
 
 /**
@@ -242,7 +242,9 @@ export type VerifyResult =
  * of an exported range (`seq` and `hash` of the event before it).
  */
 export class ChainVerifier {
-  private head: ChainHead;
+  // The head as two fields rather than a ChainHead: accepting an event then allocates nothing.
+  private headSeq: number;
+  private headHash: string;
   private count = 0;
   private firstSeq: number | null = null;
   private failure: Extract<VerifyResult, { ok: false }> | null = null;
@@ -250,7 +252,8 @@ export class ChainVerifier {
   private linesApart = false;
 
   constructor(start: ChainHead = EMPTY_HEAD) {
-    this.head = start;
+    this.headSeq = start.seq;
+    this.headHash = start.hash;
   }
 
   /**
@@ -287,8 +290,8 @@ export class ChainVerifier {
       const line = text.slice(start, end);
       return this.pushSpan(line, 0, line.length, canonical);
     }
-    const seq = this.head.seq + 1;
-    const at = canonicalHashAt(text, start, end, seq, this.head.hash);
+    const seq = this.headSeq + 1;
+    const at = canonicalHashAt(text, start, end, seq, this.headHash);
     if (at >= 0) {
       const hash = sha256Hex(text.slice(start, at) + text.slice(at + HASH_MEMBER_LENGTH, end));
       if (text.slice(at + 8, at + 72) === hash) return this.accept(seq, hash);
@@ -306,13 +309,13 @@ export class ChainVerifier {
     try {
       event = JSON.parse(line);
     } catch {
-      return this.fail(this.head.seq + 1, 'malformed', 'line is not JSON');
+      return this.fail(this.headSeq + 1, 'malformed', 'line is not JSON');
     }
-    const before = { head: this.head, count: this.count, firstSeq: this.firstSeq };
+    const before = { seq: this.headSeq, hash: this.headHash, count: this.count, firstSeq: this.firstSeq };
     if (!this.push(event)) return false;
     if (canonical && canonicalJson(event) !== line) {
       // The event chains, but its bytes are not the ones the chain pins: not accepted.
-      ({ head: this.head, count: this.count, firstSeq: this.firstSeq } = before);
+      ({ seq: this.headSeq, hash: this.headHash, count: this.count, firstSeq: this.firstSeq } = before);
       const seq = (event as AuditEvent).seq;
       return this.fail(seq, 'malformed', `the line of seq ${seq} is not its event's canonical JSON`);
     }
@@ -322,14 +325,14 @@ export class ChainVerifier {
   /** Returns false once the chain is broken; later events are ignored. */
   push(event: unknown): boolean {
     if (this.failure) return false;
-    const expectedSeq = this.head.seq + 1;
+    const expectedSeq = this.headSeq + 1;
     if (!isEventShape(event)) {
       return this.fail(expectedSeq, 'malformed', 'event is not an audit event object');
     }
     if (event.seq !== expectedSeq) {
       return this.fail(expectedSeq, 'seq_gap', `expected seq ${expectedSeq}, found ${event.seq}`);
     }
-    if (event.prevHash !== this.head.hash) {
+    if (event.prevHash !== this.headHash) {
       return this.fail(event.seq, 'prev_hash_mismatch', 'prevHash does not match the previous event');
     }
     if (hashEvent(event) !== event.hash) {
@@ -345,7 +348,7 @@ export class ChainVerifier {
    */
   pushSegment(segment: SegmentResult): boolean {
     if (this.failure) return false;
-    const expectedSeq = this.head.seq + 1;
+    const expectedSeq = this.headSeq + 1;
     const { claims, result } = segment;
     if (segment.lines === 0 && result.ok) return true;
     if (!claims) {
@@ -356,7 +359,7 @@ export class ChainVerifier {
     if (claims.seq + 1 !== expectedSeq) {
       return this.fail(expectedSeq, 'seq_gap', `expected seq ${expectedSeq}, found ${claims.seq + 1}`);
     }
-    if (claims.hash !== this.head.hash) {
+    if (claims.hash !== this.headHash) {
       return this.fail(claims.seq + 1, 'prev_hash_mismatch', 'prevHash does not match the previous event');
     }
     if (!result.ok) {
@@ -366,14 +369,16 @@ export class ChainVerifier {
     if (result.events === 0) return true;
     this.firstSeq ??= result.firstSeq;
     this.count += result.events;
-    this.head = { seq: result.lastSeq, hash: result.lastHash };
+    this.headSeq = result.lastSeq;
+    this.headHash = result.lastHash;
     return true;
   }
 
   private accept(seq: number, hash: string): true {
     this.firstSeq ??= seq;
     this.count += 1;
-    this.head = { seq, hash };
+    this.headSeq = seq;
+    this.headHash = hash;
     return true;
   }
 
@@ -383,8 +388,8 @@ export class ChainVerifier {
       ok: true,
       events: this.count,
       firstSeq: this.firstSeq,
-      lastSeq: this.head.seq,
-      lastHash: this.head.hash,
+      lastSeq: this.headSeq,
+      lastHash: this.headHash,
     };
   }
 

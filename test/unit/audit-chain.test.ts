@@ -631,6 +631,23 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     },
   );
 
+  it('refuses an unsigned forgery whose last string closes only on the next line', () => {
+    // The tail's reader follows each string to its closing quote wherever that is, so only the line's end may
+    // hold the last one. Here the line ends in a brace and its type is closed by the next line's `"}`: the full
+    // path's, which finds no JSON. The forged line follows a real one, so it is read where it stands in the text.
+    const [first] = chain(1);
+    const line = forge(
+      `{"actor":{},"data":{},"id":"x","prevHash":"${first!.hash}","seq":2,"simulated":false,"time":"t","type":"y}`,
+    );
+    for (const canonical of [false, true]) {
+      const { result } = verifySegment(`${lines([first!])[0]}\n${line}\n"}\n`, canonical);
+      expect([canonical, result]).toMatchObject([
+        canonical,
+        { ok: false, firstBadSeq: 2, reason: 'malformed' },
+      ]);
+    }
+  });
+
   it('lines the shortcut refuses cost their own length, not the rest of the text (no quadratic time)', () => {
     // A `/1` export written by another tool, with a space after each colon of the hash member: valid JSON that
     // only the full path reads. Searched within the whole text, every line would scan on to the text's end.

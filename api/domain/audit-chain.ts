@@ -309,7 +309,7 @@ export class ChainVerifier {
     try {
       event = JSON.parse(line);
     } catch {
-      return this.fail(this.headSeq + 1, 'malformed', 'line is not JSON');
+      return this.fail(this.headSeq + 1, 'malformed', NOT_JSON);
     }
     const before = { seq: this.headSeq, hash: this.headHash, count: this.count, firstSeq: this.firstSeq };
     if (!this.push(event)) return false;
@@ -327,7 +327,7 @@ export class ChainVerifier {
     if (this.failure) return false;
     const expectedSeq = this.headSeq + 1;
     if (!isEventShape(event)) {
-      return this.fail(expectedSeq, 'malformed', 'event is not an audit event object');
+      return this.fail(expectedSeq, 'malformed', NOT_AN_EVENT);
     }
     if (event.seq !== expectedSeq) {
       return this.fail(expectedSeq, 'seq_gap', `expected seq ${expectedSeq}, found ${event.seq}`);
@@ -353,9 +353,12 @@ export class ChainVerifier {
     if (segment.lines === 0 && result.ok) return true;
     if (!claims) {
       // The first line is no event at all; the segment's verifier named it from a placeholder position.
-      const detail = result.ok ? 'event is not an audit event object' : result.detail;
+      const detail = result.ok ? NOT_AN_EVENT : result.detail;
       return this.fail(expectedSeq, 'malformed', detail);
     }
+    const follows = claims.seq + 1 === expectedSeq && claims.hash === this.headHash;
+    // A line that does not follow misses the shortcut on one thread, and the full path parses it.
+    if (!follows && segment.firstProblem) return this.fail(expectedSeq, 'malformed', segment.firstProblem);
     if (claims.seq + 1 !== expectedSeq) {
       return this.fail(expectedSeq, 'seq_gap', `expected seq ${expectedSeq}, found ${claims.seq + 1}`);
     }
@@ -412,8 +415,17 @@ function isEventShape(value: unknown): value is AuditEvent {
 
 /** What a run of event lines says of itself, checked without the event before it (see `verifySegment`). */
 export interface SegmentResult {
-  /** The position the first line claims to follow (its seq − 1 and its prevHash); null when it is no event. */
+  /**
+   * The position the first line claims to follow (its seq − 1 and its prevHash), read as one thread reads a
+   * line: from its tail when the shortcut can read it there (see `lineClaims`), else as JSON.parse reads it;
+   * null when it is no event.
+   */
   claims: ChainHead | null;
+  /**
+   * Why the full path refuses the first line (not JSON, or no event), or null when it parses as an event: one
+   * thread's verdict on that line when it does not follow the chain (see `ChainVerifier.pushSegment`).
+   */
+  firstProblem: string | null;
   /** The run checked from that claimed position. */
   result: VerifyResult;
   /** Non-blank lines in the run. */
@@ -431,6 +443,7 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
   let lines = 0;
   let verifier: ChainVerifier | null = null;
   let claims: ChainHead | null = null;
+  let firstProblem: string | null = null;
   for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
     const from = start;
     start = newline + 1;
@@ -446,6 +459,7 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
       const seq = at?.ok && at.events > 0 ? at.lastSeq : claims ? claims.seq : 0;
       return {
         claims,
+        firstProblem,
         lines,
         result: {
           ok: false,
@@ -458,14 +472,14 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
     }
     lines += 1;
     if (!verifier) {
-      claims = claimedStart(line);
+      ({ claims, firstProblem } = lineClaims(line));
       // Not an event: checked from a placeholder so the failure is named as pushLine names it.
       verifier = new ChainVerifier(claims ?? EMPTY_HEAD);
     }
     const ok = canonical ? verifier.pushCanonicalLine(line) : verifier.pushLine(line);
     if (!ok) break;
   }
-  return { claims, lines, result: (verifier ?? new ChainVerifier(EMPTY_HEAD)).result() };
+  return { claims, firstProblem, lines, result: (verifier ?? new ChainVerifier(EMPTY_HEAD)).result() };
 }
 
 /** Empty or whitespace only; cheap for the usual line, which starts with `{`. */
@@ -476,14 +490,45 @@ export function isBlankLine(line: string): boolean {
 /** Why a blank line fails format /2: nothing pins it, so it could be added or removed unnoticed. */
 export const BLANK_LINE_DETAIL = 'a blank line, which export format /2 does not allow';
 
-function claimedStart(line: string): ChainHead | null {
+/**
+ * Where a line claims to follow, read as one thread reads it: a line whose tail the shortcut reads (the flat
+ * members after the last `"hash"`, see hashMemberAt) claims the seq and prevHash written there, whatever comes
+ * before; any other line claims what JSON.parse reads. A line that is not JSON can still have such a tail, and
+ * one thread accepts it when its hash matches (an unsigned file proves nothing either way): reading only
+ * JSON.parse here made such a line fail where a segment starts and pass everywhere else.
+ */
+function lineClaims(line: string): { claims: ChainHead | null; firstProblem: string | null } {
+  let event: unknown;
+  let firstProblem: string | null = null;
   try {
-    const event = JSON.parse(line) as unknown;
-    return isEventShape(event) ? { seq: event.seq - 1, hash: event.prevHash } : null;
+    event = JSON.parse(line);
+    if (!isEventShape(event)) firstProblem = NOT_AN_EVENT;
   } catch {
-    return null;
+    firstProblem = NOT_JSON;
   }
+  const tail = tailClaims(line);
+  if (tail) return { claims: tail, firstProblem };
+  const claims = firstProblem
+    ? null
+    : { seq: (event as AuditEvent).seq - 1, hash: (event as AuditEvent).prevHash };
+  return { claims, firstProblem };
 }
+
+/** The position a line's tail claims, when the tail reads as hashMemberAt requires; null otherwise. */
+function tailClaims(line: string): ChainHead | null {
+  const at = line.lastIndexOf('"hash":"');
+  const prev = line.indexOf('","prevHash":"', at) + 14;
+  const digits = line.indexOf('","seq":', prev) + 8;
+  if (at < 0 || prev < 14 || digits < 8) return null;
+  const seq = Number.parseInt(line.slice(digits, digits + 16), 10);
+  const prevHash = line.slice(prev, prev + 64);
+  return Number.isSafeInteger(seq) && hashMemberAt(line, at, line.length, seq, prevHash) === at
+    ? { seq: seq - 1, hash: prevHash }
+    : null;
+}
+
+const NOT_JSON = 'line is not JSON';
+const NOT_AN_EVENT = 'event is not an audit event object';
 
 export function verifyChain(events: Iterable<unknown>, start: ChainHead = EMPTY_HEAD): VerifyResult {
   const verifier = new ChainVerifier(start);

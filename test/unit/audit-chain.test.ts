@@ -631,6 +631,34 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     },
   );
 
+  // Before the hash member the shortcut reads nothing, so one thread accepts a line that is no JSON when its tail
+  // and hash agree (unsigned: proves nothing). Where a segment starts, the line must be read the same way.
+  it.each([
+    ['follows the chain', GENESIS_HASH, { ok: true, events: 1 }],
+    [
+      'does not follow',
+      '1'.repeat(64),
+      { ok: false, firstBadSeq: 1, reason: 'malformed', detail: 'line is not JSON' },
+    ],
+  ])(
+    'an unsigned line that is no JSON but has a readable tail and %s gets one verdict, alone or starting a segment',
+    (_label, prevHash, verdict) => {
+      const line = forge(
+        `{ not json [[ {"actor":{},"data":{},"id":"x","prevHash":"${prevHash}","seq":1,"simulated":false,"time":"t","type":"y"}`,
+      );
+      expect(() => JSON.parse(line)).toThrow();
+      for (const canonical of [false, true]) {
+        const single = new ChainVerifier();
+        if (canonical) single.pushCanonicalLine(line);
+        else single.pushLine(line);
+        const linked = new ChainVerifier();
+        linked.pushSegment(verifySegment(`${line}\n`, canonical));
+        expect([canonical, single.result()]).toMatchObject([canonical, verdict]);
+        expect([canonical, linked.result()]).toEqual([canonical, single.result()]);
+      }
+    },
+  );
+
   it('refuses an unsigned forgery whose last string closes only on the next line', () => {
     // The tail's reader follows each string to its closing quote wherever that is, so only the line's end may
     // hold the last one. Here the line ends in a brace and its type is closed by the next line's `"}`: the full

@@ -593,6 +593,18 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     const hash = createHash('sha256').update(stripped).digest('hex');
     return `${stripped.slice(0, at)}"hash":"${hash}",${stripped.slice(at)}`;
   };
+  /** The line checked alone (pushLine, pushCanonicalLine) and as the first line of a segment: one verdict. */
+  const expectOneVerdict = (line: string, verdict: Record<string, unknown>) => {
+    for (const canonical of [false, true]) {
+      const single = new ChainVerifier();
+      if (canonical) single.pushCanonicalLine(line);
+      else single.pushLine(line);
+      const linked = new ChainVerifier();
+      linked.pushSegment(verifySegment(`${line}\n`, canonical));
+      expect([canonical, single.result()]).toMatchObject([canonical, verdict]);
+      expect([canonical, linked.result()]).toEqual([canonical, single.result()]);
+    }
+  };
   const tail = `"id":"x","prevHash":"${GENESIS_HASH}","seq":1,"simulated":false,"time":"t","type":"y"`;
   it.each([
     ['a second seq after the tail', `{"actor":{},"data":{},${tail},"seq":999}`, 'seq_gap'],
@@ -615,19 +627,7 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
   ])(
     'an unsigned forgery with %s is read as JSON.parse reads it, alike on one thread and in segments',
     (_label, stripped, reason) => {
-      const line = forge(stripped);
-      for (const canonical of [false, true]) {
-        const single = new ChainVerifier();
-        if (canonical) single.pushCanonicalLine(line);
-        else single.pushLine(line);
-        const linked = new ChainVerifier();
-        linked.pushSegment(verifySegment(`${line}\n`, canonical));
-        expect([canonical, single.result()]).toMatchObject([
-          canonical,
-          { ok: false, firstBadSeq: 1, reason },
-        ]);
-        expect([canonical, linked.result()]).toEqual([canonical, single.result()]);
-      }
+      expectOneVerdict(forge(stripped), { ok: false, firstBadSeq: 1, reason });
     },
   );
 
@@ -647,15 +647,7 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
         `{ not json [[ {"actor":{},"data":{},"id":"x","prevHash":"${prevHash}","seq":1,"simulated":false,"time":"t","type":"y"}`,
       );
       expect(() => JSON.parse(line)).toThrow();
-      for (const canonical of [false, true]) {
-        const single = new ChainVerifier();
-        if (canonical) single.pushCanonicalLine(line);
-        else single.pushLine(line);
-        const linked = new ChainVerifier();
-        linked.pushSegment(verifySegment(`${line}\n`, canonical));
-        expect([canonical, single.result()]).toMatchObject([canonical, verdict]);
-        expect([canonical, linked.result()]).toEqual([canonical, single.result()]);
-      }
+      expectOneVerdict(line, verdict);
     },
   );
 

@@ -59,6 +59,10 @@ function hashMemberAt(text: string, at: number, end: number, seq: number, prevHa
   // The tail is read member by member, as canonical order lays it out, to the line's last character. Each
   // position only moves forward and the last must be the line's end, so a string that closes past the end
   // fails there.
+  // The member follows a comma (or opens the object), as in canonical JSON: a quote after a backslash is string
+  // content, and a member read there would be part of a key JSON.parse reads (\"hash":"…).
+  const before = text.charCodeAt(at - 1);
+  if (before !== 44 /* , */ && before !== 123 /* { */) return -1;
   if (text.charCodeAt(at) !== 34 /* " */ || !textAt(text, at + HASH_MEMBER_LENGTH - 2, '","id":"')) return -1;
   let p = stringEnd(text, at + HASH_MEMBER_LENGTH + 6);
   if (p < 0 || !textAt(text, p, '","prevHash":"') || text.slice(p + 14, p + 78) !== prevHash) return -1;
@@ -78,7 +82,8 @@ function hashMemberAt(text: string, at: number, end: number, seq: number, prevHa
     value = value * 10 + code - 48;
     code = text.charCodeAt(++p);
   } while (code >= 48 && code <= 57);
-  if (value !== seq) return -1;
+  // Past 2^53 digits no longer read as one number: such a seq is the full path's.
+  if (value !== seq || value > Number.MAX_SAFE_INTEGER) return -1;
   if (textAt(text, p, ',"simulated":false,"time":"')) p += 27;
   else if (textAt(text, p, ',"simulated":true,"time":"')) p += 26;
   else return -1;
@@ -116,6 +121,23 @@ export interface ChainHead {
 }
 
 export const EMPTY_HEAD: ChainHead = { seq: 0, hash: GENESIS_HASH };
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * A position a chain can continue from, as the sealer writes one: a seq whose successor is still a safe integer,
+ * and a SHA-256 in lowercase hex. What an export's boundary names must be one (the tail reader relies on the
+ * prevHash it expects holding no quote).
+ */
+export function isChainHead(value: { seq: unknown; hash: unknown }): value is ChainHead {
+  return (
+    typeof value.seq === 'number' &&
+    Number.isSafeInteger(value.seq + 1) &&
+    value.seq >= 0 &&
+    typeof value.hash === 'string' &&
+    SHA256_HEX.test(value.hash)
+  );
+}
 
 /**
  * RFC 8785 (JCS) canonical JSON of a JSON value: object members sorted by their UTF-16 code units (what
@@ -356,14 +378,14 @@ export class ChainVerifier {
       const detail = result.ok ? NOT_AN_EVENT : result.detail;
       return this.fail(expectedSeq, 'malformed', detail);
     }
-    const follows = claims.seq + 1 === expectedSeq && claims.hash === this.headHash;
+    const follows = claims.seq === expectedSeq && claims.prevHash === this.headHash;
     // A line that does not follow misses the shortcut on one thread, and the full path parses it.
     if (!follows && segment.firstProblem) return this.fail(expectedSeq, 'malformed', segment.firstProblem);
-    if (claims.seq + 1 !== expectedSeq) {
-      return this.fail(expectedSeq, 'seq_gap', `expected seq ${expectedSeq}, found ${claims.seq + 1}`);
+    if (claims.seq !== expectedSeq) {
+      return this.fail(expectedSeq, 'seq_gap', `expected seq ${expectedSeq}, found ${claims.seq}`);
     }
-    if (claims.hash !== this.headHash) {
-      return this.fail(claims.seq + 1, 'prev_hash_mismatch', 'prevHash does not match the previous event');
+    if (claims.prevHash !== this.headHash) {
+      return this.fail(claims.seq, 'prev_hash_mismatch', 'prevHash does not match the previous event');
     }
     if (!result.ok) {
       this.failure = { ...result, events: this.count + result.events };
@@ -413,14 +435,19 @@ function isEventShape(value: unknown): value is AuditEvent {
   );
 }
 
+/** The seq an event line has and the prevHash it names. */
+export interface LineClaims {
+  seq: number;
+  prevHash: string;
+}
+
 /** What a run of event lines says of itself, checked without the event before it (see `verifySegment`). */
 export interface SegmentResult {
   /**
-   * The position the first line claims to follow (its seq − 1 and its prevHash), read as one thread reads a
-   * line: from its tail when the shortcut can read it there (see `lineClaims`), else as JSON.parse reads it;
-   * null when it is no event.
+   * The first line's own seq and prevHash, read as one thread reads a line: from its tail when the shortcut can
+   * read it there (see `lineClaims`), else as JSON.parse reads it; null when it is no event.
    */
-  claims: ChainHead | null;
+  claims: LineClaims | null;
   /**
    * Why the full path refuses the first line (not JSON, or no event), or null when it parses as an event: one
    * thread's verdict on that line when it does not follow the chain (see `ChainVerifier.pushSegment`).
@@ -442,7 +469,7 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
   let start = 0;
   let lines = 0;
   let verifier: ChainVerifier | null = null;
-  let claims: ChainHead | null = null;
+  let claims: LineClaims | null = null;
   let firstProblem: string | null = null;
   for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
     const from = start;
@@ -456,7 +483,7 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
     if (isBlankLine(line)) {
       if (!canonical) continue;
       const at = verifier?.result();
-      const seq = at?.ok && at.events > 0 ? at.lastSeq : claims ? claims.seq : 0;
+      const firstBadSeq = at?.ok && at.events > 0 ? at.lastSeq + 1 : (claims?.seq ?? 1);
       return {
         claims,
         firstProblem,
@@ -464,7 +491,7 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
         result: {
           ok: false,
           events: at?.events ?? 0,
-          firstBadSeq: seq + 1,
+          firstBadSeq,
           reason: 'malformed',
           detail: BLANK_LINE_DETAIL,
         },
@@ -474,7 +501,7 @@ export function verifySegment(text: string, canonical: boolean): SegmentResult {
     if (!verifier) {
       ({ claims, firstProblem } = lineClaims(line));
       // Not an event: checked from a placeholder so the failure is named as pushLine names it.
-      verifier = new ChainVerifier(claims ?? EMPTY_HEAD);
+      verifier = new ChainVerifier(claims ? { seq: claims.seq - 1, hash: claims.prevHash } : EMPTY_HEAD);
     }
     const ok = canonical ? verifier.pushCanonicalLine(line) : verifier.pushLine(line);
     if (!ok) break;
@@ -497,7 +524,7 @@ export const BLANK_LINE_DETAIL = 'a blank line, which export format /2 does not 
  * one thread accepts it when its hash matches (an unsigned file proves nothing either way): reading only
  * JSON.parse here made such a line fail where a segment starts and pass everywhere else.
  */
-function lineClaims(line: string): { claims: ChainHead | null; firstProblem: string | null } {
+function lineClaims(line: string): { claims: LineClaims | null; firstProblem: string | null } {
   let event: unknown;
   let firstProblem: string | null = null;
   try {
@@ -510,21 +537,24 @@ function lineClaims(line: string): { claims: ChainHead | null; firstProblem: str
   if (tail) return { claims: tail, firstProblem };
   const claims = firstProblem
     ? null
-    : { seq: (event as AuditEvent).seq - 1, hash: (event as AuditEvent).prevHash };
+    : { seq: (event as AuditEvent).seq, prevHash: (event as AuditEvent).prevHash };
   return { claims, firstProblem };
 }
 
-/** The position a line's tail claims, when the tail reads as hashMemberAt requires; null otherwise. */
-function tailClaims(line: string): ChainHead | null {
+/**
+ * The seq and prevHash a line's tail holds, when the tail reads as hashMemberAt requires with a prevHash in
+ * lowercase hex (as every prevHash one thread expects is: see isChainHead); null otherwise.
+ */
+function tailClaims(line: string): LineClaims | null {
   const at = line.lastIndexOf('"hash":"');
   const prev = line.indexOf('","prevHash":"', at) + 14;
-  const digits = line.indexOf('","seq":', prev) + 8;
-  if (at < 0 || prev < 14 || digits < 8) return null;
-  const seq = Number.parseInt(line.slice(digits, digits + 16), 10);
+  if (at < 0 || prev < 14) return null;
   const prevHash = line.slice(prev, prev + 64);
-  return Number.isSafeInteger(seq) && hashMemberAt(line, at, line.length, seq, prevHash) === at
-    ? { seq: seq - 1, hash: prevHash }
-    : null;
+  // Hex holds no quote, so the first `,"seq":` after it is the tail's own.
+  const digits = line.indexOf('","seq":', prev) + 8;
+  if (digits < 8 || !SHA256_HEX.test(prevHash)) return null;
+  const seq = Number.parseInt(line.slice(digits, digits + 17), 10);
+  return hashMemberAt(line, at, line.length, seq, prevHash) === at ? { seq, prevHash } : null;
 }
 
 const NOT_JSON = 'line is not JSON';

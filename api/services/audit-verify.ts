@@ -14,6 +14,7 @@ import {
   ChainVerifier,
   EMPTY_HEAD,
   isBlankLine,
+  isChainHead,
   type SegmentResult,
   textAt,
 } from '../domain/audit-chain.js';
@@ -378,10 +379,22 @@ class JsonlCheck {
           `line 1: unknown export format ${JSON.stringify(value.format)}`,
         );
       }
+      const start = { seq: value.prevSeq ?? 0, hash: value.prevHash ?? EMPTY_HEAD.hash };
+      // The position every later check starts from: a seq and a SHA-256 as the sealer writes them. A prevHash
+      // holding quotes would let the first line's tail read past its prevHash slot.
+      if (!isChainHead(start)) {
+        return fail(
+          'jsonl',
+          0,
+          1,
+          'malformed',
+          'line 1: the boundary names no chain position (prevSeq, prevHash)',
+        );
+      }
       this.format = value.format;
       if (hashIt || !this.hashesEvents) this.hash.update(`${raw}\n`);
       this.sawBoundary = true;
-      this.start = { seq: Number(value.prevSeq ?? 0), hash: String(value.prevHash ?? EMPTY_HEAD.hash) };
+      this.start = start;
       return null;
     }
     if (hashIt || !this.hashesEvents) this.hash.update(`${raw}\n`);

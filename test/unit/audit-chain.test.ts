@@ -594,12 +594,12 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     return `${stripped.slice(0, at)}"hash":"${hash}",${stripped.slice(at)}`;
   };
   /** The line checked alone (pushLine, pushCanonicalLine) and as the first line of a segment: one verdict. */
-  const expectOneVerdict = (line: string, verdict: Record<string, unknown>) => {
+  const expectOneVerdict = (line: string, verdict: Record<string, unknown>, start = EMPTY_HEAD) => {
     for (const canonical of [false, true]) {
-      const single = new ChainVerifier();
+      const single = new ChainVerifier(start);
       if (canonical) single.pushCanonicalLine(line);
       else single.pushLine(line);
-      const linked = new ChainVerifier();
+      const linked = new ChainVerifier(start);
       linked.pushSegment(verifySegment(`${line}\n`, canonical));
       expect([canonical, single.result()]).toMatchObject([canonical, verdict]);
       expect([canonical, linked.result()]).toEqual([canonical, single.result()]);
@@ -650,6 +650,41 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
       expectOneVerdict(line, verdict);
     },
   );
+
+  // Found in review (2026-11-28): inputs on which one thread and a segment's first line read a line differently,
+  // or the shortcut read a member JSON.parse does not see.
+  const members = (seq: string, prevHash = GENESIS_HASH) =>
+    `"id":"x","prevHash":"${prevHash}","seq":${seq},"simulated":false,"time":"t","type":"y"}`;
+  it.each([
+    [
+      'a fractional seq',
+      `{"actor":{},"data":{},"hash":"${'a'.repeat(64)}",${members('0.1')}`,
+      { ok: false, firstBadSeq: 1, reason: 'seq_gap', detail: 'expected seq 1, found 0.1' },
+      EMPTY_HEAD,
+    ],
+    [
+      'a seq past 2^53 on a line that is no JSON',
+      forge(`{ not json [[ "actor":{},${members('9007199254740992')}`),
+      { ok: false, reason: 'malformed', detail: 'line is not JSON' },
+      { seq: Number.MAX_SAFE_INTEGER, hash: GENESIS_HASH },
+    ],
+    [
+      'a prevHash slot holding quotes on a line that is no JSON',
+      forge(`{ not json [[ "actor":{},${members('1', `ab","seq":7,${'p'.repeat(52)}`)}`),
+      { ok: false, firstBadSeq: 1, reason: 'malformed', detail: 'line is not JSON' },
+      EMPTY_HEAD,
+    ],
+  ])('%s gets one verdict, alone or starting a segment', (_label, line, verdict, start) => {
+    expectOneVerdict(line, verdict, start);
+  });
+
+  it('refuses a hash member whose opening quote is escaped string content (part of a key JSON.parse reads)', () => {
+    // JSON.parse reads the key `x"hash` holding the forged hash, and the event's own hash is the `zzz…` before it.
+    const stripped = `{"actor":{},"data":{},"hash":"${'z'.repeat(64)}","x\\${members('1')}`;
+    const line = `${stripped.slice(0, stripped.indexOf('"id":"'))}"hash":"${createHash('sha256').update(stripped).digest('hex')}",${stripped.slice(stripped.indexOf('"id":"'))}`;
+    expect(JSON.parse(line)).toMatchObject({ hash: 'z'.repeat(64) });
+    expectOneVerdict(line, { ok: false, firstBadSeq: 1, reason: 'hash_mismatch' });
+  });
 
   it('refuses an unsigned forgery whose last string closes only on the next line', () => {
     // The tail's reader follows each string to its closing quote wherever that is, so only the line's end may

@@ -81,6 +81,31 @@ function asFormat1(lines: string[]): string[] {
 }
 
 describe('export format /2: the chain pins the event lines', () => {
+  it('refuses a boundary that names no chain position the sealer could have written', async () => {
+    // Every later check starts there; a prevHash with quotes in it let the first line's tail be read past its
+    // prevHash slot (found in review), and a prevSeq of 2^53 − 1 has no safe successor.
+    const lines = (await exported(5)).trimEnd().split('\n');
+    const boundary = JSON.parse(lines[0]!) as Record<string, unknown>;
+    for (const change of [
+      { prevHash: `ab","seq":7,"zz":"${'p'.repeat(46)}` },
+      { prevHash: 'A'.repeat(64) },
+      { prevSeq: Number.MAX_SAFE_INTEGER },
+      { prevSeq: '0' },
+      { prevSeq: -1 },
+    ]) {
+      const text = [JSON.stringify({ ...boundary, ...change }), ...lines.slice(1)].join('\n');
+      expect([change, await verifyJsonlText(from([text]), options)]).toMatchObject([
+        change,
+        {
+          ok: false,
+          firstBadSeq: 1,
+          reason: 'malformed',
+          detail: 'line 1: the boundary names no chain position (prevSeq, prevHash)',
+        },
+      ]);
+    }
+  });
+
   it('refuses an event line that is not its event’s canonical JSON, and a blank line, which /1 tolerated', async () => {
     const lines = (await exported(20)).trimEnd().split('\n');
     const at = lines.findIndex((line) => line.includes('"seq":9,'));

@@ -2,6 +2,7 @@
  * `npm run bench`: runs every benchmark suite in turn and prints its numbers. Each suite lives in
  * bench/suites/, exports `name` and `run()`, and prints plain lines (metric, value, unit, target).
  */
+import '../api/local/thread-pool.js';
 import '../api/local/quiet-warnings.js';
 
 interface Suite {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `npm start`: the local stack on its embedded defaults. */
+import './thread-pool.js';
 import './quiet-warnings.js';
 import { resolve } from 'node:path';
 import { startBanner } from './banner.js';

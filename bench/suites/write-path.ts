@@ -285,7 +285,7 @@ export async function run(): Promise<void> {
       const both = (Math.min(result.sealed, shipped) / runMs) * 1000;
       console.log(
         `\nsealer: backlog ${backlog}; sealed ${result.sealed} in ${sealMs.toFixed(0)} ms (${((result.sealed / sealMs) * 1000).toFixed(0)} events/s),` +
-          ` shipped ${shipped} to the file bunker alongside, all done in ${runMs.toFixed(0)} ms;` +
+          ` shipped ${shipped} to the file bunker alongside (libuv pool of ${process.env.UV_THREADPOOL_SIZE ?? 4} threads for its fsyncs), all done in ${runMs.toFixed(0)} ms;` +
           ` sealed and shipped ${both.toFixed(0)} events/s (target ≥ 1000) ${both >= 1000 ? 'ok' : 'MISSED'}`,
       );
     }

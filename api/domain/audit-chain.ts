@@ -63,16 +63,23 @@ function hashMemberAt(text: string, at: number, end: number, seq: number, prevHa
   // content, and a member read there would be part of a key JSON.parse reads (\"hash":"…).
   const before = text.charCodeAt(at - 1);
   if (before !== 44 /* , */ && before !== 123 /* { */) return -1;
-  if (text.charCodeAt(at) !== 34 /* " */ || !textAt(text, at + HASH_MEMBER_LENGTH - 2, '","id":"')) return -1;
+  if (text.charCodeAt(at) !== 34 /* " */ || !literalAt(text, at + HASH_MEMBER_LENGTH - 2, '","id":"'))
+    return -1;
   let p = stringEnd(text, at + HASH_MEMBER_LENGTH + 6);
-  if (p < 0 || !textAt(text, p, '","prevHash":"') || text.slice(p + 14, p + 78) !== prevHash) return -1;
+  if (p < 0 || !literalAt(text, p, '","prevHash":"') || text.slice(p + 14, p + 78) !== prevHash) return -1;
   p += 78;
-  // `"requestId"` and `"roleId"` both have an `r` where `"seq"` has its `s`.
-  if (text.charCodeAt(p + 3) === 114 /* r */) {
-    if (textAt(text, p, '","requestId":"')) p = stringEnd(text, p + 15);
-    if (p >= 0 && textAt(text, p, '","roleId":"')) p = stringEnd(text, p + 12);
+  // `"requestId"` and `"roleId"` have an `r` where `"seq"` has its `s`, and differ in the letter after it.
+  // Optional members and the two spellings of `simulated` are compared in place (textAt): a line the shortcut
+  // accepts need not hold them, so a search for them could run on through every later line.
+  if (text.charCodeAt(p + 3) === 114 /* r */ && text.charCodeAt(p + 4) === 101 /* e */) {
+    if (!textAt(text, p, '","requestId":"')) return -1;
+    p = stringEnd(text, p + 15);
   }
-  if (p < 0 || !textAt(text, p, '","seq":')) return -1;
+  if (p >= 0 && text.charCodeAt(p + 3) === 114 /* r */ && text.charCodeAt(p + 4) === 111 /* o */) {
+    if (!textAt(text, p, '","roleId":"')) return -1;
+    p = stringEnd(text, p + 12);
+  }
+  if (p < 0 || !literalAt(text, p, '","seq":')) return -1;
   // The seq as digits, compared as a number: no expected text is built per event.
   p += 8;
   let code = text.charCodeAt(p);
@@ -84,12 +91,25 @@ function hashMemberAt(text: string, at: number, end: number, seq: number, prevHa
   } while (code >= 48 && code <= 57);
   // Past 2^53 digits no longer read as one number: such a seq is the full path's.
   if (value !== seq || value > Number.MAX_SAFE_INTEGER) return -1;
-  if (textAt(text, p, ',"simulated":false,"time":"')) p += 27;
-  else if (textAt(text, p, ',"simulated":true,"time":"')) p += 26;
-  else return -1;
-  p = stringEnd(text, p);
-  if (p < 0 || !textAt(text, p, '","type":"')) return -1;
+  const simulated = text.charCodeAt(p + 13) === 102 /* f */ ? SIMULATED_FALSE : SIMULATED_TRUE;
+  if (!textAt(text, p, simulated)) return -1;
+  p = stringEnd(text, p + simulated.length);
+  if (p < 0 || !literalAt(text, p, '","type":"')) return -1;
   return stringEnd(text, p + 10) === end - 2 && text.charCodeAt(end - 1) === 125 /* } */ ? at : -1;
+}
+
+const SIMULATED_FALSE = ',"simulated":false,"time":"';
+const SIMULATED_TRUE = ',"simulated":true,"time":"';
+
+/**
+ * Whether `text` holds `literal` at `at`, for the members hashMemberAt requires: a search that starts there
+ * answers at once when it does (cheaper than slicing and comparing). When it does not, the search runs on to the
+ * literal's next occurrence. A candidate that fails this way is either a member nested before the line's own
+ * (whose tail, if the line is accepted, holds every required literal: the search stops in this line) or the
+ * line misses the shortcut, and the verifier then reads every later line on its own (ChainVerifier.pushSpan).
+ */
+function literalAt(text: string, at: number, literal: string): boolean {
+  return text.indexOf(literal, at) === at;
 }
 
 /**

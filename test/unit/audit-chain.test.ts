@@ -703,6 +703,44 @@ describe('ChainVerifier.pushLine (canonical text without re-canonicalising)', ()
     }
   });
 
+  it('a look-alike member nested before each line’s own costs no search past the line (no quadratic time)', () => {
+    // Each line's data holds a candidate the hint search finds first, reading like the tail up to an `r` (with
+    // the true prevHash), and no line holds a requestId: a search for `","requestId":"` from the candidate
+    // would run on through every later line.
+    const events: AuditEvent[] = [];
+    let head = EMPTY_HEAD;
+    for (let n = 1; n <= 5000; n++) {
+      const lookAlike = { hash: 'a'.repeat(64), id: 'a', prevHash: head.hash, rex: 1 };
+      const event = sealEvent(
+        {
+          type: 'access.forbidden',
+          actor: { type: 'user', subject: 's', email: 'e@example.com', via: 'cli' },
+          data: { x: lookAlike },
+          id: 'e',
+          time: 't',
+          simulated: false,
+        },
+        head,
+      );
+      events.push(event);
+      head = { seq: event.seq, hash: event.hash };
+    }
+    const all = lines(events);
+    const probe = all[10]!;
+    expect(probe.indexOf('hash":"', probe.length - 400)).toBeLessThan(probe.lastIndexOf('hash":"'));
+    const timed = (check: () => boolean) => {
+      const started = performance.now();
+      expect(check()).toBe(true);
+      return performance.now() - started;
+    };
+    const apart = timed(() => {
+      const verifier = new ChainVerifier();
+      return all.every((line) => verifier.pushLine(line));
+    });
+    const inText = timed(() => verifySegment(`${all.join('\n')}\n`, true).result.ok);
+    expect(inText).toBeLessThan(apart * 5 + 200);
+  });
+
   it('lines the shortcut refuses cost their own length, not the rest of the text (no quadratic time)', () => {
     // A `/1` export written by another tool, with a space after each colon of the hash member: valid JSON that
     // only the full path reads. Searched within the whole text, every line would scan on to the text's end.

@@ -19,10 +19,10 @@ const TAIL_HINT = 400;
 /**
  * Where the top-level `"hash":"…",` member of the event line `text[start, end)` starts, when the line reads as
  * the canonical JSON of the event at `seq` whose prevHash is `prevHash`; -1 otherwise (the caller's full path
- * then parses the line and names the problem). Checked: from the member to the line's end, the flat members
- * canonical order puts after `hash` — `id`, `prevHash` holding `prevHash`, optional `requestId` and `roleId`,
- * `seq` holding `seq`, `simulated`, `time`, `type` — then the closing brace, with no escaped quote ending a
- * string.
+ * then parses the line and names the problem). Checked: the member follows a comma (or opens the object); from
+ * it to the line's end come the flat members canonical order puts after `hash` — `id`, `prevHash` holding
+ * `prevHash`, optional `requestId` and `roleId`, `seq` holding `seq` (a safe integer), `simulated`, `time`,
+ * `type` — then the closing brace, with no escaped quote ending a string.
  *
  * Why the member then sits where canonical order puts `hash`. Every quote after the member is where that
  * grammar puts one, and the only structural character left is the final brace, so the member is a top-level
@@ -56,11 +56,10 @@ function canonicalHashAt(text: string, start: number, end: number, seq: number, 
 
 /** canonicalHashAt for the member at `at` (the character before the `hash":"` found, checked to be a quote). */
 function hashMemberAt(text: string, at: number, end: number, seq: number, prevHash: string): number {
-  // The tail is read member by member, as canonical order lays it out, to the line's last character. Each
-  // position only moves forward and the last must be the line's end, so a string that closes past the end
-  // fails there.
   // The member follows a comma (or opens the object), as in canonical JSON: a quote after a backslash is string
-  // content, and a member read there would be part of a key JSON.parse reads (\"hash":"…).
+  // content, and a member read there would be part of a key JSON.parse reads (\"hash":"…). The tail is then
+  // read member by member, as canonical order lays it out, to the line's last character. Each position only
+  // moves forward and the last must be the line's end, so a string that closes past the end fails there.
   const before = text.charCodeAt(at - 1);
   if (before !== 44 /* , */ && before !== 123 /* { */) return -1;
   if (text.charCodeAt(at) !== 34 /* " */ || !literalAt(text, at + HASH_MEMBER_LENGTH - 2, '","id":"'))

@@ -52,11 +52,6 @@ async function* fromChunks(chunks: Iterable<string>): AsyncIterable<string> {
 
 export async function run(): Promise<void> {
   const dynamo = await startDynamoDbLocal();
-  let stopping: Promise<void> | null = null;
-  const stopDynamo = () => {
-    stopping ??= dynamo.stop();
-    return stopping;
-  };
   const client = dynamoClientFor('us-east-1', dynamo.endpoint, { requestTimeoutMs: 60_000 });
   const tableName = 'benchaudit';
   try {
@@ -134,8 +129,8 @@ export async function run(): Promise<void> {
     // As `breakglass audit verify FILE` runs it: read from disk, event lines on worker threads started for it.
     const cliPass = () => timed(() => verifyPath(file, options));
     // DynamoDB Local is done with: its JVM would otherwise keep a core busy now and then (its own GC) during
-    // the passes below, which use no storage.
-    await stopDynamo();
+    // the passes below, which use no storage. (stop() is safe to call again in `finally`.)
+    await dynamo.stop();
     // Floor and verify alternate, so load from anything else on the machine hits both alike; the first pass of
     // each warms the JIT and is not counted (a one-off verify of 100,000 events spends a third of its time
     // compiling), and the median of the others is reported. The CLI's passes (worker threads started and torn
@@ -179,6 +174,6 @@ export async function run(): Promise<void> {
     );
   } finally {
     client.destroy();
-    await stopDynamo();
+    await dynamo.stop();
   }
 }

@@ -31,11 +31,23 @@ export class SealConflict extends Error {
   }
 }
 
+/** What one look at the journal found: the head as read first, and unsealed entries after it. */
+export interface UnsealedFound {
+  /** The chain head, read (consistently) before the entries were looked for. */
+  head: ChainHead;
+  entries: UnsealedEntry[];
+  /**
+   * True when the look reached the end of what the journal listed as unsealed: nothing but `entries` was
+   * waiting then, so a sealer that seals them all is done without looking again.
+   */
+  complete: boolean;
+}
+
 /** The sealer's view of storage: unsealed journal entries in, hash-chained events out. */
 export interface AuditJournal {
   chainHead(): Promise<ChainHead>;
   /** Up to `limit` unsealed entries, oldest commit first (best effort: the order the sealer finds them). */
-  unsealed(limit: number): Promise<UnsealedEntry[]>;
+  unsealed(limit: number): Promise<UnsealedFound>;
   /** Most events `seal` takes in one call (one storage transaction). */
   readonly sealBatchLimit: number;
   /**

@@ -245,7 +245,7 @@ describe('commit without a global lock, one sealer that chains', () => {
     const store = stack.broker.store as DynamoStore;
     const sealedEarly = (await sealedChain(store, { fromSeq: headBefore.seq + 1 })).map((event) => event.id);
     expect(sealedEarly).toHaveLength(15);
-    const stillUnmarked = (await store.unsealed(1000)).map((entry) => entry.event.id);
+    const stillUnmarked = (await store.unsealed(1000)).entries.map((entry) => entry.event.id);
     for (const id of sealedEarly) expect(stillUnmarked).not.toContain(id);
     expect((await stack.broker.sealer.lag()).unsealed).toBe(40 - 15);
 

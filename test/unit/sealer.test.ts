@@ -47,6 +47,23 @@ describe('Sealer', () => {
     expect((await sealer.run()).sealed).toBe(0);
   });
 
+  it("looks at the journal once per batch: the look that reached its end is the run's last", async () => {
+    // 130 entries in batches of 49: 49 + 49 + 32, the third look reaches the end of the journal.
+    const { journal, sealer } = setup(130, { batch: 49 });
+    expect((await sealer.run()).sealed).toBe(130);
+    expect(journal.looks).toBe(3);
+    // A look that could not see the end (DynamoDB's stops at the limit) is followed by one that finds nothing.
+    const cut = setup(30, { batch: 49 });
+    const look = cut.journal.unsealed.bind(cut.journal);
+    cut.journal.unsealed = async (limit) => ({ ...(await look(limit)), complete: false });
+    expect((await cut.sealer.run()).sealed).toBe(30);
+    expect(cut.journal.looks).toBe(2);
+    // Nothing waiting: one look.
+    const idle = setup(0);
+    expect((await idle.sealer.run()).sealed).toBe(0);
+    expect(idle.journal.looks).toBe(1);
+  });
+
   it('skips entries the lagging index still lists as unsealed instead of sealing them twice', async () => {
     const { journal, sealer } = setup(10);
     await sealer.run();

@@ -34,6 +34,7 @@ import {
   type SealBacklog,
   SealConflict,
   type UnsealedEntry,
+  type UnsealedFound,
 } from '../../ports/audit-journal.js';
 import type { Clock } from '../../ports/clock.js';
 import { monotonicUlids } from '../../ports/ids.js';
@@ -448,15 +449,16 @@ export class DynamoStore implements BrokerStore, AuditJournal {
    * head is read first (consistently), entries of blocks it lists as pending marking are left out, and every
    * other candidate is read again from the table (consistently) and dropped if it carries a seq — the index
    * lags the table. A pending block nobody here is marking (a sealer that crashed, or another one) is marked
-   * first. See docs/architecture.md, "Exactly once".
+   * first. See docs/architecture.md, "Exactly once". `complete` when the index listed nothing more.
    */
-  async unsealed(limit: number): Promise<UnsealedEntry[]> {
+  async unsealed(limit: number): Promise<UnsealedFound> {
     this.entryItems.clear();
     const state = await this.headState();
     await this.finishStrayBlocks(state);
     const pending = new Set<string>();
     for (const refs of state.pending.values()) for (const ref of refs) pending.add(refKey(ref));
     const found: UnsealedEntry[] = [];
+    const done = (complete: boolean): UnsealedFound => ({ head: state.head, entries: found, complete });
     let bytes = 0;
     let after: Record<string, AttributeValue> | undefined;
     // Past entries the index still lists but the table shows marked, until `limit` are found or the index ends.
@@ -485,19 +487,19 @@ export class DynamoStore implements BrokerStore, AuditJournal {
         if (!item || item.seq !== undefined) continue;
         const body = item.body?.S ?? '';
         const size = body.length + SEALED_OVERHEAD_BYTES;
-        if (found.length > 0 && bytes + size > BLOCK_MAX_BYTES) return found;
+        if (found.length > 0 && bytes + size > BLOCK_MAX_BYTES) return done(false);
         bytes += size;
         found.push({ event: JSON.parse(body) as CommittedEvent, ref });
         this.entryItems.set(refKey(ref), item);
       }
-      if (found.length >= limit) return found;
+      if (found.length >= limit) return done(false);
       const last = examined.length < fresh.length ? examined.at(-1) : undefined;
       after = last
         ? Object.fromEntries(
             ['pk', 'sk', INDEXES.byUnsealed.pk, INDEXES.byUnsealed.sk].map((name) => [name, last[name]!]),
           )
         : page.LastEvaluatedKey;
-      if (!after) return found;
+      if (!after) return done(true);
     }
   }
 

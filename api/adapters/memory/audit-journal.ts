@@ -6,7 +6,7 @@ import {
   type EntryRef,
   type SealBacklog,
   SealConflict,
-  type UnsealedEntry,
+  type UnsealedFound,
 } from '../../ports/audit-journal.js';
 
 export class MemoryAuditJournal implements AuditJournal {
@@ -31,12 +31,19 @@ export class MemoryAuditJournal implements AuditJournal {
     return last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD;
   }
 
-  async unsealed(limit: number): Promise<UnsealedEntry[]> {
-    return [...this.entries.values()]
+  /** Counts looks at the journal, for tests of how often the sealer looks. */
+  looks = 0;
+
+  async unsealed(limit: number): Promise<UnsealedFound> {
+    this.looks += 1;
+    const head = await this.chainHead();
+    const listed = [...this.entries.values()]
       .filter((entry) => entry.seq === undefined || this.staleIndex.has(entry.event.id))
-      .sort((a, b) => (a.event.id < b.event.id ? -1 : 1))
+      .sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
+    const entries = listed
       .slice(0, limit)
       .map((entry) => ({ event: entry.event, ref: { pk: 'EVT', sk: entry.event.id } }));
+    return { head, entries, complete: listed.length <= limit };
   }
 
   async seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void> {

@@ -105,8 +105,10 @@ export class Sealer {
     let maxLagMs = 0;
     let conflicts = 0;
     let lastSeq = 0;
-    // Each look at the journal brings the head it read first, so a run costs no separate head read; a look that
-    // reached the end of the journal ends the run once its entries are sealed, without one more look.
+    // Each look at the journal brings the head it read first, so a run costs no separate head read. A look that
+    // reached the end of the journal ends the run once its entries are sealed, without one more look — unless a
+    // commit arrived meanwhile (`again`): under load the next look then seals it while the marks of the batch
+    // before are still being written, instead of waiting for them in `settle`.
     while (sealed < maxPerRun) {
       const found = await journal.unsealed(journal.sealBatchLimit + skip.size);
       const { head } = found;
@@ -128,7 +130,7 @@ export class Sealer {
         const sealedAt = this.deps.clock.now().getTime();
         for (const entry of batch) maxLagMs = Math.max(maxLagMs, sealedAt - Date.parse(entry.event.time));
         afterBatch?.();
-        if (found.complete && batch.length === waiting.length) break;
+        if (found.complete && batch.length === waiting.length && !this.again) break;
       } catch (error) {
         if (!(error instanceof SealConflict)) throw error;
         if (error.target === 'entry') {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryAuditJournal } from '../../api/adapters/memory/audit-journal.js';
 import { sealAll, verifyChain } from '../../api/domain/audit-chain.js';
 import type { CommittedEvent } from '../../api/domain/types.js';
@@ -62,6 +62,33 @@ describe('Sealer', () => {
     const idle = setup(0);
     expect((await idle.sealer.run()).sealed).toBe(0);
     expect(idle.journal.looks).toBe(1);
+  });
+
+  it('seals a commit that arrives during a run before waiting for the marks of the batch before it', async () => {
+    const { journal, sealer } = setup(3);
+    let release = () => {};
+    const marksWritten = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chainAtSettle: number[] = [];
+    journal.settle = async () => {
+      chainAtSettle.push(journal.chain.length);
+      await marksWritten;
+    };
+    // During the run's first seal a fourth commit lands and wakes the sealer, as the local loop's hook does.
+    const seal = journal.seal.bind(journal);
+    journal.seal = async (from, batch) => {
+      await seal(from, batch);
+      if (journal.chain.length === 3) {
+        journal.commit(committed(4));
+        void sealer.run();
+      }
+    };
+    const run = sealer.run();
+    await vi.waitFor(() => expect(chainAtSettle).toHaveLength(1));
+    expect(chainAtSettle[0]).toBe(4);
+    release();
+    expect((await run).sealed).toBe(4);
   });
 
   it('skips entries the lagging index still lists as unsealed instead of sealing them twice', async () => {

@@ -17,6 +17,8 @@ export class MemoryAuditJournal implements AuditJournal {
   readonly staleIndex = new Set<string>();
   /** Moves the head behind the sealer's back before the next `seal` (a second sealer won the race). */
   interloper: (() => void) | null = null;
+  /** Counts looks at the journal (`unsealed`), for tests of how often the sealer looks. */
+  looks = 0;
 
   constructor(options: { sealBatchLimit?: number } = {}) {
     this.sealBatchLimit = options.sealBatchLimit ?? 49;
@@ -30,9 +32,6 @@ export class MemoryAuditJournal implements AuditJournal {
     const last = this.chain.at(-1);
     return last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD;
   }
-
-  /** Counts looks at the journal, for tests of how often the sealer looks. */
-  looks = 0;
 
   async unsealed(limit: number): Promise<UnsealedFound> {
     this.looks += 1;

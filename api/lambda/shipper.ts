@@ -1,6 +1,6 @@
 /**
  * Lambda entry point for the table's DynamoDB stream: the sealer (reserved concurrency 1). The stream is only a
- * trigger: a new journal entry wakes the sealer, which chains every unsealed entry it finds in the table, ships
+ * trigger: a new journal record wakes the sealer, which chains every unsealed record it finds in the table, ships
  * the sealed events to the bunker in seq order and signs digests. A record that cannot be read is logged and
  * skipped, never retried forever, so one poison record cannot stall the trail; the periodic sweep runs the
  * sealer too, so a lost trigger delays sealing by at most one sweep. An every-minute rule also invokes it
@@ -27,11 +27,11 @@ const COUNTED_EVENTS: Record<string, string> = {
 };
 
 type Classified =
-  | { kind: 'audit'; sequenceNumber: string; type: string; id: string }
+  | { kind: 'audit'; sequenceNumber: string; types: string[]; id: string }
   | { kind: 'other'; sequenceNumber: string }
   | { kind: 'poison'; sequenceNumber: string | null; reason: string };
 
-/** Reads just enough of a stream record to know whether it is a newly committed audit event (a journal entry). */
+/** Reads just enough of a stream record to know whether it is a newly committed journal record, and its types. */
 export function classifyRecord(record: DynamoDBRecord): Classified {
   const sequenceNumber = record?.dynamodb?.SequenceNumber ?? null;
   if (!sequenceNumber) return { kind: 'poison', sequenceNumber, reason: 'no sequence number' };
@@ -39,12 +39,17 @@ export function classifyRecord(record: DynamoDBRecord): Classified {
   const image = record.dynamodb?.NewImage;
   const sk = image?.sk?.S;
   if (typeof sk !== 'string') return { kind: 'poison', sequenceNumber, reason: 'no NewImage.sk' };
-  if (!sk.startsWith('EVT#')) return { kind: 'other', sequenceNumber };
-  const type = image?.type?.S;
-  if (typeof type !== 'string') {
-    return { kind: 'poison', sequenceNumber, reason: 'journal entry without type' };
+  // A commit's events arrive as its journal record (`JOURNAL#<slot>` / `R#<n>`); fillers hold none.
+  if (!sk.startsWith('R#') || !image?.pk?.S?.startsWith('JOURNAL#') || image.filler?.BOOL) {
+    return { kind: 'other', sequenceNumber };
   }
-  return { kind: 'audit', sequenceNumber, type, id: sk.slice(4) };
+  try {
+    const events = JSON.parse(image.events?.S ?? '') as { type?: unknown }[];
+    if (!Array.isArray(events)) throw new Error('not a list');
+    return { kind: 'audit', sequenceNumber, types: events.map((event) => String(event?.type)), id: sk };
+  } catch {
+    return { kind: 'poison', sequenceNumber, reason: 'journal record without readable events' };
+  }
 }
 
 /** The every-minute rule's event (EventBridge), as opposed to a stream batch. */
@@ -72,7 +77,7 @@ export function createShipperHandler(runtime: LambdaRuntime<SealingParts>, shipp
         }
       }
       for (const [type, metric] of Object.entries(COUNTED_EVENTS)) {
-        const count = audit.filter((record) => record.type === type).length;
+        const count = audit.reduce((sum, record) => sum + record.types.filter((t) => t === type).length, 0);
         if (count > 0)
           runtime.logger.warn({ auditType: type, ...metricFields(metric, count) }, `${type} seen`);
       }

@@ -46,20 +46,18 @@ export interface UnsealedFound {
 /** The sealer's view of storage: unsealed journal entries in, hash-chained events out. */
 export interface AuditJournal {
   chainHead(): Promise<ChainHead>;
-  /** Up to `limit` unsealed entries, oldest commit first (best effort: the order the sealer finds them). */
+  /**
+   * Up to `limit` unsealed entries, oldest commit first (best effort: the order the sealer finds them). A commit's
+   * events come together: more than `limit` only when one commit alone has more, and then that commit alone.
+   */
   unsealed(limit: number): Promise<UnsealedFound>;
   /** Most events `seal` takes in one call (one storage transaction). */
   readonly sealBatchLimit: number;
   /**
-   * Atomically: moves the head from `from` to the last sealed event and stores the sealed events under their
-   * seqs. Fails whole with SealConflict if the head is not at `from` or an entry was sealed. Each entry is then
-   * marked sealed, possibly after `seal` resolves (see `settle`); until it is, `unsealed` does not return it.
+   * Atomically: moves the head from `from` to the last sealed event, stores the sealed events under their
+   * seqs and records their entries as sealed. Fails whole with SealConflict if the head is not at `from` or an
+   * entry was sealed. Takes only entries the last `unsealed` handed out, each commit's whole.
    */
   seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void>;
-  /**
-   * Resolves once every entry of every sealed batch is marked sealed (also batches a crashed sealer left half
-   * marked); rejects when marking failed (the batch stays sealed and is marked by the next run).
-   */
-  settle(): Promise<void>;
   backlog(): Promise<SealBacklog>;
 }

@@ -9,7 +9,7 @@ export interface OutboxEntry {
   kind: 'change' | 'record';
   requestId: string | null;
   eventIds: string[];
-  /** Where the events' journal entries live. */
+  /** Where the commit's events are stored (in DynamoDB, its journal record). */
   entries: EntryRef[];
   /** Effects (listener names) wanted by the commit and those already done. */
   effects: string[];
@@ -28,6 +28,6 @@ export interface Outbox {
   claim(entry: OutboxEntry, leaseUntil: Date): Promise<boolean>;
   /** Records effects done; deletes the entry when every wanted effect is done, else reschedules it. */
   settle(id: string, done: string[], complete: boolean, retryAt: Date): Promise<void>;
-  /** The committed events of an entry (from their journal entries). */
+  /** The committed events of an entry (from where `entries` says they are). */
   events(entry: OutboxEntry): Promise<CommittedEvent[]>;
 }

@@ -3,9 +3,8 @@
  * shared; the sealer takes those entries in the order it finds them, gives each the next seq, the previous hash
  * and its own hash (`sealAll`), and stores a batch in one transaction that also moves the chain head from where
  * it read it. A second sealer running by mistake loses that condition and stops — the chain never forks — and
- * an entry sealed once is never sealed again (the journal marks it, and leaves it out until it is marked: see
- * `AuditJournal.seal`). While it seals, it
- * ships what is already sealed to the bunker and writes the signed digests (`AuditShipper`): the seal
+ * an entry sealed once is never sealed again (the same transaction records it as sealed: see
+ * `AuditJournal.seal`). While it seals, it ships what is already sealed to the bunker and writes the signed digests (`AuditShipper`): the seal
  * transactions wait on DynamoDB and the bunker writes on the file system or S3, so the two overlap. A crash
  * anywhere resumes with no gap and no duplicate: what committed is either sealed or still unsealed, and the
  * shipper's cursor moves only over objects in the bunker.
@@ -119,14 +118,16 @@ export class Sealer {
     let lastSeq = 0;
     // Each look at the journal brings the head it read first, so a run costs no separate head read. Where every
     // commit wakes this sealer, a look that reached the end of the journal ends the run once its entries are
-    // sealed, without one more look — unless a commit arrived meanwhile (`again`): under load the next look then
-    // seals it while the marks of the batch before are still being written, instead of waiting in `settle`.
+    // sealed, without one more look — unless a commit arrived meanwhile (`again`): the next look then seals it.
     while (sealed < maxPerRun) {
       const found = await journal.unsealed(journal.sealBatchLimit + skip.size);
       const { head } = found;
       lastSeq = head.seq;
       const waiting = found.entries.filter((entry) => !skip.has(refKey(entry.ref)));
-      const batch = waiting.slice(0, journal.sealBatchLimit);
+      // Events of one commit share their entry's ref and are sealed together, even past the limit.
+      let end = Math.min(waiting.length, journal.sealBatchLimit);
+      while (end < waiting.length && refKey(waiting[end]!.ref) === refKey(waiting[end - 1]!.ref)) end += 1;
+      const batch = waiting.slice(0, end);
       if (batch.length === 0) break;
       const chained = sealAll(
         batch.map((entry) => entry.event),
@@ -160,8 +161,6 @@ export class Sealer {
         }
       }
     }
-    // Marking the sealed entries may run behind the seals; the run is done once they are marked.
-    await journal.settle();
     return { sealed, lastSeq, maxLagMs };
   }
 

@@ -342,14 +342,13 @@ describe('shipper handler', () => {
       dynamodb: { SequenceNumber: String(sequence), SizeBytes: 200, StreamViewType: 'NEW_IMAGE', ...image },
     };
   }
-  /** A newly committed journal entry, as the stream shows it. */
+  /** A newly committed journal record, as the stream shows it. */
   const auditImage = (n: number, type: string) => ({
-    Keys: { pk: { S: 'REQ#req_z' }, sk: { S: `EVT#evt_${n}` } },
+    Keys: { pk: { S: 'JOURNAL#07' }, sk: { S: `R#${String(n).padStart(12, '0')}` } },
     NewImage: {
-      pk: { S: 'REQ#req_z' },
-      sk: { S: `EVT#evt_${n}` },
-      type: { S: type },
-      body: { S: '{}' },
+      pk: { S: 'JOURNAL#07' },
+      sk: { S: `R#${String(n).padStart(12, '0')}` },
+      events: { S: JSON.stringify([{ id: `evt_${n}`, type }]) },
     },
   });
 
@@ -363,10 +362,14 @@ describe('shipper handler', () => {
     const before = await broker.sealer.lag();
     expect(before.unsealed).toBeGreaterThan(0);
     const poison = record({ NewImage: { nonsense: { BOOL: true } } });
+    const unreadable = record({
+      NewImage: { pk: { S: 'JOURNAL#07' }, sk: { S: 'R#000000000008' }, events: { S: '{"not":' } },
+    });
     const batch = {
       Records: [
         record({ NewImage: { pk: { S: 'REQ#req_x' }, sk: { S: 'REQ' } } }),
         poison,
+        unreadable,
         record(auditImage(1, 'grant.activated')),
       ],
     };
@@ -383,6 +386,7 @@ describe('shipper handler', () => {
     expect(
       logLines.some((line) => line.includes('stream record skipped') && line.includes('"PoisonRecords":1')),
     ).toBe(true);
+    expect(logLines.some((line) => line.includes('journal record without readable events'))).toBe(true);
   });
 
   it('reports the first audit record as the batch item failure when shipping fails, so Lambda retries from there', async () => {
@@ -437,6 +441,13 @@ describe('shipper handler', () => {
       {
         Records: [
           record({ NewImage: { pk: { S: 'REQ#req_y' }, sk: { S: 'REQ' } } }),
+          // A timeline entry of a request (its events arrive in the journal record) and a filler record.
+          record({
+            NewImage: { pk: { S: 'REQ#req_y' }, sk: { S: 'EVT#evt_1' }, type: { S: 'request.created' } },
+          }),
+          record({
+            NewImage: { pk: { S: 'JOURNAL#07' }, sk: { S: 'R#000000000009' }, filler: { BOOL: true } },
+          }),
           { bogus: true } as never,
         ],
       },

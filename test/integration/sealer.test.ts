@@ -1,19 +1,16 @@
 /**
- * The write path without a global lock: commits store unsealed journal entries and touch no shared item; one
- * sealer chains them exactly once. Against DynamoDB Local: commits leave the chain head alone, two sealers racing
- * over the same backlog produce one unbroken chain with every event exactly once, and a sealer that dies (lost
- * responses, refused transactions, or a crash between writing a block and marking its entries) resumes with no
- * gap and no duplicate, also when the unsealed index still lists entries already marked. Reads over many small
- * blocks give exactly the events of the range asked for.
+ * The write path without a global lock: commits leave their events in journal records of their writer's slot and
+ * touch no shared item; one sealer chains them exactly once. Against DynamoDB Local: commits leave the chain head
+ * alone, two and three sealers racing over the same backlog produce one unbroken chain with every event exactly
+ * once, a sealer whose transactions are lost or refused resumes with no gap and no duplicate, a number whose
+ * commit never landed holds back only its own slot (closed at once by its writer, or by the sealer once the
+ * writer is presumed dead), writers sharing a slot resend under a new number, and a table of the layout before
+ * journal slots is drained into them. Reads over many small blocks give exactly the events of the range asked for.
  */
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  type QueryCommandOutput,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { blockItem } from '../../api/adapters/dynamodb/chain-blocks.js';
 import { DynamoStore } from '../../api/adapters/dynamodb/store.js';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
 import { EMPTY_HEAD, sealAll, serializeEvent, verifyChain } from '../../api/domain/audit-chain.js';
@@ -51,12 +48,12 @@ async function sealedChain(store: DynamoStore, range: EventRange = {}): Promise<
   return events;
 }
 
-/** Makes every BatchWriteItem of this client fail while `on` (a sealer dying after its block committed). */
-function batchWriteFaults(client: DynamoDBClient) {
+/** Makes every PutItem of this client fail while `on` (a writer that dies before it can close its number). */
+function putFaults(client: DynamoDBClient) {
   const state = { on: false, refused: 0 };
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (state.on && context.commandName === 'BatchWriteItemCommand') {
+      if (state.on && context.commandName === 'PutItemCommand') {
         state.refused += 1;
         const error = new Error('socket hang up (injected)');
         error.name = 'ECONNRESET';
@@ -64,41 +61,10 @@ function batchWriteFaults(client: DynamoDBClient) {
       }
       return next(args);
     },
-    { step: 'initialize', name: 'testBatchWriteFaults', override: true },
+    { step: 'initialize', name: 'testPutFaults', override: true },
   );
   return state;
 }
-
-/** Adds `stale` entries to every answer of the unsealed index: DynamoDB's index lagging behind the table. */
-function laggingIndex(client: DynamoDBClient, stale: () => Record<string, unknown>[]) {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      const input = args.input as { IndexName?: string; ExclusiveStartKey?: unknown };
-      if (context.commandName !== 'QueryCommand' || input.IndexName !== 'byUnsealed') return result;
-      // Older than anything unsealed, so a real index would list them first: on the first page.
-      if (input.ExclusiveStartKey) return result;
-      const output = result.output as QueryCommandOutput;
-      const extra = stale().map((item) => marshall(item));
-      return { ...result, output: { ...output, Items: [...extra, ...(output.Items ?? [])] } };
-    },
-    { step: 'initialize', name: 'testLaggingIndex', override: true },
-  );
-}
-
-async function headItem(stack: TestStack): Promise<Record<string, unknown>> {
-  const { Item } = await stack.broker.dynamodb.send(
-    new GetItemCommand({
-      TableName: stack.tableName,
-      Key: marshall({ pk: 'META', sk: 'AUDIT_HEAD' }),
-      ConsistentRead: true,
-    }),
-  );
-  return Item ? unmarshall(Item) : {};
-}
-
-const pendingBlocks = (head: Record<string, unknown>) =>
-  Object.keys(head).filter((name) => name.startsWith('pending:'));
 
 describe('commit without a global lock, one sealer that chains', () => {
   const clock = new MutableClock();
@@ -163,7 +129,7 @@ describe('commit without a global lock, one sealer that chains', () => {
         ConsistentRead: true,
       }),
     );
-    expect(head.Item ? Number(head.Item.seq?.N) : 0).toBe(headBefore.seq);
+    expect(head.Item?.seq ? Number(head.Item.seq.N) : 0).toBe(headBefore.seq);
     const timeline = await stack.broker.store.requestEvents(created.body.id);
     expect(timeline.map((event) => event.type)).toEqual(['request.created']);
     expect(timeline.every((event) => event.seq === undefined)).toBe(true);
@@ -212,7 +178,7 @@ describe('commit without a global lock, one sealer that chains', () => {
     await expectExactlyOnce(ids);
   });
 
-  it('three sealers racing with small blocks and marking behind the seals: no duplicate, no gap', async () => {
+  it('three sealers racing with small blocks: no duplicate, no gap', async () => {
     const ids = await commitMany(300, (n) =>
       (n % 2 ? other : (stack.broker.store as DynamoStore)).appendEvents([draft(2000 + n)]),
     );
@@ -222,71 +188,92 @@ describe('commit without a global lock, one sealer that chains', () => {
     console.log(`small blocks: ${results.map((r) => r.sealed).join(' + ')} sealed by three racing sealers`);
     expect(results.filter((result) => result.sealed > 0).length).toBeGreaterThanOrEqual(1);
     await expectExactlyOnce(ids);
-    expect(pendingBlocks(await headItem(stack))).toEqual([]);
     expect((await stack.broker.sealer.lag()).unsealed).toBe(0);
   });
 
-  it('a sealer that dies between writing a block and marking its entries: the next run marks them, none sealed twice', async () => {
-    const faults = batchWriteFaults(stack.broker.dynamodb);
-    const ids = await commitMany(40, (n) => stack.broker.store.appendEvents([draft(3000 + n)]));
-    const headBefore = await stack.broker.store.chainHead();
-    faults.on = true;
-    try {
-      await expect(sealer(smallBlocks(15)).run()).rejects.toThrow();
-    } finally {
-      faults.on = false;
-    }
-    expect(faults.refused).toBeGreaterThan(0);
-    // The block committed with the head, and the head lists it as pending; its entries carry no seq yet but
-    // no longer count as waiting.
-    const head = await headItem(stack);
-    expect(Number(head.seq)).toBe(headBefore.seq + 15);
-    expect(pendingBlocks(head)).toHaveLength(1);
+  it('a commit that does not land closes its number at once: the commits after it in the slot are sealed', async () => {
+    const faults = transactFaults(stack.broker.dynamodb);
     const store = stack.broker.store as DynamoStore;
-    const sealedEarly = (await sealedChain(store, { fromSeq: headBefore.seq + 1 })).map((event) => event.id);
-    expect(sealedEarly).toHaveLength(15);
-    const stillUnmarked = (await store.unsealed(1000)).entries.map((entry) => entry.event.id);
-    for (const id of sealedEarly) expect(stillUnmarked).not.toContain(id);
-    expect((await stack.broker.sealer.lag()).unsealed).toBe(40 - 15);
+    const before = await commitMany(3, (n) => store.appendEvents([draft(3000 + n)]));
+    faults.fail('network-before');
+    await expect(store.appendEvents([draft(3100)])).rejects.toThrow(/socket hang up/);
+    const after = await commitMany(5, (n) => store.appendEvents([draft(3200 + n)]));
+    expect((await stack.broker.sealer.lag()).unsealed).toBe(8);
+    expect((await sealer().run()).sealed).toBe(8);
+    const chain = await expectExactlyOnce([...before, ...after]);
+    expect(chain.some((event) => (event.data as { n?: number }).n === 3100)).toBe(false);
+  });
 
-    const result = await sealer(smallBlocks(15)).run();
-    expect(result.sealed).toBe(40 - 15);
-    await expectExactlyOnce(ids);
-    expect(pendingBlocks(await headItem(stack))).toEqual([]);
-    for (const id of sealedEarly) {
-      const { Item } = await stack.broker.dynamodb.send(
-        new GetItemCommand({
-          TableName: stack.tableName,
-          Key: marshall({ pk: `EVT#${id}`, sk: `EVT#${id}` }),
-          ConsistentRead: true,
+  it('a writer that dies with a number in flight holds back only its slot, until the sealer closes the number', async () => {
+    const times = new MutableClock();
+    const dying = new DynamoStore({
+      client: stack.broker.dynamodb,
+      tableName: stack.tableName,
+      clock: times,
+      simulated: true,
+    });
+    const transactions = transactFaults(stack.broker.dynamodb);
+    const puts = putFaults(stack.broker.dynamodb);
+    await dying.appendEvents([draft(3300)]);
+    // The commit never reaches DynamoDB and the writer cannot close its number either: it is gone.
+    transactions.fail('network-before');
+    puts.on = true;
+    try {
+      await expect(dying.appendEvents([draft(3301)])).rejects.toThrow(/socket hang up/);
+      // Its filler is written in the background, and refused.
+      await vi.waitFor(() => expect(puts.refused).toBe(1));
+    } finally {
+      puts.on = false;
+    }
+    const behind = await commitMany(4, (n) => dying.appendEvents([draft(3310 + n)]));
+    const elsewhere = await commitMany(3, (n) => stack.broker.store.appendEvents([draft(3320 + n)]));
+    const first = await sealer(dying).run();
+    // Everything before the open number and in other slots is sealed; what follows it waits.
+    expect(first.sealed).toBe(1 + elsewhere.length);
+    expect((await stack.broker.sealer.lag()).unsealed).toBe(4);
+    times.advanceMinutes(2);
+    expect((await sealer(dying).run()).sealed).toBe(4);
+    const chain = await expectExactlyOnce([...behind, ...elsewhere]);
+    expect(chain.some((event) => (event.data as { n?: number }).n === 3301)).toBe(false);
+    // A late arrival of the lost commit would find its number closed: it is sent again under a new one.
+    expect((await stack.broker.sealer.lag()).unsealed).toBe(0);
+  });
+
+  it('writers sharing a slot collide on numbers and resend: every commit lands once and is sealed once', async () => {
+    const shared = (n: number) =>
+      new DynamoStore({
+        client: stack.broker.dynamodb,
+        tableName: stack.tableName,
+        clock: systemClock,
+        simulated: true,
+        journalSlot: '99',
+      })
+        .appendEvents([draft(3400 + n)])
+        .then((committed) => committed.events.map((event) => event.id));
+    const writers = [0, 1, 2, 3].map(
+      () =>
+        new DynamoStore({
+          client: stack.broker.dynamodb,
+          tableName: stack.tableName,
+          clock: systemClock,
+          simulated: true,
+          journalSlot: '98',
         }),
-      );
-      expect(Item?.seq?.N).toBeDefined();
-      expect(Item?.gsi5pk).toBeUndefined();
-    }
+    );
+    // Four writers in one slot, each believing the same next number, 10 commits each at once.
+    const ids = (
+      await Promise.all(
+        writers.flatMap((writer, w) =>
+          Array.from({ length: 10 }, (_, k) =>
+            writer.appendEvents([draft(3500 + w * 10 + k)]).then((committed) => committed.events[0]!.id),
+          ),
+        ),
+      )
+    ).concat(...(await Promise.all([shared(0), shared(1)])));
+    expect(ids).toHaveLength(42);
+    await sealer().run();
+    await expectExactlyOnce(ids);
     expect((await stack.broker.sealer.lag()).unsealed).toBe(0);
-  });
-
-  it('an entry the unsealed index still lists after its mark is in the table is not sealed again', async () => {
-    const store = stack.broker.store as DynamoStore;
-    const sealedBefore = await sealedChain(store);
-    // Entries already sealed and marked, as a lagging index would still list them (keys as the index has them).
-    const stale = sealedBefore.slice(-30).map((event) => ({
-      pk: `EVT#${event.id}`,
-      sk: `EVT#${event.id}`,
-      gsi5pk: 'UNSEALED',
-      gsi5sk: event.id,
-    }));
-    laggingIndex(stack.broker.dynamodb, () => stale);
-    try {
-      const ids = await commitMany(12, (n) => stack.broker.store.appendEvents([draft(4000 + n)]));
-      const result = await sealer(smallBlocks(5)).run();
-      expect(result.sealed).toBe(12);
-      const chain = await expectExactlyOnce(ids);
-      expect(chain).toHaveLength(sealedBefore.length + 12);
-    } finally {
-      laggingIndex(stack.broker.dynamodb, () => []);
-    }
   });
 
   it('reads across block boundaries give exactly the events of the range, in either direction', async () => {
@@ -409,6 +396,80 @@ describe('commit without a global lock, one sealer that chains', () => {
     expect((await sealedChain(store, { newestFirst: true })).map((event) => event.seq)).toEqual([
       9, 8, 7, 6, 5, 4, 3, 2, 1,
     ]);
+  });
+
+  it('a table of the layout before journal slots: half-marked blocks are finished, unsealed entries sealed once', async () => {
+    const tableName = `unsealed-${Date.now()}`;
+    await ensureTable(stack.broker.dynamodb, tableName);
+    const committed = [1, 2, 3, 4, 5, 6, 7].map((n) => ({
+      id: `evt_01KB0000000000000000000${n}AA`,
+      time: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
+      type: 'access.forbidden' as const,
+      actor: { type: 'user' as const, subject: `old-${n}`, email: 'o@example.com', via: 'api' as const },
+      data: { n },
+      simulated: true,
+    }));
+    const put = (item: Record<string, unknown>) =>
+      stack.broker.dynamodb.send(new PutItemCommand({ TableName: tableName, Item: marshall(item) }));
+    // Events 1–3 were sealed in a block whose entries the old sealer had not marked when it stopped; 4–7 wait.
+    const sealed = sealAll(committed.slice(0, 3), EMPTY_HEAD);
+    await stack.broker.dynamodb.send(
+      new PutItemCommand({ TableName: tableName, Item: blockItem(sealed.sealed) }),
+    );
+    for (const event of committed)
+      await put({
+        pk: `EVT#${event.id}`,
+        sk: `EVT#${event.id}`,
+        time: event.time,
+        type: event.type,
+        body: JSON.stringify(event),
+        gsi5pk: 'UNSEALED',
+        gsi5sk: event.id,
+      });
+    await put({
+      pk: 'META',
+      sk: 'AUDIT_HEAD',
+      seq: sealed.head.seq,
+      hash: sealed.head.hash,
+      [`pending:${'1'.padStart(12, '0')}`]: committed
+        .slice(0, 3)
+        .map((event) => `EVT#${event.id}\tEVT#${event.id}`)
+        .join('\n'),
+    });
+    const store = new DynamoStore({
+      client: stack.broker.dynamodb,
+      tableName,
+      clock: systemClock,
+      simulated: true,
+    });
+    await store.appendEvents([draft(8)]);
+    expect((await sealer(store).run()).sealed).toBe(5);
+    const chain = await sealedChain(store);
+    expect(verifyChain(chain)).toMatchObject({ ok: true, events: 8 });
+    // The block sealed before stays as it was; every waiting entry is sealed after it, once.
+    expect(chain.slice(0, 3)).toEqual(sealed.sealed);
+    const ids = chain.map((event) => event.id);
+    expect(new Set(ids).size).toBe(8);
+    for (const event of committed) expect(ids).toContain(event.id);
+    for (const event of committed) {
+      const { Item } = await stack.broker.dynamodb.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: marshall({ pk: `EVT#${event.id}`, sk: `EVT#${event.id}` }),
+          ConsistentRead: true,
+        }),
+      );
+      expect(Item?.gsi5pk, event.id).toBeUndefined();
+    }
+    expect(await store.backlog()).toEqual({ count: 0, oldestTime: null });
+    // A second run (another process) finds nothing left of the old layout to move.
+    const again = new DynamoStore({
+      client: stack.broker.dynamodb,
+      tableName,
+      clock: systemClock,
+      simulated: true,
+    });
+    expect((await sealer(again).run()).sealed).toBe(0);
   });
 
   it('verify reports what waits for the sealer; /readyz fails once sealing lags beyond the threshold', async () => {

@@ -18,7 +18,7 @@ export const LAST_SEQ_KEY = '999999999999';
 export const BLOCK_MAX_EVENTS = 400;
 /**
  * Bytes of event text per block at most, well under DynamoDB's 400 KB item limit (the refs, times and names
- * come on top). A single larger event still gets a block of its own: its journal entry fitted in an item.
+ * come on top). A single larger event still gets a block of its own: its journal record fitted in an item.
  */
 export const BLOCK_MAX_BYTES = 300_000;
 /** What sealing adds to a committed event's JSON (seq, prevHash, hash), for sizing a block before sealing. */

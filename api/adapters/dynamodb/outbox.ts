@@ -90,8 +90,11 @@ export class DynamoOutbox implements Outbox {
         }),
       );
       for (const item of result.Responses?.[this.options.tableName] ?? []) {
-        const event = JSON.parse(String(unmarshall(item).body)) as CommittedEvent;
-        found.set(event.id, event);
+        // A journal record holds all of its commit's events; an entry of the older layout, one.
+        const events = item.events?.S
+          ? (JSON.parse(item.events.S) as CommittedEvent[])
+          : [JSON.parse(String(unmarshall(item).body)) as CommittedEvent];
+        for (const event of events) found.set(event.id, event);
       }
       pending = result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? [];
     }

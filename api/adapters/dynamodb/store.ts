@@ -12,13 +12,12 @@ import {
   type QueryCommandOutput,
   ScanCommand,
   TransactionCanceledException,
-  TransactionConflictException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { type ChainHead, EMPTY_HEAD } from '../../domain/audit-chain.js';
+import type { ChainHead } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { nextDue, type Outcome } from '../../domain/lifecycle.js';
 import type {
@@ -28,14 +27,7 @@ import type {
   CommittedEvent,
   TimelineEvent,
 } from '../../domain/types.js';
-import {
-  type AuditJournal,
-  type EntryRef,
-  type SealBacklog,
-  SealConflict,
-  type UnsealedEntry,
-  type UnsealedFound,
-} from '../../ports/audit-journal.js';
+import type { AuditJournal, EntryRef, SealBacklog, UnsealedFound } from '../../ports/audit-journal.js';
 import type { Clock } from '../../ports/clock.js';
 import { monotonicUlids } from '../../ports/ids.js';
 import {
@@ -53,33 +45,29 @@ import {
 } from '../../ports/store.js';
 import {
   AUDIT_PK,
-  BLOCK_MAX_BYTES,
   BLOCK_MAX_EVENTS,
-  blockItem,
   blockLines,
   blockSpan,
   LAST_SEQ_KEY,
   parseRefLines,
-  refLine,
-  SEALED_OVERHEAD_BYTES,
   seqKey,
 } from './chain-blocks.js';
+import { SlotJournal } from './journal.js';
+import { HEAD_KEY, recordItem, recordKey, type SlotNumber, SlotWriter } from './journal-slots.js';
 import { INDEXES, TTL_ATTRIBUTE } from './table.js';
 
-const HEAD_KEY = { pk: 'META', sk: 'AUDIT_HEAD' };
-/** Head attributes `pending:<block sk>` list the entries of a sealed block not yet all marked sealed. */
-const PENDING_PREFIX = 'pending:';
+/** Head attributes `pending:<block sk>` of the layout before journal slots: a block's entries not all marked. */
+const LEGACY_PENDING_PREFIX = 'pending:';
+/** `byUnsealed` partition of the layout before journal slots, drained once (see `drainLegacyEntries`). */
+const LEGACY_UNSEALED = 'UNSEALED';
 export const OUTBOX_PK = 'OUTBOX';
-const UNSEALED = 'UNSEALED';
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** How long the committing process has to run a commit's effects before a relay may take them over. */
 export const OUTBOX_GRACE_SECONDS = 30;
 /** Events per seal: one block item, whatever the count (see chain-blocks.ts). */
 const SEAL_BATCH_LIMIT = BLOCK_MAX_EVENTS;
-/** Blocks whose entries are being marked while the next block is sealed. */
-const MAX_BLOCKS_MARKING = 2;
-/** BatchGetItem / BatchWriteItem calls in flight at once per block. */
-const MARK_CONCURRENCY = 4;
+/** Numbers of a commit found taken by another writer's record before the commit gives up. */
+const MAX_SLOT_COLLISIONS = 50;
 /** A transaction cancelled by a conflict wrote nothing; it is sent again at most this many times in all. */
 const CONFLICT_RETRIES = 3;
 const REQUEST_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -108,6 +96,8 @@ export interface DynamoStoreOptions {
   cursorSecret?: string;
   /** Most events per chain block (one seal); tests make it small to cut many blocks from few events. */
   sealBatchLimit?: number;
+  /** Pins this writer to one journal slot, without a lease: tests of writers that share a slot. */
+  journalSlot?: string;
 }
 
 /** BrokerStore on one DynamoDB table: conditional writes and TransactWriteItems keep state and audit in step. */
@@ -118,17 +108,17 @@ export class DynamoStore implements BrokerStore, AuditJournal {
 
   private readonly cursorKey: Buffer;
 
-  /** Blocks this store sealed whose entries it is marking, by block sk. */
-  private readonly marking = new Map<string, Promise<void>>();
-  /** Blocks whose entries this store has marked, still listed as pending on the head. */
-  private readonly marked = new Set<string>();
-  /** A background marking failed since the last `settle`. */
-  private markingFailed = false;
-  /** The table items of the entries `unsealed` returned last, so `seal` marks them without reading again. */
-  private readonly entryItems = new Map<string, Record<string, AttributeValue>>();
+  /** This writer's numbers in a journal slot (see journal-slots.ts). */
+  private readonly slots: SlotWriter;
+  /** The sealer's side of the journal slots. */
+  private readonly journal: SlotJournal;
+  /** Unsealed entries of the layout before journal slots have been moved into records (once per store). */
+  private legacyDrained = false;
 
   constructor(private readonly options: DynamoStoreOptions) {
     this.sealBatchLimit = Math.min(SEAL_BATCH_LIMIT, options.sealBatchLimit ?? SEAL_BATCH_LIMIT);
+    this.slots = new SlotWriter(options.client, options.tableName, options.clock, options.journalSlot);
+    this.journal = new SlotJournal(options.client, options.tableName, options.clock);
     this.cursorKey = createHash('sha256')
       .update('breakglass-list-cursor-v1:')
       .update(options.cursorSecret ?? randomBytes(32).toString('hex'))
@@ -241,10 +231,11 @@ export class DynamoStore implements BrokerStore, AuditJournal {
   }
 
   /**
-   * One transaction and nothing shared with unrelated requests: the state write (if any), one unsealed journal
-   * entry per event, the outbox entry when effects want the commit, then `extra` (the idempotency record) and the
-   * contributors' writes. No chain head is read or written here: the sealer chains the entries later. Losing
-   * the request race, or a contributed write's condition, is the caller's to handle.
+   * One transaction and nothing shared with unrelated requests: the state write (if any), the commit's journal
+   * record in this writer's slot, a timeline entry per event of a request, the outbox entry when effects want the
+   * commit, then `extra` (the idempotency record) and the contributors' writes. No chain head is read or written
+   * here: the sealer chains the record later. Losing the request race, or a contributed write's condition, is the
+   * caller's to handle; a number another writer's record holds is replaced and the same writes sent again.
    */
   private async commit(
     write: TransactWriteItem | null,
@@ -260,37 +251,70 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     );
     const outbox = effects.length > 0 ? events[0]!.id : null;
     const contributed = this.contributions(pending);
-    const items: TransactWriteItem[] = [
+    const recordAt = write ? 1 : 0;
+    const transaction = (at: SlotNumber): TransactWriteItem[] => [
       ...(write ? [write] : []),
-      ...events.map((event) => journalWrite(this.table, event)),
-      ...(outbox ? [outboxWrite(this.table, outbox, pending.request, events, effects, time)] : []),
+      {
+        Put: {
+          TableName: this.table,
+          Item: recordItem(at, events),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...events.flatMap((event, index) => timelineWrite(this.table, event, at, index)),
+      ...(outbox ? [outboxWrite(this.table, outbox, pending.request, events, at, effects, time)] : []),
       ...extra,
       ...contributed,
     ];
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-        return { events, outbox };
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
-        const contributedStart = items.length - contributed.length;
-        const extraStart = contributedStart - extra.length;
-        if (extra.length > 0 && codes.slice(extraStart, contributedStart).includes('ConditionalCheckFailed'))
-          throw new IdempotencyTaken();
-        if (write && codes[0] === 'ConditionalCheckFailed') throw new ConcurrentUpdateError('request');
-        if (contributed.length > 0 && codes.slice(contributedStart).includes('ConditionalCheckFailed'))
-          throw new ConcurrentUpdateError('transaction');
-        // Only this commit's own items are in the transaction, so a conflict is another writer touching the
-        // same request at the same moment: a cancelled transaction wrote nothing, so the same writes are sent
-        // again a few times before the caller decides again on what the other writer left.
-        if (!codes.includes('TransactionConflict')) throw error;
-        if (attempt >= CONFLICT_RETRIES) {
-          if (write) throw new ConcurrentUpdateError('request');
-          throw new DomainError('concurrent_update', 'the change could not be stored; try again');
+    let at = await this.slots.take();
+    let landed = false;
+    try {
+      for (let attempt = 1, collisions = 0; ; ) {
+        const items = transaction(at);
+        try {
+          await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+          landed = true;
+          return { events, outbox };
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+          if (codes[recordAt] === 'ConditionalCheckFailed') {
+            // Another writer's record (a shared slot, or a filler for a number thought lost) holds the number:
+            // nothing was written, so the same commit goes again under the next free number.
+            if (++collisions > MAX_SLOT_COLLISIONS)
+              throw new DomainError('concurrent_update', 'the change could not be stored; try again');
+            await this.slots.collided(at);
+            at = await this.slots.take();
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * collisions));
+            continue;
+          }
+          const contributedStart = items.length - contributed.length;
+          const extraStart = contributedStart - extra.length;
+          if (
+            extra.length > 0 &&
+            codes.slice(extraStart, contributedStart).includes('ConditionalCheckFailed')
+          )
+            throw new IdempotencyTaken();
+          if (write && codes[0] === 'ConditionalCheckFailed') throw new ConcurrentUpdateError('request');
+          if (contributed.length > 0 && codes.slice(contributedStart).includes('ConditionalCheckFailed'))
+            throw new ConcurrentUpdateError('transaction');
+          // Only this commit's own items are in the transaction, so a conflict is another writer touching the
+          // same request at the same moment: a cancelled transaction wrote nothing, so the same writes are sent
+          // again a few times before the caller decides again on what the other writer left.
+          if (!codes.includes('TransactionConflict')) throw error;
+          if (attempt >= CONFLICT_RETRIES) {
+            if (write) throw new ConcurrentUpdateError('request');
+            throw new DomainError('concurrent_update', 'the change could not be stored; try again');
+          }
+          attempt += 1;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
+    } finally {
+      // A number whose commit did not land is closed, so the records after it are sealed without waiting. A
+      // commit whose outcome is unknown (no answer) lands before the filler or not at all. Not awaited: when
+      // DynamoDB stalls, the caller's answer must not wait for a second timeout (the sealer closes it later).
+      if (!landed) void this.slots.abandon(at);
     }
   }
 
@@ -420,7 +444,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
   }
 
   async requestEvents(requestId: string, limit = 500): Promise<TimelineEvent[]> {
-    const events: TimelineEvent[] = [];
+    const found: { event: TimelineEvent; place: { slot: string; n: number; index: number } | null }[] = [];
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
@@ -429,211 +453,159 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
           ExpressionAttributeValues: marshall({ ':pk': `REQ#${requestId}`, ':evt': 'EVT#' }),
           ConsistentRead: true,
-          Limit: limit - events.length,
+          Limit: limit - found.length,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
       for (const item of page.Items ?? []) {
         const raw = unmarshall(item);
         const event = JSON.parse(String(raw.body)) as TimelineEvent;
-        events.push(raw.seq !== undefined ? { ...event, seq: Number(raw.seq) } : event);
+        // Entries of the layout before journal slots were marked with their seq.
+        if (raw.seq !== undefined) found.push({ event: { ...event, seq: Number(raw.seq) }, place: null });
+        else if (raw.slot !== undefined)
+          found.push({
+            event,
+            place: { slot: String(raw.slot), n: Number(raw.n), index: Number(raw.i ?? 0) },
+          });
+        else found.push({ event, place: null });
       }
       startKey = page.LastEvaluatedKey;
-    } while (startKey && events.length < limit);
-    return events;
+    } while (startKey && found.length < limit);
+    const places = found.flatMap((entry) => (entry.place ? [entry.place] : []));
+    const seqs = places.length > 0 ? await this.journal.seqsOf(places) : new Map<string, number>();
+    return found.map(({ event, place }) => {
+      const seq = place ? seqs.get(`${place.slot}/${place.n}/${place.index}`) : undefined;
+      return seq === undefined ? event : { ...event, seq };
+    });
   }
 
   /**
-   * Up to `limit` unsealed entries, oldest first (the index sorts by event id, a ULID that starts with the commit
-   * time), and no more than one block holds. Exactly once without marking entries in the seal transaction: the
-   * head is read first (consistently), entries of blocks it lists as pending marking are left out, and every
-   * other candidate is read again from the table (consistently) and dropped if it carries a seq — the index
-   * lags the table. A pending block nobody here is marking (a sealer that crashed, or another one) is marked
-   * first. See docs/architecture.md, "Exactly once". `complete` when the index listed nothing more.
+   * Up to `limit` unsealed events, whole commits, oldest first across the journal slots (see journal.ts for why
+   * each is sealed exactly once). Entries of the layout before journal slots are moved into records first.
    */
   async unsealed(limit: number): Promise<UnsealedFound> {
-    this.entryItems.clear();
-    const state = await this.headState();
-    await this.finishStrayBlocks(state);
-    const pending = new Set<string>();
-    for (const refs of state.pending.values()) for (const ref of refs) pending.add(refKey(ref));
-    const found: UnsealedEntry[] = [];
-    const done = (complete: boolean): UnsealedFound => ({ head: state.head, entries: found, complete });
-    let bytes = 0;
-    let after: Record<string, AttributeValue> | undefined;
-    // Past entries the index still lists but the table shows marked, until `limit` are found or the index ends.
+    if (!this.legacyDrained) {
+      await this.drainLegacyEntries();
+      this.legacyDrained = true;
+    }
+    return this.journal.unsealed(limit);
+  }
+
+  /** One transaction: the block, the head and cursors moved from `from`, and the seal notes. */
+  async seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void> {
+    if (batch.length > this.sealBatchLimit && new Set(batch.map(({ ref }) => refKey(ref))).size > 1)
+      throw new Error(`at most ${this.sealBatchLimit} events per seal`);
+    await this.journal.seal(from, batch);
+  }
+
+  backlog(): Promise<SealBacklog> {
+    return this.journal.backlog();
+  }
+
+  async chainHead(): Promise<ChainHead> {
+    return (await this.journal.readHead()).head;
+  }
+
+  /**
+   * Tables written before journal slots: blocks sealed but not yet all marked are marked (their entries sealed
+   * already), then every entry still listed by `byUnsealed` moves into a journal record of this writer's slot, 24
+   * to a transaction, each transaction conditioned on the head's seq as read — so an older sealer still running
+   * cannot seal an entry this moves (its seal moves the seq, and the move fails and is tried again next run).
+   */
+  private async drainLegacyEntries(): Promise<void> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
+    );
+    for (const [name, value] of Object.entries(Item ?? {})) {
+      if (!name.startsWith(LEGACY_PENDING_PREFIX)) continue;
+      const first = Number(name.slice(LEGACY_PENDING_PREFIX.length));
+      const refs = parseRefLines(value.S ?? '');
+      const items = await this.readItems(refs);
+      const puts = refs.flatMap((ref, index) => {
+        const item = items.get(refKey(ref));
+        if (!item || item.seq !== undefined) return [];
+        const { [INDEXES.byUnsealed.pk]: _pk, [INDEXES.byUnsealed.sk]: _sk, ...rest } = item;
+        return [{ ...rest, seq: { N: String(first + index) } }];
+      });
+      for (let start = 0; start < puts.length; start += 25)
+        await this.writeAll(puts.slice(start, start + 25));
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall(HEAD_KEY),
+          UpdateExpression: 'REMOVE #pending',
+          ExpressionAttributeNames: { '#pending': name },
+        }),
+      );
+    }
+    const seq = Item?.seq?.N;
     for (;;) {
-      const page = await this.client.send(
+      const { Items } = await this.client.send(
         new QueryCommand({
           TableName: this.table,
           IndexName: 'byUnsealed',
           KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#sk': INDEXES.byUnsealed.sk },
-          ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
-          // Keys only: the entries themselves are read from the table below.
-          ProjectionExpression: 'pk, sk, #pk, #sk',
-          Limit: limit + pending.size,
-          ...(after ? { ExclusiveStartKey: after } : {}),
+          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
+          ExpressionAttributeValues: marshall({ ':pk': LEGACY_UNSEALED }),
+          ProjectionExpression: 'pk, sk',
+          Limit: 24,
         }),
       );
-      const fresh = (page.Items ?? []).filter(
-        (item) => !pending.has(refKey({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' })),
-      );
-      const examined = fresh.slice(0, limit - found.length);
-      const refs = examined.map((item) => ({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }));
-      const current = await this.readEntries(refs);
-      for (const ref of refs) {
+      const refs = (Items ?? []).map((item) => ({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }));
+      if (refs.length === 0) return;
+      const current = await this.readItems(refs);
+      const moving = refs.flatMap((ref) => {
         const item = current.get(refKey(ref));
-        if (!item || item.seq !== undefined) continue;
-        const body = item.body?.S ?? '';
-        const size = body.length + SEALED_OVERHEAD_BYTES;
-        if (found.length > 0 && bytes + size > BLOCK_MAX_BYTES) return done(false);
-        bytes += size;
-        found.push({ event: JSON.parse(body) as CommittedEvent, ref });
-        this.entryItems.set(refKey(ref), item);
-      }
-      if (found.length >= limit) return done(false);
-      const last = examined.length < fresh.length ? examined.at(-1) : undefined;
-      after = last
-        ? Object.fromEntries(
-            ['pk', 'sk', INDEXES.byUnsealed.pk, INDEXES.byUnsealed.sk].map((name) => [name, last[name]!]),
-          )
-        : page.LastEvaluatedKey;
-      if (!after) return done(true);
-    }
-  }
-
-  /**
-   * One transaction of two items: the block of sealed events (a new sk) and the chain head, moved from `from`
-   * and listing the block as pending marking. The entries are then marked in the background (see `settle`);
-   * blocks marked since the last seal leave the head's pending list in the same transaction.
-   */
-  async seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void> {
-    if (batch.length === 0) return;
-    if (batch.length > this.sealBatchLimit) throw new Error(`at most ${this.sealBatchLimit} events per seal`);
-    const refs = batch.map(({ ref }) => ref);
-    const block = blockItem(
-      batch.map(({ event }) => event),
-      refs,
-    );
-    const blockSk = block.sk!.S!;
-    const first = batch[0]!.event;
-    const last = batch[batch.length - 1]!.event;
-    // A block at this very sk is one a sealer ahead of `from` wrote: the head condition fails, as it should.
-    const done = [...this.marked].filter((sk) => sk !== blockSk);
-    try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            { Put: { TableName: this.table, Item: block, ConditionExpression: 'attribute_not_exists(pk)' } },
-            headWrite(this.table, from, { seq: last.seq, hash: last.hash }, blockSk, refs, done),
-          ],
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      // The head moved (another sealer), the block's seq is taken, or another writer held the head.
-      throw new SealConflict('head');
-    }
-    for (const sk of done) this.marked.delete(sk);
-    const entries = refs.map((ref, index) => ({
-      ref,
-      seq: first.seq + index,
-      item: this.entryItems.get(refKey(ref)),
-    }));
-    this.startMarking(blockSk, entries);
-    // Marking runs beside the next seal, never further behind than this.
-    while (this.marking.size > MAX_BLOCKS_MARKING) await Promise.race(this.marking.values());
-  }
-
-  async settle(): Promise<void> {
-    await Promise.all(this.marking.values());
-    if (this.markingFailed) {
-      // Marked again now (and rejected again if it still fails); `unsealed` did the same for other blocks.
-      this.markingFailed = false;
-      await this.finishStrayBlocks(await this.headState());
-    }
-    const done = [...this.marked];
-    this.marked.clear();
-    if (done.length === 0) return;
-    // Removing an attribute that is gone already is no change. A seal transaction holding the head at this moment
-    // refuses the update: the next seal takes them, or the next run marks them again (idempotent).
-    await this.client
-      .send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: marshall(HEAD_KEY),
-          UpdateExpression: `REMOVE ${done.map((_, index) => `#d${index}`).join(', ')}`,
-          ExpressionAttributeNames: Object.fromEntries(
-            done.map((sk, index) => [`#d${index}`, pendingName(sk)]),
-          ),
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof TransactionConflictException)) throw error;
-        for (const sk of done) this.marked.add(sk);
+        return item && item.seq === undefined && item[INDEXES.byUnsealed.pk] ? [{ ref, item }] : [];
       });
-  }
-
-  /** The chain head with the blocks it lists as pending marking (block sk → its entries, in seq order). */
-  private async headState(): Promise<{ head: ChainHead; pending: Map<string, EntryRef[]> }> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
-    );
-    const pending = new Map<string, EntryRef[]>();
-    if (!Item) return { head: EMPTY_HEAD, pending };
-    for (const [name, value] of Object.entries(Item)) {
-      if (name.startsWith(PENDING_PREFIX))
-        pending.set(name.slice(PENDING_PREFIX.length), parseRefLines(value.S ?? ''));
+      if (moving.length === 0) return;
+      const events = moving.map(({ item }) => JSON.parse(item.body?.S ?? '') as CommittedEvent);
+      const at = await this.slots.take();
+      let landed = false;
+      try {
+        await this.client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              {
+                ConditionCheck: {
+                  TableName: this.table,
+                  Key: marshall(HEAD_KEY),
+                  ConditionExpression: seq === undefined ? 'attribute_not_exists(#seq)' : '#seq = :seq',
+                  ExpressionAttributeNames: { '#seq': 'seq' },
+                  ...(seq === undefined ? {} : { ExpressionAttributeValues: { ':seq': { N: seq } } }),
+                },
+              },
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: recordItem(at, events),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              ...moving.map(({ ref }, index) => ({
+                Update: {
+                  TableName: this.table,
+                  Key: marshall(ref),
+                  UpdateExpression: 'REMOVE #upk, #usk SET #slot = :slot, #n = :n, #i = :i',
+                  ConditionExpression: 'attribute_exists(#upk)',
+                  ExpressionAttributeNames: {
+                    '#upk': INDEXES.byUnsealed.pk,
+                    '#usk': INDEXES.byUnsealed.sk,
+                    '#slot': 'slot',
+                    '#n': 'n',
+                    '#i': 'i',
+                  },
+                  ExpressionAttributeValues: marshall({ ':slot': at.slot, ':n': at.n, ':i': index }),
+                },
+              })),
+            ],
+          }),
+        );
+        landed = true;
+      } finally {
+        if (!landed) await this.slots.abandon(at);
+      }
     }
-    return { head: { seq: Number(Item.seq?.N), hash: Item.hash?.S ?? '' }, pending };
-  }
-
-  /** Marks the entries of pending blocks this store is not marking already (idempotent: same item, same seq). */
-  private async finishStrayBlocks(state: { pending: Map<string, EntryRef[]> }): Promise<void> {
-    for (const [blockSk, refs] of state.pending) {
-      if (this.marking.has(blockSk) || this.marked.has(blockSk)) continue;
-      const first = Number(blockSk);
-      await this.markEntries(refs.map((ref, index) => ({ ref, seq: first + index, item: undefined })));
-      this.marked.add(blockSk);
-    }
-  }
-
-  private startMarking(blockSk: string, entries: MarkEntry[]): void {
-    const marking = this.markEntries(entries)
-      .then(
-        () => {
-          this.marked.add(blockSk);
-        },
-        () => {
-          // Left pending on the head: the next `unsealed` or `settle` marks the block again.
-          this.markingFailed = true;
-        },
-      )
-      .finally(() => this.marking.delete(blockSk));
-    this.marking.set(blockSk, marking);
-  }
-
-  /**
-   * Rewrites each entry as it is in the table plus its seq and minus the unsealed index keys: entries never
-   * change after their commit, so a put is as safe as an update, and BatchWriteItem takes 25 at a time where an
-   * update would be a call each. Entries read without a seq are read again first when not at hand.
-   */
-  private async markEntries(entries: MarkEntry[]): Promise<void> {
-    const missing = entries.filter((entry) => !entry.item).map((entry) => entry.ref);
-    const read = missing.length > 0 ? await this.readEntries(missing) : new Map();
-    const puts: Record<string, AttributeValue>[] = [];
-    for (const entry of entries) {
-      const item = entry.item ?? read.get(refKey(entry.ref));
-      if (!item)
-        throw new Error(`journal entry ${entry.ref.pk} ${entry.ref.sk} of seq ${entry.seq} is missing`);
-      if (item.seq !== undefined) continue;
-      const { [INDEXES.byUnsealed.pk]: _pk, [INDEXES.byUnsealed.sk]: _sk, ...rest } = item;
-      puts.push({ ...rest, seq: { N: String(entry.seq) } });
-    }
-    const chunks: Record<string, AttributeValue>[][] = [];
-    for (let start = 0; start < puts.length; start += 25) chunks.push(puts.slice(start, start + 25));
-    await inParallel(chunks, MARK_CONCURRENCY, (chunk) => this.writeAll(chunk));
   }
 
   private async writeAll(items: Record<string, AttributeValue>[]): Promise<void> {
@@ -647,13 +619,11 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     }
   }
 
-  /** The entries as they are in the table (consistent reads, 100 keys a call), by ref. */
-  private async readEntries(refs: EntryRef[]): Promise<Map<string, Record<string, AttributeValue>>> {
+  /** Items as they are in the table (consistent reads, 100 keys a call), by ref. */
+  private async readItems(refs: EntryRef[]): Promise<Map<string, Record<string, AttributeValue>>> {
     const found = new Map<string, Record<string, AttributeValue>>();
-    const chunks: EntryRef[][] = [];
-    for (let start = 0; start < refs.length; start += 100) chunks.push(refs.slice(start, start + 100));
-    await inParallel(chunks, MARK_CONCURRENCY, async (chunk) => {
-      let keys: Record<string, AttributeValue>[] = chunk.map((ref) => marshall(ref));
+    for (let start = 0; start < refs.length; start += 100) {
+      let keys: Record<string, AttributeValue>[] = refs.slice(start, start + 100).map((ref) => marshall(ref));
       for (let attempt = 0; keys.length > 0; attempt++) {
         if (attempt > 0)
           await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
@@ -664,55 +634,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           found.set(refKey({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }), item);
         keys = result.UnprocessedKeys?.[this.table]?.Keys ?? [];
       }
-    });
+    }
     return found;
-  }
-
-  /**
-   * How many entries wait and when the oldest committed: the unsealed index's keys, less the entries of blocks
-   * sealed and still being marked (the index lists them until they are).
-   */
-  async backlog(): Promise<SealBacklog> {
-    const { pending } = await this.headState();
-    const sealed = new Set<string>();
-    for (const refs of pending.values()) for (const ref of refs) sealed.add(refKey(ref));
-    let count = 0;
-    let oldestTime: string | null = null;
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'byUnsealed',
-          KeyConditionExpression: '#pk = :pk',
-          ProjectionExpression: 'pk, sk, #time',
-          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#time': 'time' },
-          ExpressionAttributeValues: marshall({ ':pk': UNSEALED }),
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (sealed.has(refKey({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }))) continue;
-        count += 1;
-        oldestTime ??= item.time?.S ?? null;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return { count, oldestTime };
-  }
-
-  async chainHead(): Promise<ChainHead> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall(HEAD_KEY),
-        ConsistentRead: true,
-        ProjectionExpression: 'seq, #hash',
-        ExpressionAttributeNames: { '#hash': 'hash' },
-      }),
-    );
-    if (!Item) return EMPTY_HEAD;
-    return { seq: Number(Item.seq?.N), hash: Item.hash?.S ?? '' };
   }
 
   /**
@@ -809,36 +732,43 @@ function idempotencyItemKey(claim: IdempotencyClaim) {
   return { pk: `IDEMP#${owner}#${claim.key}`, sk: 'IDEMP' };
 }
 
-/** Where a committed event's journal entry lives: in its request's item collection, or on its own. */
-export function entryRef(event: Pick<CommittedEvent, 'id' | 'requestId'>): EntryRef {
-  const owner =
-    event.requestId && REQUEST_ID.test(event.requestId) ? `REQ#${event.requestId}` : `EVT#${event.id}`;
-  return { pk: owner, sk: `EVT#${event.id}` };
-}
-
 function commitEvent(
   draft: AuditEventDraft,
   meta: { id: string; time: string; simulated: boolean },
 ): CommittedEvent {
-  // JSON round trip drops `undefined`, so the entry holds exactly what the sealer will hash.
+  // JSON round trip drops `undefined`, so the record holds exactly what the sealer will hash.
   return JSON.parse(JSON.stringify({ ...draft, ...meta })) as CommittedEvent;
 }
 
-function journalWrite(table: string, event: CommittedEvent): TransactWriteItem {
-  return {
-    Put: {
-      TableName: table,
-      Item: marshall({
-        ...entryRef(event),
-        time: event.time,
-        type: event.type,
-        body: JSON.stringify(event),
-        [INDEXES.byUnsealed.pk]: UNSEALED,
-        [INDEXES.byUnsealed.sk]: event.id,
-      }),
-      ConditionExpression: 'attribute_not_exists(pk)',
+/**
+ * The timeline entry of an event of a request (`REQ#<id>` / `EVT#<event id>`), with where its record is, so the
+ * timeline finds its seq in the seal notes. Events without a request live in their record only.
+ */
+function timelineWrite(
+  table: string,
+  event: CommittedEvent,
+  at: SlotNumber,
+  index: number,
+): TransactWriteItem[] {
+  if (!event.requestId || !REQUEST_ID.test(event.requestId)) return [];
+  return [
+    {
+      Put: {
+        TableName: table,
+        Item: marshall({
+          pk: `REQ#${event.requestId}`,
+          sk: `EVT#${event.id}`,
+          time: event.time,
+          type: event.type,
+          body: JSON.stringify(event),
+          slot: at.slot,
+          n: at.n,
+          i: index,
+        }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
     },
-  };
+  ];
 }
 
 function outboxWrite(
@@ -846,6 +776,7 @@ function outboxWrite(
   id: string,
   request: AccessRequest | null,
   events: CommittedEvent[],
+  at: SlotNumber,
   effects: string[],
   time: string,
 ): TransactWriteItem {
@@ -860,7 +791,8 @@ function outboxWrite(
         kind: request ? 'change' : 'record',
         ...((request?.id ?? events[0]?.requestId) ? { requestId: request?.id ?? events[0]?.requestId } : {}),
         eventIds: events.map((event) => event.id),
-        entries: events.map(entryRef),
+        // The commit's journal record holds every one of its events.
+        entries: [recordKey(at.slot, at.n)],
         effects,
         done: [],
         attempts: 0,
@@ -871,75 +803,7 @@ function outboxWrite(
   };
 }
 
-/**
- * Moves the head from `head` to `next` and lists the new block as pending marking (its entries, in seq order);
- * `done` blocks, marked meanwhile, leave the list. The condition on the seq the sealer read keeps one chain.
- */
-function headWrite(
-  table: string,
-  head: ChainHead,
-  next: ChainHead,
-  blockSk: string,
-  refs: EntryRef[],
-  done: string[],
-): TransactWriteItem {
-  const entries = refs.map(refLine).join('\n');
-  if (head.seq === 0) {
-    return {
-      Put: {
-        TableName: table,
-        Item: marshall({ ...HEAD_KEY, seq: next.seq, hash: next.hash, [pendingName(blockSk)]: entries }),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    };
-  }
-  const removed = done.map((_, index) => `#d${index}`);
-  return {
-    Update: {
-      TableName: table,
-      Key: marshall(HEAD_KEY),
-      UpdateExpression: `SET #seq = :seq, #hash = :hash, #block = :entries${removed.length ? ` REMOVE ${removed.join(', ')}` : ''}`,
-      ConditionExpression: '#seq = :from',
-      ExpressionAttributeNames: {
-        '#seq': 'seq',
-        '#hash': 'hash',
-        '#block': pendingName(blockSk),
-        ...Object.fromEntries(done.map((sk, index) => [`#d${index}`, pendingName(sk)])),
-      },
-      ExpressionAttributeValues: marshall({
-        ':seq': next.seq,
-        ':hash': next.hash,
-        ':entries': entries,
-        ':from': head.seq,
-      }),
-    },
-  };
-}
-
-const pendingName = (blockSk: string) => `${PENDING_PREFIX}${blockSk}`;
-
 const refKey = (ref: EntryRef) => `${ref.pk}\u0000${ref.sk}`;
-
-interface MarkEntry {
-  ref: EntryRef;
-  seq: number;
-  /** The entry as read from the table, when at hand. */
-  item: Record<string, AttributeValue> | undefined;
-}
-
-/** Runs `work` over `items`, at most `concurrency` at a time. */
-async function inParallel<T>(
-  items: T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
 
 /** The stored item of a request with every index key (the store's writes and the list bench's seeding). */
 export function requestItem(request: AccessRequest): Record<string, AttributeValue> {

@@ -16,7 +16,10 @@ export const INDEXES = {
   byStatus: { pk: 'gsi2pk', sk: 'gsi2sk' },
   byDue: { pk: 'gsi3pk', sk: 'gsi3sk' },
   byCreated: { pk: 'gsi4pk', sk: 'gsi4sk' },
-  /** Sparse: journal entries the sealer has not chained yet (`UNSEALED` / event id). */
+  /**
+   * Sparse: unsealed journal entries of tables written before journal slots (`UNSEALED` / event id), drained
+   * into journal records once (`DynamoStore.drainLegacyEntries`); nothing new is written to it.
+   */
   byUnsealed: { pk: 'gsi5pk', sk: 'gsi5sk' },
   /** Requests of one role (`ROLE#<role>` / createdAt#id): approvers list what they may see, not everything. */
   byRole: { pk: 'gsi6pk', sk: 'gsi6sk' },

@@ -63,9 +63,6 @@ export class MemoryAuditJournal implements AuditJournal {
     }
   }
 
-  /** Entries are marked within `seal`: nothing is left to wait for. */
-  async settle(): Promise<void> {}
-
   async backlog(): Promise<SealBacklog> {
     const waiting = [...this.entries.values()].filter((entry) => entry.seq === undefined);
     const oldest = waiting.map((entry) => entry.event.time).sort()[0];

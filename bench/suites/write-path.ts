@@ -108,7 +108,7 @@ async function pool(count: number, concurrency: number, op: (index: number) => P
   return { calls, wallMs: performance.now() - started };
 }
 
-/** Commit→sealed latency: time from each event's commit to the moment its journal entry carries a seq. */
+/** Commit→sealed latency: time from each event's commit to the moment the sealer chained it. */
 async function sealLag(store: DynamoStore, ids: string[], committedAt: Map<string, number>) {
   const lags: number[] = [];
   for (const id of ids) {

@@ -37,8 +37,9 @@ export interface UnsealedFound {
   head: ChainHead;
   entries: UnsealedEntry[];
   /**
-   * True when the look reached the end of what the journal listed as unsealed: nothing but `entries` was
-   * waiting then, so a sealer that seals them all is done without looking again.
+   * True when the look reached the end of the journal: nothing but `entries` had been committed unsealed when
+   * it began (reads that may lag, such as an index, cannot promise this), so a sealer that seals them all is
+   * done without looking again.
    */
   complete: boolean;
 }

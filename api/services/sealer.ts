@@ -49,8 +49,6 @@ export class Sealer {
   private again = false;
   /** Set while a run waits for its shipping passes: a new commit ends the wait, to be sealed at once. */
   private wakeUp: (() => void) | null = null;
-  /** Whether every commit wakes this sealer (see `wokenByEveryCommit`). */
-  private everyCommitWakes = false;
 
   constructor(private readonly deps: SealerDeps) {}
 
@@ -96,16 +94,6 @@ export class Sealer {
     return this.running;
   }
 
-  /**
-   * Called by what wakes this sealer after every commit in its process (the local loop). Only then does a look
-   * that reached the end of the journal end the run: a commit that look missed (its index entry not there yet)
-   * wakes the sealer again. Otherwise — the Lambda, whose stream record can come before the index lists the
-   * entry, and the sweeper — the run confirms with one more look.
-   */
-  wokenByEveryCommit(): void {
-    this.everyCommitWakes = true;
-  }
-
   /** Seals unsealed entries in batches until none is left (or `maxPerRun`); `afterBatch` runs after each. */
   async sealPending(afterBatch?: () => void): Promise<SealResult> {
     const { journal } = this.deps;
@@ -116,9 +104,10 @@ export class Sealer {
     let maxLagMs = 0;
     let conflicts = 0;
     let lastSeq = 0;
-    // Each look at the journal brings the head it read first, so a run costs no separate head read. Where every
-    // commit wakes this sealer, a look that reached the end of the journal ends the run once its entries are
-    // sealed, without one more look — unless a commit arrived meanwhile (`again`): the next look then seals it.
+    // Each look at the journal brings the head it read first, so a run costs no separate head read. A look that
+    // reached the end of the journal (it saw everything committed before it) ends the run once its entries are
+    // sealed — unless a commit woke this sealer meanwhile (`again`): the next look then seals it. A commit the
+    // look missed has its own trigger still to come (the local wake-up, its stream record, the next sweep).
     while (sealed < maxPerRun) {
       const found = await journal.unsealed(journal.sealBatchLimit + skip.size);
       const { head } = found;
@@ -143,7 +132,7 @@ export class Sealer {
         const sealedAt = this.deps.clock.now().getTime();
         for (const entry of batch) maxLagMs = Math.max(maxLagMs, sealedAt - Date.parse(entry.event.time));
         afterBatch?.();
-        if (this.everyCommitWakes && found.complete && batch.length === waiting.length && !this.again) break;
+        if (found.complete && batch.length === waiting.length && !this.again) break;
       } catch (error) {
         if (!(error instanceof SealConflict)) throw error;
         if (error.target === 'entry') {
@@ -304,10 +293,9 @@ export class SealerLoop {
     this.wake();
   }
 
-  /** Wakes the sealer after every commit `requests` makes (and tells the sealer it is woken so). */
+  /** Wakes the sealer after every commit `requests` makes. */
   wakeOnCommits(requests: { onCommit(hook: () => void): void }): void {
     requests.onCommit(() => this.wake());
-    this.sealer.wokenByEveryCommit();
   }
 
   wake(): void {

@@ -39,10 +39,14 @@ export function classifyRecord(record: DynamoDBRecord): Classified {
   const image = record.dynamodb?.NewImage;
   const sk = image?.sk?.S;
   if (typeof sk !== 'string') return { kind: 'poison', sequenceNumber, reason: 'no NewImage.sk' };
-  // A commit's events arrive as its journal record (`JOURNAL#<slot>` / `R#<n>`); fillers hold none.
-  if (!sk.startsWith('R#') || !image?.pk?.S?.startsWith('JOURNAL#') || image.filler?.BOOL) {
-    return { kind: 'other', sequenceNumber };
+  // An unsealed entry written by a broker of the layout before journal slots (during a deploy).
+  if (sk.startsWith('EVT#') && image?.gsi5pk?.S === 'UNSEALED') {
+    return { kind: 'audit', sequenceNumber, types: [String(image.type?.S)], id: sk };
   }
+  // A commit's events arrive as its journal record (`JOURNAL#<slot>` / `R#<n>`).
+  if (!sk.startsWith('R#') || !image?.pk?.S?.startsWith('JOURNAL#')) return { kind: 'other', sequenceNumber };
+  // A filler holds no events, but may let the records behind its number be sealed: it wakes the sealer too.
+  if (image.filler?.BOOL) return { kind: 'audit', sequenceNumber, types: [], id: sk };
   try {
     const events = JSON.parse(image.events?.S ?? '') as { type?: unknown }[];
     if (!Array.isArray(events)) throw new Error('not a list');

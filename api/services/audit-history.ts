@@ -87,8 +87,16 @@ export async function* withHistory(
 }
 
 /**
+ * How far sealing order may trail commit order: a commit held back in its journal slot behind a number whose
+ * writer died waits about a minute (docs/architecture.md, "Journal slots"); this leaves a wide margin.
+ */
+const SEAL_REORDER_MS = 10 * 60_000;
+
+/**
  * Requests whose grant was active at `since`: activated in the `lookbackMinutes` before it (no grant may last
- * longer than the longest `maxDuration`, extensions included) and not ended before it.
+ * longer than the longest `maxDuration`, extensions included) and not ended before it. Seq order only roughly
+ * follows commit time, so the look-back reads a margin past `since` and decides each request by its latest
+ * event before `since` (event ids start with their commit time).
  */
 async function grantsActiveAt(
   store: Pick<BrokerStore, 'readEvents'>,
@@ -96,13 +104,16 @@ async function grantsActiveAt(
 ): Promise<string[]> {
   const since = Date.parse(at.since);
   const from = new Date(since - at.lookbackMinutes * 60_000).toISOString();
-  const active = new Set<string>();
+  const latest = new Map<string, { id: string; active: boolean }>();
   for await (const event of store.readEvents({ since: from })) {
-    // Events come in seq order, which follows commit time: the first one of the range ends the look-back.
-    if (Date.parse(event.time) >= since) break;
-    if (!event.requestId) continue;
-    if (event.type === 'grant.activated' || event.type === 'emergency.activated') active.add(event.requestId);
-    else if (ENDS.has(event.type)) active.delete(event.requestId);
+    const time = Date.parse(event.time);
+    if (time >= since + SEAL_REORDER_MS) break;
+    if (time >= since || !event.requestId) continue;
+    const activates = event.type === 'grant.activated' || event.type === 'emergency.activated';
+    if (!activates && !ENDS.has(event.type)) continue;
+    const seen = latest.get(event.requestId);
+    if (seen && seen.id > event.id) continue;
+    latest.set(event.requestId, { id: event.id, active: activates });
   }
-  return [...active];
+  return [...latest].filter(([, state]) => state.active).map(([requestId]) => requestId);
 }

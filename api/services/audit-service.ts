@@ -30,7 +30,10 @@ export interface EventPage {
 
 /** A page view reads at most this many events; past it the page ends early and offers to go on. */
 const SCAN_BUDGET = 5000;
-/** Sealing order follows commit order within seconds; past this much older than `since`, stop reading. */
+/**
+ * Sealing order follows commit order within about a minute (a journal slot held back by a dead writer's
+ * number); past this much older than `since`, stop reading.
+ */
 const SEAL_ORDER_SLACK_MS = 10 * 60 * 1000;
 
 /** Reading and verifying the audit chain, for auditors. */

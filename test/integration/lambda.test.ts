@@ -430,6 +430,29 @@ describe('shipper handler', () => {
     expect(calls).toBe(1);
   });
 
+  it('runs the sealer for a filler (it may free the records behind its number) and for an entry of the older layout', async () => {
+    let calls = 0;
+    const handler = createShipperHandler(runtime, () => ({
+      run: async () => {
+        calls += 1;
+        return { sealed: 0, lastSeq: 0, shipped: { shipped: 0, lastSeq: 0 } };
+      },
+    }));
+    const filler = { pk: { S: 'JOURNAL#07' }, sk: { S: 'R#000000000009' }, filler: { BOOL: true } };
+    expect(
+      (await handler({ Records: [record({ NewImage: filler })] }, lambdaContext())).batchItemFailures,
+    ).toEqual([]);
+    expect(calls).toBe(1);
+    const older = {
+      pk: { S: 'EVT#evt_9' },
+      sk: { S: 'EVT#evt_9' },
+      type: { S: 'revocation.failed' },
+      gsi5pk: { S: 'UNSEALED' },
+    };
+    await handler({ Records: [record({ NewImage: older })] }, lambdaContext());
+    expect(calls).toBe(2);
+  });
+
   it('does not ship at all for a batch without audit events', async () => {
     let calls = 0;
     const handler = createShipperHandler(runtime, () => ({
@@ -441,12 +464,9 @@ describe('shipper handler', () => {
       {
         Records: [
           record({ NewImage: { pk: { S: 'REQ#req_y' }, sk: { S: 'REQ' } } }),
-          // A timeline entry of a request (its events arrive in the journal record) and a filler record.
+          // A timeline entry of a request: its events arrive in the journal record.
           record({
             NewImage: { pk: { S: 'REQ#req_y' }, sk: { S: 'EVT#evt_1' }, type: { S: 'request.created' } },
-          }),
-          record({
-            NewImage: { pk: { S: 'JOURNAL#07' }, sk: { S: 'R#000000000009' }, filler: { BOOL: true } },
           }),
           { bogus: true } as never,
         ],

@@ -7,7 +7,13 @@
  * writer is presumed dead), writers sharing a slot resend under a new number, and a table of the layout before
  * journal slots is drained into them. Reads over many small blocks give exactly the events of the range asked for.
  */
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  type QueryCommandOutput,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { blockItem } from '../../api/adapters/dynamodb/chain-blocks.js';
@@ -46,6 +52,22 @@ async function sealedChain(store: DynamoStore, range: EventRange = {}): Promise<
   const events: AuditEvent[] = [];
   for await (const event of store.readEvents(range)) events.push(event);
   return events;
+}
+
+/** Adds `stale` rows to every first answer of the older layout's unsealed index: DynamoDB's index lagging. */
+function laggingIndex(client: DynamoDBClient, stale: () => Record<string, unknown>[]) {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const input = args.input as { IndexName?: string; ExclusiveStartKey?: unknown };
+      if (context.commandName !== 'QueryCommand' || input.IndexName !== 'byUnsealed') return result;
+      if (input.ExclusiveStartKey) return result;
+      const output = result.output as QueryCommandOutput;
+      const extra = stale().map((item) => marshall(item));
+      return { ...result, output: { ...output, Items: [...extra, ...(output.Items ?? [])] } };
+    },
+    { step: 'initialize', name: 'testLaggingIndex', override: true },
+  );
 }
 
 /** Makes every PutItem of this client fail while `on` (a writer that dies before it can close its number). */
@@ -398,20 +420,23 @@ describe('commit without a global lock, one sealer that chains', () => {
     ]);
   });
 
-  it('a table of the layout before journal slots: half-marked blocks are finished, unsealed entries sealed once', async () => {
-    const tableName = `unsealed-${Date.now()}`;
+  /**
+   * A table of the layout before journal slots: events 1–3 sealed in a block whose entries the old sealer had
+   * not marked when it stopped (listed as pending on the head), and `waiting` more entries still unsealed.
+   */
+  async function olderLayout(waiting: number) {
+    const tableName = `older-${Date.now()}-${waiting}`;
     await ensureTable(stack.broker.dynamodb, tableName);
-    const committed = [1, 2, 3, 4, 5, 6, 7].map((n) => ({
-      id: `evt_01KB0000000000000000000${n}AA`,
-      time: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
+    const committed = Array.from({ length: 3 + waiting }, (_, k) => ({
+      id: `evt_01KB00000000000000000${String(k + 1).padStart(3, '0')}AA`,
+      time: new Date(Date.UTC(2026, 0, 1, 0, k + 1)).toISOString(),
       type: 'access.forbidden' as const,
-      actor: { type: 'user' as const, subject: `old-${n}`, email: 'o@example.com', via: 'api' as const },
-      data: { n },
+      actor: { type: 'user' as const, subject: `old-${k}`, email: 'o@example.com', via: 'api' as const },
+      data: { n: k + 1 },
       simulated: true,
     }));
     const put = (item: Record<string, unknown>) =>
       stack.broker.dynamodb.send(new PutItemCommand({ TableName: tableName, Item: marshall(item) }));
-    // Events 1–3 were sealed in a block whose entries the old sealer had not marked when it stopped; 4–7 wait.
     const sealed = sealAll(committed.slice(0, 3), EMPTY_HEAD);
     await stack.broker.dynamodb.send(
       new PutItemCommand({ TableName: tableName, Item: blockItem(sealed.sealed) }),
@@ -442,27 +467,39 @@ describe('commit without a global lock, one sealer that chains', () => {
       clock: systemClock,
       simulated: true,
     });
+    const entryOf = async (id: string) =>
+      (
+        await stack.broker.dynamodb.send(
+          new GetItemCommand({
+            TableName: tableName,
+            Key: marshall({ pk: `EVT#${id}`, sk: `EVT#${id}` }),
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    return { tableName, committed, sealed, store, entryOf };
+  }
+
+  it('a table of the layout before journal slots: half-marked blocks are finished, unsealed entries sealed once', async () => {
+    const { tableName, committed, sealed, store, entryOf } = await olderLayout(4);
     await store.appendEvents([draft(8)]);
-    expect((await sealer(store).run()).sealed).toBe(5);
+    await sealer(store).run();
     const chain = await sealedChain(store);
     expect(verifyChain(chain)).toMatchObject({ ok: true, events: 8 });
     // The block sealed before stays as it was; every waiting entry is sealed after it, once.
     expect(chain.slice(0, 3)).toEqual(sealed.sealed);
     const ids = chain.map((event) => event.id);
     expect(new Set(ids).size).toBe(8);
-    for (const event of committed) expect(ids).toContain(event.id);
     for (const event of committed) {
-      const { Item } = await stack.broker.dynamodb.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: marshall({ pk: `EVT#${event.id}`, sk: `EVT#${event.id}` }),
-          ConsistentRead: true,
-        }),
+      expect(ids).toContain(event.id);
+      const entry = await entryOf(event.id);
+      expect(entry?.gsi5pk, event.id).toBeUndefined();
+      expect(Number(entry?.seq?.N), event.id).toBe(
+        chain.find((sealedEvent) => sealedEvent.id === event.id)!.seq,
       );
-      expect(Item?.gsi5pk, event.id).toBeUndefined();
     }
     expect(await store.backlog()).toEqual({ count: 0, oldestTime: null });
-    // A second run (another process) finds nothing left of the old layout to move.
+    // Another process finds nothing of the old layout left.
     const again = new DynamoStore({
       client: stack.broker.dynamodb,
       tableName,
@@ -470,6 +507,143 @@ describe('commit without a global lock, one sealer that chains', () => {
       simulated: true,
     });
     expect((await sealer(again).run()).sealed).toBe(0);
+    expect(await sealedChain(again)).toHaveLength(8);
+  });
+
+  it('a sealer of the older layout sealing the same entries at the same moment: each is sealed once', async () => {
+    const { tableName, committed, sealed, store } = await olderLayout(4);
+    const older = committed.slice(3);
+    // Right before this store's first transaction, a sealer of the older version seals the four waiting entries
+    // its way: a block, the head moved, the block listed as pending, its entries not marked yet.
+    let raced = false;
+    const client = stack.broker.dynamodb;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!raced && context.commandName === 'TransactWriteItemsCommand') {
+          raced = true;
+          const theirs = sealAll(older, sealed.head);
+          await client.send(new PutItemCommand({ TableName: tableName, Item: blockItem(theirs.sealed) }));
+          await client.send(
+            new PutItemCommand({
+              TableName: tableName,
+              Item: marshall({
+                pk: 'META',
+                sk: 'AUDIT_HEAD',
+                seq: theirs.head.seq,
+                hash: theirs.head.hash,
+                [`pending:${'4'.padStart(12, '0')}`]: older.map((e) => `EVT#${e.id}\tEVT#${e.id}`).join('\n'),
+              }),
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'olderSealerRace', override: true },
+    );
+    try {
+      await sealer(store).run();
+    } finally {
+      raced = true;
+    }
+    const chain = await sealedChain(store);
+    const ids = chain.map((event) => event.id);
+    console.log(`older sealer race: chain ${ids.length} events, ${new Set(ids).size} distinct`);
+    expect(verifyChain(chain)).toMatchObject({ ok: true, events: 7 });
+    expect(new Set(ids).size).toBe(7);
+    expect(await store.backlog()).toEqual({ count: 0, oldestTime: null });
+  });
+
+  it('a sealer of the older layout that read the entries before they were sealed here loses its head condition', async () => {
+    const { tableName, committed, sealed, store } = await olderLayout(4);
+    const older = committed.slice(3);
+    const client = stack.broker.dynamodb;
+    // It read the head (seq 3) and the four entries first; this store seals them; then it commits its seal the
+    // way the older version did: a block and the head moved on the condition that the head is still at seq 3.
+    let theirs: 'not tried' | 'committed' | 'refused' = 'not tried';
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (theirs === 'not tried' && context.commandName === 'TransactWriteItemsCommand') {
+          const chained = sealAll(older, sealed.head);
+          theirs = await client
+            .send(
+              new TransactWriteItemsCommand({
+                TransactItems: [
+                  {
+                    Put: {
+                      TableName: tableName,
+                      Item: blockItem(chained.sealed),
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
+                  {
+                    Update: {
+                      TableName: tableName,
+                      Key: marshall({ pk: 'META', sk: 'AUDIT_HEAD' }),
+                      UpdateExpression: 'SET #seq = :seq, #hash = :hash',
+                      ConditionExpression: '#seq = :from',
+                      ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
+                      ExpressionAttributeValues: marshall({
+                        ':seq': chained.head.seq,
+                        ':hash': chained.head.hash,
+                        ':from': sealed.head.seq,
+                      }),
+                    },
+                  },
+                ],
+              }),
+            )
+            .then(
+              () => 'committed' as const,
+              () => 'refused' as const,
+            );
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'olderSealerAfter', override: true },
+    );
+    await sealer(store).run();
+    expect(theirs).toBe('refused');
+    const chain = await sealedChain(store);
+    expect(verifyChain(chain)).toMatchObject({ ok: true, events: 7 });
+    expect(new Set(chain.map((event) => event.id)).size).toBe(7);
+  });
+
+  it('an index of the older layout that still lists moved entries does not hide the ones after them', async () => {
+    // More waiting entries than one page of the index (200) holds.
+    const { store } = await olderLayout(240);
+    // Every answer of the index starts with rows already sealed (DynamoDB's indexes lag): the first block's.
+    const first = await sealedChain(store);
+    laggingIndex(stack.broker.dynamodb, () =>
+      first.map((event) => ({
+        pk: `EVT#${event.id}`,
+        sk: `EVT#${event.id}`,
+        gsi5pk: 'UNSEALED',
+        gsi5sk: event.id,
+      })),
+    );
+    try {
+      await sealer(store).run();
+    } finally {
+      laggingIndex(stack.broker.dynamodb, () => []);
+    }
+    const chain = await sealedChain(store);
+    expect(verifyChain(chain)).toMatchObject({ ok: true, events: 243 });
+    expect(new Set(chain.map((event) => event.id)).size).toBe(243);
+  });
+
+  it('a long run of numbers whose commits did not land never holds back the commits after it', async () => {
+    const store = stack.broker.store as DynamoStore;
+    await sealer().run();
+    const faults = transactFaults(stack.broker.dynamodb);
+    // More failed commits in a row than one look reads (the sealer's batch limit, 400).
+    faults.fail('network-before', 450);
+    for (let n = 0; n < 450; n++) await store.appendEvents([draft(8000 + n)]).catch(() => undefined);
+    faults.clear();
+    await vi.waitFor(async () => expect((await store.backlog()).count).toBe(0));
+    const ids = await commitMany(3, (n) => store.appendEvents([draft(8500 + n)]));
+    expect((await sealer().run()).sealed).toBe(3);
+    await expectExactlyOnce(ids);
   });
 
   it('verify reports what waits for the sealer; /readyz fails once sealing lags beyond the threshold', async () => {

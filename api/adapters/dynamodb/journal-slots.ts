@@ -69,8 +69,11 @@ export async function writeFiller(
       }),
     );
   } catch (error) {
-    // The number holds a record already: the commit landed after all, or someone filled it first.
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // The number holds a record already (the commit landed after all, or someone filled it first), or a commit's
+    // transaction holds it this very moment: either way it is not empty for long.
+    if (error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException)
+      return;
+    throw error;
   }
 }
 
@@ -114,7 +117,9 @@ export class SlotWriter {
   /** Another writer's record holds `at`: this writer continues after the slot's last record. */
   async collided(at: SlotNumber): Promise<void> {
     if (at.slot !== this.slot) return;
-    this.next = Math.max(this.next, at.n + 1, (await this.lastNumber(at.slot)) + 1);
+    const last = await this.lastNumber(at.slot);
+    // The writer may have moved to another slot while it asked: numbers of the old one do not apply.
+    if (this.slot === at.slot) this.next = Math.max(this.next, at.n + 1, last + 1);
   }
 
   /** Closes a number whose commit did not land (best effort: the sealer fills what this leaves open). */

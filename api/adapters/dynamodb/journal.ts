@@ -55,27 +55,28 @@ interface SlotRecord {
   time: string;
 }
 
+/** What one look took from each slot after its cursor, in number order (fillers included). */
+interface Look {
+  seq: number;
+  slots: Map<string, { cursor: number; taken: { n: number; real: boolean }[] }>;
+}
+
 /**
- * What a look found about the record behind an entry ref (the ref object `unsealed` handed out), so `seal` moves
- * each cursor from the batch alone, even when two sealers share this journal object.
+ * The record behind an entry ref (the ref object `unsealed` handed out) and the look that found it, so `seal`
+ * moves each cursor from the batch alone, even when two sealers share this journal object.
  */
 interface RecordInLook {
+  look: Look;
   slot: string;
   n: number;
   /** Events of the record: a commit is sealed whole or not at all. */
   count: number;
-  /** The head seq of the look, and the slot's cursor in it. */
-  seq: number;
-  cursor: number;
-  /** The number the cursor must be at (or pass in the same seal) before this record: the slot's cursor or the record before. */
-  after: number;
-  /** Fillers between `after` and this record, and (for the last record the look took from its slot) after it. */
-  fillersBefore: number[];
-  fillersAfter: number[];
 }
 
 export class SlotJournal {
   private readonly looked = new WeakMap<EntryRef, RecordInLook>();
+  /** When this journal first saw each empty number (`slot/n`) with a later record waiting: its own clock. */
+  private readonly gapsSeen = new Map<string, number>();
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -115,10 +116,11 @@ export class SlotJournal {
       }),
     );
     const entries: UnsealedEntry[] = [];
-    /** Per slot: the last record taken, the fillers since it, and where the next record starts from. */
-    const progress = new Map<string, { last: RecordInLook | null; fillers: number[]; after: number }>();
+    const look: Look = { seq: head.seq, slots: new Map() };
+    for (const [slot, cursor] of cursors) look.slots.set(slot, { cursor, taken: [] });
     let bytes = 0;
     // Oldest first across slots, by each slot's next record's first event id (ids start with the commit time).
+    // Fillers hold no events: each is taken as soon as it is next in its slot.
     for (;;) {
       let pick: string | null = null;
       for (const [slot, queue] of queues) {
@@ -134,12 +136,10 @@ export class SlotJournal {
       if (!pick) break;
       const queue = queues.get(pick)!;
       const record = queue[0]!;
-      const state = progress.get(pick) ?? { last: null, fillers: [], after: cursors.get(pick) ?? 0 };
-      progress.set(pick, state);
+      const taken = look.slots.get(pick)!.taken;
       if (record.events.length === 0) {
         queue.shift();
-        state.fillers.push(record.n);
-        if (state.last) state.last.fillersAfter = [...state.fillers];
+        taken.push({ n: record.n, real: false });
         continue;
       }
       const size = record.events.reduce(
@@ -152,21 +152,9 @@ export class SlotJournal {
       }
       queue.shift();
       bytes += size;
+      taken.push({ n: record.n, real: true });
       const ref = recordKey(pick, record.n);
-      const place: RecordInLook = {
-        slot: pick,
-        n: record.n,
-        count: record.events.length,
-        seq: head.seq,
-        cursor: cursors.get(pick) ?? 0,
-        after: state.after,
-        fillersBefore: state.fillers,
-        fillersAfter: [],
-      };
-      this.looked.set(ref, place);
-      state.last = place;
-      state.fillers = [];
-      state.after = record.n;
+      this.looked.set(ref, { look, slot: pick, n: record.n, count: record.events.length });
       for (const event of record.events) entries.push({ event, ref });
     }
     return { head, entries, complete };
@@ -179,40 +167,43 @@ export class SlotJournal {
   async seal(from: ChainHead, batch: { ref: EntryRef; event: AuditEvent }[]): Promise<void> {
     if (batch.length === 0) return;
     // The records of the batch, each with the seq of its first event and how many of its events came.
-    const records = new Map<EntryRef, { place: RecordInLook; seq: number; events: number }>();
+    const records = new Map<string, { place: RecordInLook; seq: number; events: number }>();
+    let look: Look | null = null;
     for (const { ref, event } of batch) {
-      const seen = records.get(ref);
-      if (seen) {
-        seen.events += 1;
-        continue;
-      }
       const place = this.looked.get(ref);
       if (!place) throw new Error(`seal takes only entries that unsealed handed out (${ref.pk} ${ref.sk})`);
-      if (place.seq !== from.seq) throw new SealConflict('head');
-      records.set(ref, { place, seq: event.seq, events: 1 });
+      look ??= place.look;
+      if (place.look !== look) throw new Error('seal takes the entries of one look');
+      const key = `${place.slot}/${place.n}`;
+      const seen = records.get(key);
+      if (seen) seen.events += 1;
+      else records.set(key, { place, seq: event.seq, events: 1 });
     }
-    const bySlot = new Map<string, { place: RecordInLook; seq: number }[]>();
-    for (const { place, seq, events } of records.values()) {
-      // A commit's events are sealed together or not at all: half a record would be sealed again later.
-      if (events !== place.count)
-        throw new Error(`seal takes a commit whole or not at all (${place.slot}/${place.n})`);
-      bySlot.set(place.slot, [...(bySlot.get(place.slot) ?? []), { place, seq }]);
-    }
-    // Each slot's cursor moves over its records in the batch, which must follow on from it with no hole.
-    const moved: { slot: string; records: { n: number; seq: number | null }[] }[] = [];
-    for (const [slot, taken] of bySlot) {
-      taken.sort((a, b) => a.place.n - b.place.n);
-      const done: { n: number; seq: number | null }[] = [];
-      let at = taken[0]!.place.cursor;
-      for (const { place, seq } of taken) {
-        if (place.after !== at) throw new Error(`seal would leave a hole in slot ${slot} before ${place.n}`);
-        for (const n of place.fillersBefore) done.push({ n, seq: null });
-        done.push({ n: place.n, seq });
-        at = place.n;
+    if (!look || look.seq !== from.seq) throw new SealConflict('head');
+    // Each slot's cursor moves over what the look took from it, in order, up to the first record of the look
+    // that is not in the batch: fillers hold nothing to seal, and the records before it are all in the batch.
+    const moved: { slot: string; cursor: number; through: number; sealed: { n: number; seq: number }[] }[] =
+      [];
+    let reached = 0;
+    for (const [slot, { cursor, taken }] of look.slots) {
+      let through = cursor;
+      const sealed: { n: number; seq: number }[] = [];
+      for (const { n, real } of taken) {
+        if (real) {
+          const record = records.get(`${slot}/${n}`);
+          if (!record) break;
+          // A commit's events are sealed together or not at all: half a record would be sealed again later.
+          if (record.events !== record.place.count)
+            throw new Error(`seal takes a commit whole or not at all (${slot}/${n})`);
+          sealed.push({ n, seq: record.seq });
+          reached += 1;
+        }
+        through = n;
       }
-      for (const n of taken.at(-1)!.place.fillersAfter) done.push({ n, seq: null });
-      moved.push({ slot, records: done });
+      if (through > cursor) moved.push({ slot, cursor, through, sealed });
     }
+    if (reached !== records.size)
+      throw new Error('seal would pass over a record of its look it does not seal');
     const last = batch[batch.length - 1]!.event;
     const items: TransactWriteItem[] = [
       {
@@ -223,7 +214,9 @@ export class SlotJournal {
         },
       },
       headMove(this.table, from, { seq: last.seq, hash: last.hash }, moved),
-      ...moved.map(({ slot, records }) => noteWrite(this.table, slot, records)),
+      ...moved.flatMap(({ slot, cursor, through, sealed }) =>
+        sealed.length > 0 ? [noteWrite(this.table, slot, cursor + 1, through, sealed)] : [],
+      ),
     ];
     try {
       await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
@@ -273,45 +266,37 @@ export class SlotJournal {
 
   /**
    * The seq of each event given as (slot, number, index in its record), from the seal notes; absent for events
-   * not sealed yet. One query per slot, reading notes from the first number asked for until the last is covered.
+   * not sealed yet. One query per record: the first note at or after its number, which covers it when its range
+   * starts at or before it.
    */
   async seqsOf(places: { slot: string; n: number; index: number }[]): Promise<Map<string, number>> {
-    const seqs = new Map<string, number>();
-    const bySlot = new Map<string, number[]>();
-    for (const place of places) bySlot.set(place.slot, [...(bySlot.get(place.slot) ?? []), place.n]);
     const firsts = new Map<string, number>();
+    const records = new Map<string, { slot: string; n: number }>();
+    for (const { slot, n } of places) records.set(`${slot}/${n}`, { slot, n });
     await Promise.all(
-      [...bySlot].map(async ([slot, numbers]) => {
-        const lowest = Math.min(...numbers);
-        const highest = Math.max(...numbers);
-        let startKey: Record<string, AttributeValue> | undefined;
-        do {
-          const page = await this.client.send(
-            new QueryCommand({
-              TableName: this.table,
-              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :last',
-              ExpressionAttributeValues: {
-                ':pk': { S: slotPk(slot) },
-                ':from': { S: noteKey(slot, lowest).sk },
-                ':last': { S: NOTE_LAST },
-              },
-              ConsistentRead: true,
-              Limit: 20,
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-            }),
-          );
-          let covered = false;
-          for (const item of page.Items ?? []) {
-            const first = Number(item.firstN?.N);
-            (item.seqs?.S ?? '').split(',').forEach((seq, offset) => {
-              if (seq !== '') firsts.set(`${slot}/${first + offset}`, Number(seq));
-            });
-            if (recordNumber(item.sk?.S ?? '') >= highest) covered = true;
-          }
-          startKey = covered ? undefined : page.LastEvaluatedKey;
-        } while (startKey);
+      [...records].map(async ([key, { slot, n }]) => {
+        const { Items } = await this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :last',
+            ExpressionAttributeValues: {
+              ':pk': { S: slotPk(slot) },
+              ':from': { S: noteKey(slot, n).sk },
+              ':last': { S: NOTE_LAST },
+            },
+            ConsistentRead: true,
+            Limit: 1,
+          }),
+        );
+        const note = Items?.[0];
+        if (!note || Number(note.firstN?.N) > n) return;
+        for (const pair of (note.seqs?.S ?? '').split(',')) {
+          const [number, seq] = pair.split(':');
+          if (Number(number) === n) firsts.set(key, Number(seq));
+        }
       }),
     );
+    const seqs = new Map<string, number>();
     for (const place of places) {
       const first = firsts.get(`${place.slot}/${place.n}`);
       if (first !== undefined) seqs.set(`${place.slot}/${place.n}/${place.index}`, first + place.index);
@@ -320,8 +305,10 @@ export class SlotJournal {
   }
 
   /**
-   * The records with consecutive numbers after `cursor`. A number left empty while a later one has waited
-   * `GAP_FILL_MS` was lost with its writer: it is closed with a filler and the slot read again.
+   * The records with consecutive numbers after `cursor`, up to `limit` holding events (fillers do not count).
+   * A number left empty while a later one waits was lost with its writer once the gap is `GAP_FILL_MS` old — by
+   * this journal's own clock since it first saw it, or by the later record's commit time — and is then closed
+   * with a filler and the slot read again.
    */
   private async consecutiveAfter(
     slot: string,
@@ -332,46 +319,70 @@ export class SlotJournal {
       const read = await this.recordsAfter(slot, cursor, limit);
       const records: SlotRecord[] = [];
       for (const record of read.records) {
-        if (record.n === cursor + 1 + records.length) {
+        const expected = cursor + 1 + records.length;
+        if (record.n === expected) {
           records.push(record);
           continue;
         }
-        const now = this.clock.now();
-        if (round > 0 || now.getTime() - Date.parse(record.time) < GAP_FILL_MS)
-          return { records, complete: false };
-        for (let n = cursor + 1 + records.length; n < record.n; n++)
-          await writeFiller(this.client, this.table, { slot, n }, now.toISOString());
+        const now = this.clock.now().getTime();
+        const gap = `${slot}/${expected}`;
+        const seen = this.gapsSeen.get(gap) ?? now;
+        this.gapsSeen.set(gap, seen);
+        const lost = now - seen >= GAP_FILL_MS || now - Date.parse(record.time) >= GAP_FILL_MS;
+        if (round > 0 || !lost) return { records, complete: false };
+        const time = new Date(now).toISOString();
+        for (let n = expected; n < record.n; n++) {
+          await writeFiller(this.client, this.table, { slot, n }, time);
+          this.gapsSeen.delete(`${slot}/${n}`);
+        }
         break;
       }
-      if (records.length === read.records.length) return { records, complete: read.end };
+      if (records.length === read.records.length) {
+        // Sightings of gaps this slot has passed are of no more use.
+        for (const key of this.gapsSeen.keys()) {
+          const [seenSlot, n] = key.split('/');
+          if (seenSlot === slot && Number(n) <= cursor) this.gapsSeen.delete(key);
+        }
+        return { records, complete: read.end };
+      }
     }
   }
 
-  /** Records of a slot after `cursor`, in number order, up to `limit`; `end` when the slot had no more. */
+  /**
+   * Records of a slot after `cursor`, in number order, until `limit` of them hold events (fillers are read past,
+   * so a run of them never hides what follows); `end` when the slot had no more.
+   */
   private async recordsAfter(
     slot: string,
     cursor: number,
     limit: number,
   ): Promise<{ records: SlotRecord[]; end: boolean }> {
-    const { Items, LastEvaluatedKey } = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :last',
-        ExpressionAttributeValues: {
-          ':pk': { S: slotPk(slot) },
-          ':after': { S: recordKey(slot, cursor + 1).sk },
-          ':last': { S: RECORD_LAST },
-        },
-        ConsistentRead: true,
-        Limit: limit,
-      }),
-    );
-    const records = (Items ?? []).map((item) => ({
-      n: recordNumber(item.sk?.S ?? ''),
-      events: item.events?.S ? (JSON.parse(item.events.S) as CommittedEvent[]) : [],
-      time: item.time?.S ?? '',
-    }));
-    return { records, end: !LastEvaluatedKey };
+    const records: SlotRecord[] = [];
+    let real = 0;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :last',
+          ExpressionAttributeValues: {
+            ':pk': { S: slotPk(slot) },
+            ':after': { S: recordKey(slot, cursor + 1).sk },
+            ':last': { S: RECORD_LAST },
+          },
+          ConsistentRead: true,
+          Limit: limit,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const events = item.events?.S ? (JSON.parse(item.events.S) as CommittedEvent[]) : [];
+        records.push({ n: recordNumber(item.sk?.S ?? ''), events, time: item.time?.S ?? '' });
+        if (events.length > 0) real += 1;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && real < limit);
+    return { records, end: !startKey };
   }
 }
 
@@ -380,7 +391,7 @@ function headMove(
   table: string,
   from: ChainHead,
   next: ChainHead,
-  moved: { slot: string; records: { n: number }[] }[],
+  moved: { slot: string; through: number }[],
 ): TransactWriteItem {
   const names: Record<string, string> = { '#seq': 'seq', '#hash': 'hash' };
   const values: Record<string, AttributeValue> = {
@@ -388,9 +399,9 @@ function headMove(
     ':hash': { S: next.hash },
   };
   const sets = ['#seq = :seq', '#hash = :hash'];
-  moved.forEach(({ slot, records }, index) => {
+  moved.forEach(({ slot, through }, index) => {
     names[`#c${index}`] = cursorName(slot);
-    values[`:c${index}`] = { N: String(records[records.length - 1]!.n) };
+    values[`:c${index}`] = { N: String(through) };
     sets.push(`#c${index} = :c${index}`);
   });
   if (from.seq > 0) values[':from'] = { N: String(from.seq) };
@@ -406,21 +417,26 @@ function headMove(
   };
 }
 
-/** A slot's records sealed in one block: the first seq of each (empty for fillers), by number. */
+/**
+ * What one seal did to a slot: its cursor moved over numbers `firstN`…`lastN` (keyed by `lastN`), and the records
+ * among them (the rest are fillers) got these first seqs, as `n:seq` pairs.
+ */
 function noteWrite(
   table: string,
   slot: string,
-  records: { n: number; seq: number | null }[],
+  firstN: number,
+  lastN: number,
+  sealed: { n: number; seq: number }[],
 ): TransactWriteItem {
-  const key = noteKey(slot, records[records.length - 1]!.n);
+  const key = noteKey(slot, lastN);
   return {
     Put: {
       TableName: table,
       Item: {
         pk: { S: key.pk },
         sk: { S: key.sk },
-        firstN: { N: String(records[0]!.n) },
-        seqs: { S: records.map((record) => (record.seq === null ? '' : String(record.seq))).join(',') },
+        firstN: { N: String(firstN) },
+        seqs: { S: sealed.map(({ n, seq }) => `${n}:${seq}`).join(',') },
       },
       ConditionExpression: 'attribute_not_exists(pk)',
     },

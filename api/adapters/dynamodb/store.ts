@@ -17,7 +17,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ChainHead } from '../../domain/audit-chain.js';
+import { type ChainHead, EMPTY_HEAD, sealAll } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { nextDue, type Outcome } from '../../domain/lifecycle.js';
 import type {
@@ -46,6 +46,7 @@ import {
 import {
   AUDIT_PK,
   BLOCK_MAX_EVENTS,
+  blockItem,
   blockLines,
   blockSpan,
   LAST_SEQ_KEY,
@@ -58,8 +59,10 @@ import { INDEXES, TTL_ATTRIBUTE } from './table.js';
 
 /** Head attributes `pending:<block sk>` of the layout before journal slots: a block's entries not all marked. */
 const LEGACY_PENDING_PREFIX = 'pending:';
-/** `byUnsealed` partition of the layout before journal slots, drained once (see `drainLegacyEntries`). */
+/** `byUnsealed` partition of the layout before journal slots (see `sealLegacyEntries`). */
 const LEGACY_UNSEALED = 'UNSEALED';
+/** How often a store looks for entries of the older layout after its first look (a deploy's old writers). */
+const LEGACY_CHECK_MS = 60_000;
 export const OUTBOX_PK = 'OUTBOX';
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** How long the committing process has to run a commit's effects before a relay may take them over. */
@@ -112,8 +115,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
   private readonly slots: SlotWriter;
   /** The sealer's side of the journal slots. */
   private readonly journal: SlotJournal;
-  /** Unsealed entries of the layout before journal slots have been moved into records (once per store). */
-  private legacyDrained = false;
+  /** When this store last looked for unsealed entries of the layout before journal slots (`performance.now()`). */
+  private legacyCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DynamoStoreOptions) {
     this.sealBatchLimit = Math.min(SEAL_BATCH_LIMIT, options.sealBatchLimit ?? SEAL_BATCH_LIMIT);
@@ -214,7 +217,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
 
   appendEvents(events: AuditEventDraft[], effects: string[] = [], guard?: RequestGuard): Promise<Committed> {
     // The guard writes the request item (version + 1) rather than only checking it: a revoke that read the
-    // earlier version then loses its conditional write and decides again, so its ULIDs (and seqs) follow ours.
+    // earlier version then loses its conditional write and decides again, so its ULIDs follow ours (its seqs
+    // usually do too, but sealing order across journal slots need not follow commit order).
     const write: TransactWriteItem | null = guard
       ? {
           Update: {
@@ -484,9 +488,9 @@ export class DynamoStore implements BrokerStore, AuditJournal {
    * each is sealed exactly once). Entries of the layout before journal slots are moved into records first.
    */
   async unsealed(limit: number): Promise<UnsealedFound> {
-    if (!this.legacyDrained) {
-      await this.drainLegacyEntries();
-      this.legacyDrained = true;
+    if (performance.now() - this.legacyCheckedAt >= LEGACY_CHECK_MS) {
+      await this.sealLegacyEntries();
+      this.legacyCheckedAt = performance.now();
     }
     return this.journal.unsealed(limit);
   }
@@ -498,8 +502,12 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     await this.journal.seal(from, batch);
   }
 
-  backlog(): Promise<SealBacklog> {
-    return this.journal.backlog();
+  async backlog(): Promise<SealBacklog> {
+    const [slots, legacy] = await Promise.all([this.journal.backlog(), this.legacyBacklog()]);
+    const times = [slots.oldestTime, legacy.oldestTime]
+      .filter((time): time is string => time !== null)
+      .sort();
+    return { count: slots.count + legacy.count, oldestTime: times[0] ?? null };
   }
 
   async chainHead(): Promise<ChainHead> {
@@ -507,16 +515,85 @@ export class DynamoStore implements BrokerStore, AuditJournal {
   }
 
   /**
-   * Tables written before journal slots: blocks sealed but not yet all marked are marked (their entries sealed
-   * already), then every entry still listed by `byUnsealed` moves into a journal record of this writer's slot, 24
-   * to a transaction, each transaction conditioned on the head's seq as read — so an older sealer still running
-   * cannot seal an entry this moves (its seal moves the seq, and the move fails and is tried again next run).
+   * Tables written before journal slots, or by a broker of that version still running beside this one (a
+   * deploy): their unsealed entries are listed by `byUnsealed`. They are sealed the way that version sealed them
+   * — block, head moved from the seq read, and each entry marked with its seq, all in one transaction of up to
+   * 24 entries — so a sealer of either version racing this one loses its head condition instead of sealing an
+   * entry twice. Blocks such a sealer left half marked (`pending:` on the head) are marked first. Looked for at
+   * a store's first look and then at most once a minute; `backlog()` counts what waits here meanwhile.
    */
-  private async drainLegacyEntries(): Promise<void> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
-    );
-    for (const [name, value] of Object.entries(Item ?? {})) {
+  private async sealLegacyEntries(): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      const { Item } = await this.client.send(
+        new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
+      );
+      await this.finishLegacyBlocks(Item ?? {});
+      let head: ChainHead = Item?.seq?.N
+        ? { seq: Number(Item.seq.N), hash: Item.hash?.S ?? '' }
+        : { seq: 0, hash: EMPTY_HEAD.hash };
+      const waiting = await this.legacyEntries();
+      if (waiting.length === 0) return;
+      try {
+        for (let start = 0; start < waiting.length; start += 24) {
+          const entries = waiting.slice(start, start + 24);
+          const chained = sealAll(
+            entries.map(({ event }) => event),
+            head,
+          );
+          await this.client.send(
+            new TransactWriteItemsCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: this.table,
+                    Item: blockItem(chained.sealed),
+                    ConditionExpression: 'attribute_not_exists(pk)',
+                  },
+                },
+                {
+                  Update: {
+                    TableName: this.table,
+                    Key: marshall(HEAD_KEY),
+                    UpdateExpression: 'SET #seq = :seq, #hash = :hash',
+                    ConditionExpression: head.seq > 0 ? '#seq = :from' : 'attribute_not_exists(#seq)',
+                    ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
+                    ExpressionAttributeValues: marshall({
+                      ':seq': chained.head.seq,
+                      ':hash': chained.head.hash,
+                      ...(head.seq > 0 ? { ':from': head.seq } : {}),
+                    }),
+                  },
+                },
+                ...entries.map(({ ref }, index) => ({
+                  Update: {
+                    TableName: this.table,
+                    Key: marshall(ref),
+                    UpdateExpression: 'REMOVE #upk, #usk SET #seq = :seq',
+                    ConditionExpression: 'attribute_exists(#upk) AND attribute_not_exists(#seq)',
+                    ExpressionAttributeNames: {
+                      '#upk': INDEXES.byUnsealed.pk,
+                      '#usk': INDEXES.byUnsealed.sk,
+                      '#seq': 'seq',
+                    },
+                    ExpressionAttributeValues: marshall({ ':seq': chained.sealed[index]!.seq }),
+                  },
+                })),
+              ],
+            }),
+          );
+          head = chained.head;
+        }
+        return;
+      } catch (error) {
+        // Another sealer moved the head or marked an entry meanwhile: read everything again.
+        if (!(error instanceof TransactionCanceledException)) throw error;
+      }
+    }
+  }
+
+  /** Marks the entries of blocks a sealer of the older layout sealed but did not finish marking. */
+  private async finishLegacyBlocks(head: Record<string, AttributeValue>): Promise<void> {
+    for (const [name, value] of Object.entries(head)) {
       if (!name.startsWith(LEGACY_PENDING_PREFIX)) continue;
       const first = Number(name.slice(LEGACY_PENDING_PREFIX.length));
       const refs = parseRefLines(value.S ?? '');
@@ -538,9 +615,17 @@ export class DynamoStore implements BrokerStore, AuditJournal {
         }),
       );
     }
-    const seq = Item?.seq?.N;
-    for (;;) {
-      const { Items } = await this.client.send(
+  }
+
+  /**
+   * Entries `byUnsealed` lists that the table shows unsealed (read again consistently: the index lags), oldest
+   * first, up to 1,000 a round; the index is read past rows it still lists after their entry was marked.
+   */
+  private async legacyEntries(): Promise<{ ref: EntryRef; event: CommittedEvent }[]> {
+    const found: { ref: EntryRef; event: CommittedEvent }[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
         new QueryCommand({
           TableName: this.table,
           IndexName: 'byUnsealed',
@@ -548,64 +633,47 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
           ExpressionAttributeValues: marshall({ ':pk': LEGACY_UNSEALED }),
           ProjectionExpression: 'pk, sk',
-          Limit: 24,
+          Limit: 200,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
-      const refs = (Items ?? []).map((item) => ({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }));
-      if (refs.length === 0) return;
-      const current = await this.readItems(refs);
-      const moving = refs.flatMap((ref) => {
+      const refs = (page.Items ?? []).map((item) => ({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }));
+      const current = refs.length > 0 ? await this.readItems(refs) : new Map();
+      for (const ref of refs) {
         const item = current.get(refKey(ref));
-        return item && item.seq === undefined && item[INDEXES.byUnsealed.pk] ? [{ ref, item }] : [];
-      });
-      if (moving.length === 0) return;
-      const events = moving.map(({ item }) => JSON.parse(item.body?.S ?? '') as CommittedEvent);
-      const at = await this.slots.take();
-      let landed = false;
-      try {
-        await this.client.send(
-          new TransactWriteItemsCommand({
-            TransactItems: [
-              {
-                ConditionCheck: {
-                  TableName: this.table,
-                  Key: marshall(HEAD_KEY),
-                  ConditionExpression: seq === undefined ? 'attribute_not_exists(#seq)' : '#seq = :seq',
-                  ExpressionAttributeNames: { '#seq': 'seq' },
-                  ...(seq === undefined ? {} : { ExpressionAttributeValues: { ':seq': { N: seq } } }),
-                },
-              },
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: recordItem(at, events),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              ...moving.map(({ ref }, index) => ({
-                Update: {
-                  TableName: this.table,
-                  Key: marshall(ref),
-                  UpdateExpression: 'REMOVE #upk, #usk SET #slot = :slot, #n = :n, #i = :i',
-                  ConditionExpression: 'attribute_exists(#upk)',
-                  ExpressionAttributeNames: {
-                    '#upk': INDEXES.byUnsealed.pk,
-                    '#usk': INDEXES.byUnsealed.sk,
-                    '#slot': 'slot',
-                    '#n': 'n',
-                    '#i': 'i',
-                  },
-                  ExpressionAttributeValues: marshall({ ':slot': at.slot, ':n': at.n, ':i': index }),
-                },
-              })),
-            ],
-          }),
-        );
-        landed = true;
-      } finally {
-        if (!landed) await this.slots.abandon(at);
+        if (!item || item.seq !== undefined || !item[INDEXES.byUnsealed.pk]) continue;
+        found.push({ ref, event: JSON.parse(item.body?.S ?? '') as CommittedEvent });
       }
-    }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && found.length < 1000);
+    return found.sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
+  }
+
+  /** What `byUnsealed` still lists (entries of the older layout not sealed yet; may include a few just marked). */
+  private async legacyBacklog(): Promise<SealBacklog> {
+    let count = 0;
+    let oldestTime: string | null = null;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byUnsealed',
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#time': 'time' },
+          ExpressionAttributeValues: marshall({ ':pk': LEGACY_UNSEALED }),
+          ProjectionExpression: '#time',
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        count += 1;
+        const time = item.time?.S ?? null;
+        if (time && (oldestTime === null || time < oldestTime)) oldestTime = time;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { count, oldestTime };
   }
 
   private async writeAll(items: Record<string, AttributeValue>[]): Promise<void> {

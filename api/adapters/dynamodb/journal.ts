@@ -14,6 +14,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -237,17 +238,9 @@ export class SlotJournal {
         do {
           const page = await this.client.send(
             new QueryCommand({
-              TableName: this.table,
-              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :last',
-              ExpressionAttributeValues: {
-                ':pk': { S: slotPk(slot) },
-                ':after': { S: recordKey(slot, cursor + 1).sk },
-                ':last': { S: RECORD_LAST },
-              },
+              ...recordsAfterQuery(this.table, slot, cursor, startKey),
               ProjectionExpression: '#count, #time',
               ExpressionAttributeNames: { '#count': 'count', '#time': 'time' },
-              ConsistentRead: true,
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
             }),
           );
           for (const item of page.Items ?? []) {
@@ -362,18 +355,7 @@ export class SlotJournal {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :last',
-          ExpressionAttributeValues: {
-            ':pk': { S: slotPk(slot) },
-            ':after': { S: recordKey(slot, cursor + 1).sk },
-            ':last': { S: RECORD_LAST },
-          },
-          ConsistentRead: true,
-          Limit: limit,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
+        new QueryCommand({ ...recordsAfterQuery(this.table, slot, cursor, startKey), Limit: limit }),
       );
       for (const item of page.Items ?? []) {
         const events = item.events?.S ? (JSON.parse(item.events.S) as CommittedEvent[]) : [];
@@ -384,6 +366,26 @@ export class SlotJournal {
     } while (startKey && real < limit);
     return { records, end: !startKey };
   }
+}
+
+/** A consistent query of a slot's records after `cursor`, in number order. */
+function recordsAfterQuery(
+  table: string,
+  slot: string,
+  cursor: number,
+  startKey: Record<string, AttributeValue> | undefined,
+): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :last',
+    ExpressionAttributeValues: {
+      ':pk': { S: slotPk(slot) },
+      ':after': { S: recordKey(slot, cursor + 1).sk },
+      ':last': { S: RECORD_LAST },
+    },
+    ConsistentRead: true,
+    ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+  };
 }
 
 /** The head moved from `from` (conditioned on its seq) to `next`, with the moved slots' new cursors. */

@@ -626,16 +626,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'byUnsealed',
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
-          ExpressionAttributeValues: marshall({ ':pk': LEGACY_UNSEALED }),
-          ProjectionExpression: 'pk, sk',
-          Limit: 200,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
+        new QueryCommand({ ...this.legacyIndexQuery(startKey), ProjectionExpression: 'pk, sk', Limit: 200 }),
       );
       const refs = (page.Items ?? []).map((item) => ({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }));
       const current = refs.length > 0 ? await this.readItems(refs) : new Map();
@@ -649,21 +640,30 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     return found.sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
   }
 
+  /** A query of what `byUnsealed` lists, oldest first. */
+  private legacyIndexQuery(startKey: Record<string, AttributeValue> | undefined): QueryCommandInput {
+    return {
+      TableName: this.table,
+      IndexName: 'byUnsealed',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk },
+      ExpressionAttributeValues: marshall({ ':pk': LEGACY_UNSEALED }),
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    };
+  }
+
   /** What `byUnsealed` still lists (entries of the older layout not sealed yet; may include a few just marked). */
   private async legacyBacklog(): Promise<SealBacklog> {
     let count = 0;
     let oldestTime: string | null = null;
     let startKey: Record<string, AttributeValue> | undefined;
     do {
+      const query = this.legacyIndexQuery(startKey);
       const page = await this.client.send(
         new QueryCommand({
-          TableName: this.table,
-          IndexName: 'byUnsealed',
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': INDEXES.byUnsealed.pk, '#time': 'time' },
-          ExpressionAttributeValues: marshall({ ':pk': LEGACY_UNSEALED }),
+          ...query,
+          ExpressionAttributeNames: { ...query.ExpressionAttributeNames, '#time': 'time' },
           ProjectionExpression: '#time',
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
       for (const item of page.Items ?? []) {

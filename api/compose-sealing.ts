@@ -99,6 +99,7 @@ export function storeFor(options: BrokerOptions, client: DynamoDBClient, clock: 
     tableName: options.tableName,
     clock,
     simulated: options.config.aws.mode === 'simulated',
+    logger: options.logger,
     // List cursors are HMAC'd; every instance shares the cookie secret, so a cursor works on any of them.
     ...(secret ? { cursorSecret: secret } : {}),
   });

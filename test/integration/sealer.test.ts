@@ -298,6 +298,17 @@ describe('commit without a global lock, one sealer that chains', () => {
     expect((await stack.broker.sealer.lag()).unsealed).toBe(0);
   });
 
+  it('blocks are cut by bytes, not characters: events of multi-byte text never make a block DynamoDB refuses', async () => {
+    await sealer().run();
+    const store = stack.broker.store as DynamoStore;
+    // 150 events of 1,000 three-byte characters: about 210,000 characters, but 450 KB of text.
+    const ids = await commitMany(150, (n) =>
+      store.appendEvents([{ ...draft(9000 + n), data: { reason: '障害対応'.repeat(250), n } }]),
+    );
+    expect((await sealer().run()).sealed).toBe(150);
+    await expectExactlyOnce(ids);
+  });
+
   it('reads across block boundaries give exactly the events of the range, in either direction', async () => {
     const store = stack.broker.store as DynamoStore;
     // Commit times out of seq order, so blocks' time spans overlap and only per-event filtering is right.

@@ -82,7 +82,7 @@ export function* blocksOf(events: Iterable<AuditEvent>): Iterable<AuditEvent[]> 
   let block: AuditEvent[] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = serializeEvent(event).length;
+    const size = Buffer.byteLength(serializeEvent(event));
     if (block.length > 0 && (block.length >= BLOCK_MAX_EVENTS || bytes + size > BLOCK_MAX_BYTES)) {
       yield block;
       block = [];

@@ -43,6 +43,9 @@ import {
   writeFiller,
 } from './journal-slots.js';
 
+/** Records `backlog()` reads per slot at most. */
+const BACKLOG_READ_LIMIT = 5_000;
+
 /** The chain head as the sealer reads it: seq and hash, and each registered slot's cursor. */
 export interface SlotHead {
   head: ChainHead;
@@ -144,7 +147,7 @@ export class SlotJournal {
         continue;
       }
       const size = record.events.reduce(
-        (sum, event) => sum + JSON.stringify(event).length + SEALED_OVERHEAD_BYTES,
+        (sum, event) => sum + Buffer.byteLength(JSON.stringify(event)) + SEALED_OVERHEAD_BYTES,
         0,
       );
       if (entries.length > 0 && (entries.length + record.events.length > limit || bytes + size > maxBytes)) {
@@ -228,6 +231,10 @@ export class SlotJournal {
     }
   }
 
+  /**
+   * Events waiting after the cursors and the oldest one's commit time. Counts at most `BACKLOG_READ_LIMIT`
+   * records per slot (a lower bound past it): `/readyz` calls this, and must not read a large backlog whole.
+   */
   async backlog(): Promise<SealBacklog> {
     const { cursors } = await this.readHead();
     let count = 0;
@@ -235,10 +242,12 @@ export class SlotJournal {
     await Promise.all(
       [...cursors].map(async ([slot, cursor]) => {
         let startKey: Record<string, AttributeValue> | undefined;
+        let read = 0;
         do {
           const page = await this.client.send(
             new QueryCommand({
               ...recordsAfterQuery(this.table, slot, cursor, startKey),
+              Limit: BACKLOG_READ_LIMIT - read,
               ProjectionExpression: '#count, #time',
               ExpressionAttributeNames: { '#count': 'count', '#time': 'time' },
             }),
@@ -250,8 +259,9 @@ export class SlotJournal {
             const time = item.time?.S ?? null;
             if (time && (oldestTime === null || time < oldestTime)) oldestTime = time;
           }
+          read += page.Items?.length ?? 0;
           startKey = page.LastEvaluatedKey;
-        } while (startKey);
+        } while (startKey && read < BACKLOG_READ_LIMIT);
       }),
     );
     return { count, oldestTime };

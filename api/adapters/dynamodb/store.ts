@@ -30,6 +30,7 @@ import type {
 import type { AuditJournal, EntryRef, SealBacklog, UnsealedFound } from '../../ports/audit-journal.js';
 import type { Clock } from '../../ports/clock.js';
 import { monotonicUlids } from '../../ports/ids.js';
+import type { Logger } from '../../ports/logger.js';
 import {
   type BrokerStore,
   type Committed,
@@ -101,6 +102,8 @@ export interface DynamoStoreOptions {
   sealBatchLimit?: number;
   /** Pins this writer to one journal slot, without a lease: tests of writers that share a slot. */
   journalSlot?: string;
+  /** Where the sealing side reports what it works around (a failing look at the older layout). */
+  logger?: Logger;
 }
 
 /** BrokerStore on one DynamoDB table: conditional writes and TransactWriteItems keep state and audit in step. */
@@ -489,7 +492,14 @@ export class DynamoStore implements BrokerStore, AuditJournal {
    */
   async unsealed(limit: number): Promise<UnsealedFound> {
     if (performance.now() - this.legacyCheckedAt >= LEGACY_CHECK_MS) {
-      await this.sealLegacyEntries();
+      // A failure here must not keep the journal slots from being sealed: it is retried a minute later, and
+      // backlog() keeps counting what waits meanwhile.
+      await this.sealLegacyEntries().catch((error: unknown) =>
+        this.options.logger?.error(
+          { err: error },
+          'sealing entries of the older layout failed; retried in a minute',
+        ),
+      );
       this.legacyCheckedAt = performance.now();
     }
     return this.journal.unsealed(limit);
@@ -523,7 +533,8 @@ export class DynamoStore implements BrokerStore, AuditJournal {
    * a store's first look and then at most once a minute; `backlog()` counts what waits here meanwhile.
    */
   private async sealLegacyEntries(): Promise<void> {
-    for (let round = 0; round < 3; round++) {
+    // Until the index lists nothing more (1,000 a round), or the head keeps moving under it (three conflicts).
+    for (let conflicts = 0; conflicts < 3; ) {
       const { Item } = await this.client.send(
         new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
       );
@@ -583,10 +594,10 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           );
           head = chained.head;
         }
-        return;
       } catch (error) {
         // Another sealer moved the head or marked an entry meanwhile: read everything again.
         if (!(error instanceof TransactionCanceledException)) throw error;
+        conflicts += 1;
       }
     }
   }
@@ -652,7 +663,10 @@ export class DynamoStore implements BrokerStore, AuditJournal {
     };
   }
 
-  /** What `byUnsealed` still lists (entries of the older layout not sealed yet; may include a few just marked). */
+  /**
+   * What `byUnsealed` still lists (entries of the older layout not sealed yet; may include a few just marked),
+   * at most 5,000 of them: `/readyz` calls this.
+   */
   private async legacyBacklog(): Promise<SealBacklog> {
     let count = 0;
     let oldestTime: string | null = null;
@@ -664,6 +678,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
           ...query,
           ExpressionAttributeNames: { ...query.ExpressionAttributeNames, '#time': 'time' },
           ProjectionExpression: '#time',
+          Limit: 5_000 - count,
         }),
       );
       for (const item of page.Items ?? []) {
@@ -672,7 +687,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
         if (time && (oldestTime === null || time < oldestTime)) oldestTime = time;
       }
       startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    } while (startKey && count < 5_000);
     return { count, oldestTime };
   }
 

@@ -238,7 +238,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // chains, ships to <dataDir>/bunker/ and signs. In AWS the table's stream triggers the sealer Lambda.
     const shipEvery = options.shipIntervalSeconds ?? Number(process.env.BREAKGLASS_SHIP_INTERVAL ?? 2);
     const sealing = new SealerLoop(broker.sealer, logger, Math.max(0.1, shipEvery) * 1000);
-    sealing.wakeOnCommits(broker.requests);
+    broker.requests.onCommit(() => sealing.wake());
     sealing.start();
     // This process is the only broker on its table: effects still owed now were left by one that died.
     void broker.outbox

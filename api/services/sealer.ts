@@ -4,10 +4,10 @@
  * and its own hash (`sealAll`), and stores a batch in one transaction that also moves the chain head from where
  * it read it. A second sealer running by mistake loses that condition and stops — the chain never forks — and
  * an entry sealed once is never sealed again (the same transaction records it as sealed: see
- * `AuditJournal.seal`). While it seals, it ships what is already sealed to the bunker and writes the signed digests (`AuditShipper`): the seal
- * transactions wait on DynamoDB and the bunker writes on the file system or S3, so the two overlap. A crash
- * anywhere resumes with no gap and no duplicate: what committed is either sealed or still unsealed, and the
- * shipper's cursor moves only over objects in the bunker.
+ * `AuditJournal.seal`). While it seals, it ships what is already sealed to the bunker and writes the signed
+ * digests (`AuditShipper`): the seal transactions wait on DynamoDB and the bunker writes on the file system or
+ * S3, so the two overlap. A crash anywhere resumes with no gap and no duplicate: what committed is either
+ * sealed or still unsealed, and the shipper's cursor moves only over objects in the bunker.
  */
 import { sealAll } from '../domain/audit-chain.js';
 import { type AuditJournal, type EntryRef, SealConflict } from '../ports/audit-journal.js';
@@ -291,11 +291,6 @@ export class SealerLoop {
     this.timer = setInterval(() => this.wake(), this.intervalMs);
     this.timer.unref();
     this.wake();
-  }
-
-  /** Wakes the sealer after every commit `requests` makes. */
-  wakeOnCommits(requests: { onCommit(hook: () => void): void }): void {
-    requests.onCommit(() => this.wake());
   }
 
   wake(): void {

@@ -342,6 +342,17 @@ describe('shipper handler', () => {
       dynamodb: { SequenceNumber: String(sequence), SizeBytes: 200, StreamViewType: 'NEW_IMAGE', ...image },
     };
   }
+  /** A shipper handler whose sealer only counts its runs. */
+  function countingShipper() {
+    let calls = 0;
+    const handler = createShipperHandler(runtime, () => ({
+      run: async () => {
+        calls += 1;
+        return { sealed: 0, lastSeq: 0, shipped: { shipped: 0, lastSeq: 0 } };
+      },
+    }));
+    return { handler, runs: () => calls };
+  }
   /** A newly committed journal record, as the stream shows it. */
   const auditImage = (n: number, type: string) => ({
     Keys: { pk: { S: 'JOURNAL#07' }, sk: { S: `R#${String(n).padStart(12, '0')}` } },
@@ -418,31 +429,19 @@ describe('shipper handler', () => {
   });
 
   it('runs the sealer on the every-minute heartbeat tick, which has no records', async () => {
-    let calls = 0;
-    const handler = createShipperHandler(runtime, () => ({
-      run: async () => {
-        calls += 1;
-        return { sealed: 0, lastSeq: 0, shipped: { shipped: 0, lastSeq: 0 } };
-      },
-    }));
+    const { handler, runs } = countingShipper();
     const tick = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
     expect((await handler(tick as never, lambdaContext())).batchItemFailures).toEqual([]);
-    expect(calls).toBe(1);
+    expect(runs()).toBe(1);
   });
 
   it('runs the sealer for a filler (it may free the records behind its number) and for an entry of the older layout', async () => {
-    let calls = 0;
-    const handler = createShipperHandler(runtime, () => ({
-      run: async () => {
-        calls += 1;
-        return { sealed: 0, lastSeq: 0, shipped: { shipped: 0, lastSeq: 0 } };
-      },
-    }));
+    const { handler, runs } = countingShipper();
     const filler = { pk: { S: 'JOURNAL#07' }, sk: { S: 'R#000000000009' }, filler: { BOOL: true } };
     expect(
       (await handler({ Records: [record({ NewImage: filler })] }, lambdaContext())).batchItemFailures,
     ).toEqual([]);
-    expect(calls).toBe(1);
+    expect(runs()).toBe(1);
     const older = {
       pk: { S: 'EVT#evt_9' },
       sk: { S: 'EVT#evt_9' },
@@ -450,16 +449,11 @@ describe('shipper handler', () => {
       gsi5pk: { S: 'UNSEALED' },
     };
     await handler({ Records: [record({ NewImage: older })] }, lambdaContext());
-    expect(calls).toBe(2);
+    expect(runs()).toBe(2);
   });
 
   it('does not ship at all for a batch without audit events', async () => {
-    let calls = 0;
-    const handler = createShipperHandler(runtime, () => ({
-      run: async () => {
-        calls += 1;
-      },
-    }));
+    const { handler, runs } = countingShipper();
     const result = await handler(
       {
         Records: [
@@ -474,7 +468,7 @@ describe('shipper handler', () => {
       lambdaContext(),
     );
     expect(result.batchItemFailures).toEqual([]);
-    expect(calls).toBe(0);
+    expect(runs()).toBe(0);
   });
 });
 

@@ -17,7 +17,7 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { blockItem } from '../../api/adapters/dynamodb/chain-blocks.js';
-import { DynamoStore } from '../../api/adapters/dynamodb/store.js';
+import { DynamoStore, type DynamoStoreOptions } from '../../api/adapters/dynamodb/store.js';
 import { ensureTable } from '../../api/adapters/dynamodb/table.js';
 import { EMPTY_HEAD, sealAll, serializeEvent, verifyChain } from '../../api/domain/audit-chain.js';
 import type { AuditEvent, AuditEventDraft } from '../../api/domain/types.js';
@@ -97,12 +97,7 @@ describe('commit without a global lock, one sealer that chains', () => {
   beforeAll(async () => {
     stack = await startTestStack({ clock, config: testConfig(), shipIntervalSeconds: 3600 });
     await stack.sealing.stop();
-    other = new DynamoStore({
-      client: stack.broker.dynamodb,
-      tableName: stack.tableName,
-      clock: systemClock,
-      simulated: true,
-    });
+    other = storeOn();
   });
   afterAll(async () => {
     await stack?.stop();
@@ -110,15 +105,17 @@ describe('commit without a global lock, one sealer that chains', () => {
 
   const sealer = (store = stack.broker.store as DynamoStore) =>
     new Sealer({ journal: store, clock: systemClock, logger: silentLogger, maxLagSeconds: 60 });
-  /** A sealer's own store cutting blocks of `size` events, so a few hundred events make many blocks. */
-  const smallBlocks = (size: number) =>
+  /** Another store on the test table (another process, in effect), with `options` over the defaults. */
+  const storeOn = (options: Partial<DynamoStoreOptions> = {}) =>
     new DynamoStore({
       client: stack.broker.dynamodb,
       tableName: stack.tableName,
       clock: systemClock,
       simulated: true,
-      sealBatchLimit: size,
+      ...options,
     });
+  /** A sealer's own store cutting blocks of `size` events, so a few hundred events make many blocks. */
+  const smallBlocks = (size: number) => storeOn({ sealBatchLimit: size });
 
   async function expectExactlyOnce(ids: string[]) {
     const chain = await sealedChain(stack.broker.store as DynamoStore);
@@ -228,12 +225,7 @@ describe('commit without a global lock, one sealer that chains', () => {
 
   it('a writer that dies with a number in flight holds back only its slot, until the sealer closes the number', async () => {
     const times = new MutableClock();
-    const dying = new DynamoStore({
-      client: stack.broker.dynamodb,
-      tableName: stack.tableName,
-      clock: times,
-      simulated: true,
-    });
+    const dying = storeOn({ clock: times });
     const transactions = transactFaults(stack.broker.dynamodb);
     const puts = putFaults(stack.broker.dynamodb);
     await dying.appendEvents([draft(3300)]);
@@ -263,25 +255,10 @@ describe('commit without a global lock, one sealer that chains', () => {
 
   it('writers sharing a slot collide on numbers and resend: every commit lands once and is sealed once', async () => {
     const shared = (n: number) =>
-      new DynamoStore({
-        client: stack.broker.dynamodb,
-        tableName: stack.tableName,
-        clock: systemClock,
-        simulated: true,
-        journalSlot: '99',
-      })
+      storeOn({ journalSlot: '99' })
         .appendEvents([draft(3400 + n)])
         .then((committed) => committed.events.map((event) => event.id));
-    const writers = [0, 1, 2, 3].map(
-      () =>
-        new DynamoStore({
-          client: stack.broker.dynamodb,
-          tableName: stack.tableName,
-          clock: systemClock,
-          simulated: true,
-          journalSlot: '98',
-        }),
-    );
+    const writers = [0, 1, 2, 3].map(() => storeOn({ journalSlot: '98' }));
     // Four writers in one slot, each believing the same next number, 10 commits each at once.
     const ids = (
       await Promise.all(
@@ -313,12 +290,7 @@ describe('commit without a global lock, one sealer that chains', () => {
     const store = stack.broker.store as DynamoStore;
     // Commit times out of seq order, so blocks' time spans overlap and only per-event filtering is right.
     const times = new MutableClock();
-    const stamped = new DynamoStore({
-      client: stack.broker.dynamodb,
-      tableName: stack.tableName,
-      clock: times,
-      simulated: true,
-    });
+    const stamped = storeOn({ clock: times });
     await commitMany(45, (n) => stamped.appendEvents([draft(6000 + n)]));
     for (let n = 0; n < 20; n++) {
       times.advanceMinutes(n % 2 ? 7 : -3);
@@ -403,13 +375,7 @@ describe('commit without a global lock, one sealer that chains', () => {
         Item: marshall({ pk: 'META', sk: 'AUDIT_HEAD', seq: legacy.head.seq, hash: legacy.head.hash }),
       }),
     );
-    const store = new DynamoStore({
-      client: stack.broker.dynamodb,
-      tableName,
-      clock: systemClock,
-      simulated: true,
-      sealBatchLimit: 3,
-    });
+    const store = storeOn({ tableName, sealBatchLimit: 3 });
     await store.appendEvents(
       [6, 7, 8, 9].map((n) => ({
         type: 'access.forbidden',
@@ -472,12 +438,7 @@ describe('commit without a global lock, one sealer that chains', () => {
         .map((event) => `EVT#${event.id}\tEVT#${event.id}`)
         .join('\n'),
     });
-    const store = new DynamoStore({
-      client: stack.broker.dynamodb,
-      tableName,
-      clock: systemClock,
-      simulated: true,
-    });
+    const store = storeOn({ tableName });
     const entryOf = async (id: string) =>
       (
         await stack.broker.dynamodb.send(
@@ -511,12 +472,7 @@ describe('commit without a global lock, one sealer that chains', () => {
     }
     expect(await store.backlog()).toEqual({ count: 0, oldestTime: null });
     // Another process finds nothing of the old layout left.
-    const again = new DynamoStore({
-      client: stack.broker.dynamodb,
-      tableName,
-      clock: systemClock,
-      simulated: true,
-    });
+    const again = storeOn({ tableName });
     expect((await sealer(again).run()).sealed).toBe(0);
     expect(await sealedChain(again)).toHaveLength(8);
   });

@@ -16,6 +16,7 @@ import {
   type DynamoDBClient,
   PutItemCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactionConflictException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -36,7 +37,7 @@ const numberKey = (n: number) => n.toString().padStart(12, '0');
 export const recordKey = (slot: string, n: number) => ({ pk: slotPk(slot), sk: `R#${numberKey(n)}` });
 /** Where the sealer noted the seqs it gave a slot's records up to `n` (one note per slot and seal). */
 export const noteKey = (slot: string, n: number) => ({ pk: slotPk(slot), sk: `S#${numberKey(n)}` });
-export const RECORD_LAST = `R#${'9'.repeat(12)}`;
+const RECORD_LAST = `R#${'9'.repeat(12)}`;
 export const NOTE_LAST = `S#${'9'.repeat(12)}`;
 export const recordNumber = (sk: string) => Number(sk.slice(2));
 /** The head attribute holding a slot's cursor (the last record sealed). */
@@ -208,22 +209,35 @@ export class SlotWriter {
   private async lastNumber(slot: string): Promise<number> {
     const { Items } = await this.client.send(
       new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
-        ExpressionAttributeValues: {
-          ':pk': { S: slotPk(slot) },
-          ':first': { S: recordKey(slot, 0).sk },
-          ':last': { S: RECORD_LAST },
-        },
+        ...recordsAfterQuery(this.table, slot, 0),
         ProjectionExpression: 'sk',
         ScanIndexForward: false,
-        ConsistentRead: true,
         Limit: 1,
       }),
     );
     const sk = Items?.[0]?.sk?.S;
     return sk ? recordNumber(sk) : 0;
   }
+}
+
+/** A consistent query of a slot's records after `cursor`, in number order. */
+export function recordsAfterQuery(
+  table: string,
+  slot: string,
+  cursor: number,
+  startKey?: Record<string, AttributeValue>,
+): QueryCommandInput {
+  return {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :last',
+    ExpressionAttributeValues: {
+      ':pk': { S: slotPk(slot) },
+      ':after': { S: recordKey(slot, cursor + 1).sk },
+      ':last': { S: RECORD_LAST },
+    },
+    ConsistentRead: true,
+    ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+  };
 }
 
 /** The record item of a commit: its events as committed, in order, and what backlog counts need. */
@@ -238,6 +252,5 @@ export function recordItem(
     events: { S: JSON.stringify(events) },
     count: { N: String(events.length) },
     time: { S: events[0]!.time },
-    first: { S: events[0]!.id },
   };
 }

@@ -14,7 +14,6 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
-  type QueryCommandInput,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -36,9 +35,9 @@ import {
   HEAD_KEY,
   NOTE_LAST,
   noteKey,
-  RECORD_LAST,
   recordKey,
   recordNumber,
+  recordsAfterQuery,
   slotPk,
   writeFiller,
 } from './journal-slots.js';
@@ -99,16 +98,14 @@ export class SlotJournal {
     const cursors = new Map<string, number>();
     if (!Item) return { head: EMPTY_HEAD, cursors };
     for (const slot of Item.slots?.SS ?? []) cursors.set(slot, Number(Item[cursorName(slot)]?.N ?? 0));
-    const head =
-      Item.seq?.N === undefined ? EMPTY_HEAD : { seq: Number(Item.seq.N), hash: Item.hash?.S ?? '' };
-    return { head, cursors };
+    return { head: chainHeadOf(Item), cursors };
   }
 
   /**
    * Up to `limit` events after the cursors, in whole records, oldest first across slots (each slot in number
    * order), no more than one block holds. `complete` when every slot was read to its end with no gap.
    */
-  async unsealed(limit: number, maxBytes = BLOCK_MAX_BYTES): Promise<UnsealedFound> {
+  async unsealed(limit: number): Promise<UnsealedFound> {
     const { head, cursors } = await this.readHead();
     const queues = new Map<string, SlotRecord[]>();
     let complete = true;
@@ -150,7 +147,10 @@ export class SlotJournal {
         (sum, event) => sum + Buffer.byteLength(JSON.stringify(event)) + SEALED_OVERHEAD_BYTES,
         0,
       );
-      if (entries.length > 0 && (entries.length + record.events.length > limit || bytes + size > maxBytes)) {
+      if (
+        entries.length > 0 &&
+        (entries.length + record.events.length > limit || bytes + size > BLOCK_MAX_BYTES)
+      ) {
         complete = false;
         break;
       }
@@ -378,28 +378,13 @@ export class SlotJournal {
   }
 }
 
-/** A consistent query of a slot's records after `cursor`, in number order. */
-function recordsAfterQuery(
-  table: string,
-  slot: string,
-  cursor: number,
-  startKey: Record<string, AttributeValue> | undefined,
-): QueryCommandInput {
-  return {
-    TableName: table,
-    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :last',
-    ExpressionAttributeValues: {
-      ':pk': { S: slotPk(slot) },
-      ':after': { S: recordKey(slot, cursor + 1).sk },
-      ':last': { S: RECORD_LAST },
-    },
-    ConsistentRead: true,
-    ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-  };
+/** The chain head an item holds (`EMPTY_HEAD` before the first seal, when only slots are registered). */
+export function chainHeadOf(item: Record<string, AttributeValue> | undefined): ChainHead {
+  return item?.seq?.N === undefined ? EMPTY_HEAD : { seq: Number(item.seq.N), hash: item.hash?.S ?? '' };
 }
 
 /** The head moved from `from` (conditioned on its seq) to `next`, with the moved slots' new cursors. */
-function headMove(
+export function headMove(
   table: string,
   from: ChainHead,
   next: ChainHead,

@@ -17,7 +17,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { type ChainHead, EMPTY_HEAD, sealAll } from '../../domain/audit-chain.js';
+import { type ChainHead, sealAll } from '../../domain/audit-chain.js';
 import { DomainError } from '../../domain/errors.js';
 import { nextDue, type Outcome } from '../../domain/lifecycle.js';
 import type {
@@ -54,7 +54,7 @@ import {
   parseRefLines,
   seqKey,
 } from './chain-blocks.js';
-import { SlotJournal } from './journal.js';
+import { chainHeadOf, headMove, SlotJournal } from './journal.js';
 import { HEAD_KEY, recordItem, recordKey, type SlotNumber, SlotWriter } from './journal-slots.js';
 import { INDEXES, TTL_ATTRIBUTE } from './table.js';
 
@@ -488,7 +488,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
 
   /**
    * Up to `limit` unsealed events, whole commits, oldest first across the journal slots (see journal.ts for why
-   * each is sealed exactly once). Entries of the layout before journal slots are moved into records first.
+   * each is sealed exactly once). Entries of the layout before journal slots are sealed first (see below).
    */
   async unsealed(limit: number): Promise<UnsealedFound> {
     if (performance.now() - this.legacyCheckedAt >= LEGACY_CHECK_MS) {
@@ -539,9 +539,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
         new GetItemCommand({ TableName: this.table, Key: marshall(HEAD_KEY), ConsistentRead: true }),
       );
       await this.finishLegacyBlocks(Item ?? {});
-      let head: ChainHead = Item?.seq?.N
-        ? { seq: Number(Item.seq.N), hash: Item.hash?.S ?? '' }
-        : { seq: 0, hash: EMPTY_HEAD.hash };
+      let head = chainHeadOf(Item);
       const waiting = await this.legacyEntries();
       if (waiting.length === 0) return;
       try {
@@ -561,20 +559,7 @@ export class DynamoStore implements BrokerStore, AuditJournal {
                     ConditionExpression: 'attribute_not_exists(pk)',
                   },
                 },
-                {
-                  Update: {
-                    TableName: this.table,
-                    Key: marshall(HEAD_KEY),
-                    UpdateExpression: 'SET #seq = :seq, #hash = :hash',
-                    ConditionExpression: head.seq > 0 ? '#seq = :from' : 'attribute_not_exists(#seq)',
-                    ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
-                    ExpressionAttributeValues: marshall({
-                      ':seq': chained.head.seq,
-                      ':hash': chained.head.hash,
-                      ...(head.seq > 0 ? { ':from': head.seq } : {}),
-                    }),
-                  },
-                },
+                headMove(this.table, head, chained.head, []),
                 ...entries.map(({ ref }, index) => ({
                   Update: {
                     TableName: this.table,

@@ -443,6 +443,28 @@ describe('bad input is a 4xx problem, never a 5xx', () => {
     expectProblem(response, text, status, code);
   });
 
+  it('Idempotency-Key is documented in /openapi.json with the pattern the API enforces', async () => {
+    const document = (await (await fetch(`${stack.url}/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { parameters?: { in: string; name: string; schema?: unknown }[] }>
+      >;
+    };
+    const parameters = document.paths['/v1/requests']?.post?.parameters ?? [];
+    expect(parameters.filter((parameter) => parameter.in === 'header')).toEqual([
+      expect.objectContaining({
+        name: 'Idempotency-Key',
+        required: false,
+        schema: { type: 'string', pattern: '^[\\w-]{8,128}$' },
+      }),
+    ]);
+    const { response, text } = await send('POST', '/v1/requests', VALID, { 'idempotency-key': 'short' });
+    expectProblem(response, text, 400, 'validation_failed');
+    expect(JSON.parse(text).errors).toEqual([
+      { path: 'idempotency-key', message: expect.stringMatching(/8-128/) },
+    ]);
+  });
+
   it('Idempotency-Key: a replay returns the first request; a different body under the same key is refused', async () => {
     const key = 'idem-key-0001';
     const first = await alice<{ id: string }>('POST', '/v1/requests', VALID, { 'idempotency-key': key });

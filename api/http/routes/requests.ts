@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DomainError } from '../../domain/errors.js';
 import { REQUEST_STATUSES } from '../../domain/types.js';
 import type { App } from '../env.js';
 import { presentRequest } from '../present.js';
@@ -15,21 +16,27 @@ import {
 
 export { MAX_DURATION_MINUTES };
 
-const IdempotencyHeader = z.object({
-  'idempotency-key': z
-    .string()
-    .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 8-128 letters, digits, dashes or underscores')
-    .optional()
-    .openapi({
-      description: 'Retrying with the same key returns the first result instead of a second request',
-    }),
-});
+const IDEMPOTENCY_KEY_RULE = 'must be 8-128 letters, digits, dashes or underscores';
+
+/**
+ * The Idempotency-Key header, documented as a parameter and checked on its own. A zod `headers` schema would do
+ * the same check, but its validator reads every header of the call, and on the Node server that turns the
+ * request's lightweight headers into a full `Headers` object (about a tenth of a millisecond per create).
+ */
+const idempotencyKeyParameter = {
+  in: 'header' as const,
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'Retrying with the same key returns the first result instead of a second request',
+  schema: { type: 'string' as const, pattern: IDEMPOTENCY_KEY_PATTERN.source },
+};
 
 const createRequestRoute = createRoute({
   method: 'post',
   path: '/v1/requests',
   tags: ['requests'],
-  request: { body: jsonBody(CreateRequestBody), headers: IdempotencyHeader },
+  parameters: [idempotencyKeyParameter],
+  request: { body: jsonBody(CreateRequestBody) },
   responses: {
     201: jsonResponse(RequestSchema, 'Created'),
     200: jsonResponse(RequestSchema, 'Replayed: the request created earlier with this Idempotency-Key'),
@@ -77,7 +84,12 @@ export function registerRequestRoutes(app: App): void {
   app.openapi(createRequestRoute, async (c) => {
     const { requests, publicUrl } = c.get('deps');
     const body = c.req.valid('json');
-    const key = c.req.valid('header')['idempotency-key'];
+    const key = c.req.header('idempotency-key');
+    if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+      throw new DomainError('validation_failed', `idempotency-key: ${IDEMPOTENCY_KEY_RULE}`, {
+        errors: [{ path: 'idempotency-key', message: IDEMPOTENCY_KEY_RULE }],
+      });
+    }
     const { request, replayed } = await requests.create(
       c.get('caller'),
       {

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoOutbox } from '../../api/adapters/dynamodb/outbox.js';
 import { JoseTokenVerifier } from '../../api/adapters/oidc/token-verifier.js';
@@ -20,7 +19,7 @@ import { type LocalStack, startLocalStack } from '../../api/local/stack.js';
 import { newUlid } from '../../api/ports/ids.js';
 import { silentLogger } from '../../api/ports/logger.js';
 import type { LifecycleListener } from '../../api/services/request-service.js';
-import { benchConfig, devToken, percentile } from '../support.js';
+import { benchConfig, devToken, percentile, WorkerHttpClient } from '../support.js';
 
 export const name = 'api';
 
@@ -120,92 +119,6 @@ const sumOf = (calls: Call[], command: string) =>
 const median = (samples: Sample[], pick: (sample: Sample) => number) => percentile(samples.map(pick), 50);
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
-/**
- * The HTTP client runs in a worker thread, like a real client in its own process: on one event loop the
- * server's post-commit work (lifecycle listeners) would delay the client reading its response and inflate the
- * numbers. The worker times each call itself, so the message passing is not counted. It is node:http on one
- * keep-alive connection, the leanest client Node has: undici's fetch spends about 0.4 ms of its own per call on
- * this VM (GET /healthz 1.19 against 0.85 ms, measured side by side), which is the client's cost, not the API's.
- */
-const CLIENT_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const http = require('node:http');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-parentPort.on('message', ({ id, url, method, headers, body }) => {
-  const started = performance.now();
-  const fail = (error) => parentPort.postMessage({ id, error: String(error) });
-  const sent = body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) };
-  const request = http.request(url, { method, headers: sent, agent }, (response) => {
-    const chunks = [];
-    response.on('data', (chunk) => chunks.push(chunk));
-    response.on('error', fail);
-    response.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      parentPort.postMessage({ id, ms: performance.now() - started, status: response.statusCode, text });
-    });
-  });
-  request.on('error', fail);
-  request.end(body);
-});`;
-
-interface HttpResult {
-  ms: number;
-  status: number;
-  json: { id?: string; status?: string; code?: string };
-}
-
-class HttpClient {
-  private readonly worker = new Worker(CLIENT_SOURCE, { eval: true });
-  private readonly pending = new Map<number, (reply: Record<string, unknown>) => void>();
-  private next = 0;
-
-  constructor(private readonly baseUrl: string) {
-    this.worker.on('message', (reply: Record<string, unknown>) => {
-      this.pending.get(reply.id as number)?.(reply);
-      this.pending.delete(reply.id as number);
-    });
-  }
-
-  async send(method: string, path: string, token?: string, body?: unknown): Promise<HttpResult> {
-    const id = this.next++;
-    const reply = await new Promise<Record<string, unknown>>((resolve) => {
-      this.pending.set(id, resolve);
-      this.worker.postMessage({
-        id,
-        url: `${this.baseUrl}${path}`,
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    });
-    if (typeof reply.error === 'string') throw new Error(`${method} ${path}: ${reply.error}`);
-    const text = String(reply.text);
-    let json: HttpResult['json'] = {};
-    try {
-      json = JSON.parse(text) as HttpResult['json'];
-    } catch {
-      // not JSON; callers check the status
-    }
-    return { ms: reply.ms as number, status: reply.status as number, json };
-  }
-
-  /** A POST that must answer `expect`; returns the client-side latency and the body. */
-  async post(path: string, token: string, body: unknown, expect: number): Promise<HttpResult> {
-    const result = await this.send('POST', path, token, body);
-    if (result.status !== expect) {
-      throw new Error(`${path}: HTTP ${result.status} ${result.json.code ?? ''}, expected ${expect}`);
-    }
-    return result;
-  }
-
-  close(): Promise<number> {
-    return this.worker.terminate();
-  }
-}
-
 const person = (name: string, groups: string[]): Caller => ({
   subject: name,
   email: `${name}@example.com`,
@@ -243,7 +156,7 @@ export async function run(): Promise<void> {
     const approver = person('bob', ['sre-leads']);
     const body = { roleId: ROLE, durationMinutes: 60, reason: 'benchmark: investigate latency' };
 
-    const http = new HttpClient(stack.url);
+    const http = new WorkerHttpClient(stack.url);
     closeClient = () => http.close();
     let clientMs = 0;
     const apiCreate = async () => {

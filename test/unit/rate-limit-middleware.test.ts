@@ -56,7 +56,7 @@ class GatedLimiter implements RateLimiter {
   }
 }
 
-function appWith(limiter: RateLimiter) {
+function appWith(limiter: RateLimiter, now?: () => Date) {
   const app = new Hono<AppEnv>();
   const limits = rateLimits({
     limits: LIMITS,
@@ -64,6 +64,7 @@ function appWith(limiter: RateLimiter) {
     requests: { record: async () => [] as never },
     reports: new MemoryThrottleReports(),
     logger: silentLogger,
+    ...(now ? { now } : {}),
   });
   app.use('*', async (c, next) => {
     c.set('requestId', 'r_test');
@@ -97,6 +98,37 @@ describe('rate limits per person', () => {
     // Every call was counted, the throttled one too; the refused counter counts the two 403s only.
     expect(await limiter.peek('p:alice', LIMITS.windowSeconds, at)).toBe(3);
     expect(await limiter.peek('r:alice', LIMITS.windowSeconds, at)).toBe(2);
+    await limits.flush();
+  });
+
+  it('a person throttled in this window is answered without reading their counters again, until the next window', async () => {
+    const limiter = new MemoryRateLimiter();
+    const keys: string[] = [];
+    const spy: RateLimiter = {
+      hit: (key, seconds, at) => {
+        keys.push(`hit ${key}`);
+        return limiter.hit(key, seconds, at);
+      },
+      peek: (key, seconds, at) => {
+        keys.push(`peek ${key}`);
+        return limiter.peek(key, seconds, at);
+      },
+    };
+    let clock = new Date('2026-11-29T10:00:05Z');
+    const { app, limits } = appWith(spy, () => clock);
+    await app.request('/refused');
+    await app.request('/refused');
+    expect((await app.request('/ok')).status).toBe(429);
+    keys.length = 0;
+    for (let i = 0; i < 3; i++) expect((await app.request('/ok')).status).toBe(429);
+    // Only the throttled-call count the window's report carries; no per-person counter was read.
+    expect(keys).toEqual(['hit t:r:alice', 'hit t:r:alice', 'hit t:r:alice']);
+    expect(await limiter.peek('t:r:alice', LIMITS.windowSeconds, clock)).toBe(4);
+
+    clock = new Date('2026-11-29T10:01:05Z');
+    keys.length = 0;
+    expect((await app.request('/ok')).status).toBe(200);
+    expect(keys.sort()).toEqual(['hit p:alice', 'peek r:alice']);
     await limits.flush();
   });
 });

@@ -165,8 +165,8 @@ export async function run(): Promise<void> {
       return result.json.id!;
     };
     // The same storage work POST /v1/requests does: the domain decision, then DynamoStore.createRequest
-    // (one TransactWriteItems with the request, its unsealed journal entry and the outbox entry naming the
-    // effects the commit owes). The outbox entry is part of the API's transaction (the post-commit effects are
+    // (one TransactWriteItems with the request, its journal record, its event's timeline entry and the outbox
+    // entry naming the effects the commit owes). The outbox entry is part of the API's transaction (the post-commit effects are
     // owed durably, in the same commit), so the direct call writes it too: without it the direct transaction has
     // one item fewer, which alone costs DynamoDB Local about 2 ms a call (each item of a transaction does), and
     // that would be counted as API overhead. Like the API's listeners, the direct side then settles (deletes) the
@@ -194,7 +194,8 @@ export async function run(): Promise<void> {
       if (result.json.status !== 'active') throw new Error(`approval left ${id} ${result.json.status}`);
     };
     // The same storage work an approval does: read the request, decide, DynamoStore.updateRequest
-    // (one TransactWriteItems with the request, its three journal entries and the outbox entry, as above).
+    // (one TransactWriteItems with the request, its journal record, a timeline entry for each of its three events
+    // and the outbox entry, as above).
     const directApprove = async (id: string) => {
       const request = await store.getRequest(id);
       if (!request) throw new Error(`lost ${id}`);

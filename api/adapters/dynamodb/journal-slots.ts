@@ -20,6 +20,7 @@ import {
   TransactionConflictException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Clock } from '../../ports/clock.js';
 
 /** Slots a table has. Writers beyond this many at once share slots (correct, with retries on collisions). */
@@ -31,6 +32,8 @@ export const GAP_FILL_MS = 60_000;
 
 export const HEAD_KEY = { pk: 'META', sk: 'AUDIT_HEAD' };
 
+/** A slot's name: its index, two digits. */
+const slotName = (index: number) => index.toString().padStart(2, '0');
 export const slotPk = (slot: string) => `JOURNAL#${slot}`;
 const numberKey = (n: number) => n.toString().padStart(12, '0');
 /** The record of commit `n` in a slot. */
@@ -59,13 +62,7 @@ export async function writeFiller(
     await client.send(
       new PutItemCommand({
         TableName: table,
-        Item: {
-          pk: { S: slotPk(at.slot) },
-          sk: { S: recordKey(at.slot, at.n).sk },
-          filler: { BOOL: true },
-          count: { N: '0' },
-          time: { S: time },
-        },
+        Item: marshall({ ...recordKey(at.slot, at.n), filler: true, count: 0, time }),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -134,14 +131,14 @@ export class SlotWriter {
     const order = Array.from({ length: SLOT_COUNT }, (_, index) => index).sort(() => Math.random() - 0.5);
     let chosen: string | null = this.pinned ?? null;
     for (const index of chosen ? [] : this.slot ? [Number(this.slot), ...order] : order) {
-      const slot = index.toString().padStart(2, '0');
+      const slot = slotName(index);
       if (await this.claim(slot, now)) {
         chosen = slot;
         break;
       }
     }
     // Every slot leased: share one. Collisions then cost retries, never correctness.
-    chosen ??= order[0]!.toString().padStart(2, '0');
+    chosen ??= slotName(order[0]!);
     // Never below the slot's cursor, even if its records were gone: a number at or below it would never be sealed.
     const cursor = await this.register(chosen);
     this.next = Math.max(cursor, await this.lastNumber(chosen)) + 1;
@@ -191,7 +188,7 @@ export class SlotWriter {
         const { Attributes } = await this.client.send(
           new UpdateItemCommand({
             TableName: this.table,
-            Key: { pk: { S: HEAD_KEY.pk }, sk: { S: HEAD_KEY.sk } },
+            Key: marshall(HEAD_KEY),
             UpdateExpression: 'ADD #slots :slot',
             ExpressionAttributeNames: { '#slots': 'slots' },
             ExpressionAttributeValues: { ':slot': { SS: [slot] } },
@@ -245,12 +242,10 @@ export function recordItem(
   at: SlotNumber,
   events: { id: string; time: string }[],
 ): Record<string, AttributeValue> {
-  return {
-    ...Object.fromEntries(
-      Object.entries(recordKey(at.slot, at.n)).map(([name, value]) => [name, { S: value }]),
-    ),
-    events: { S: JSON.stringify(events) },
-    count: { N: String(events.length) },
-    time: { S: events[0]!.time },
-  };
+  return marshall({
+    ...recordKey(at.slot, at.n),
+    events: JSON.stringify(events),
+    count: events.length,
+    time: events[0]!.time,
+  });
 }

@@ -18,6 +18,7 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { type ChainHead, EMPTY_HEAD } from '../../domain/audit-chain.js';
 import type { AuditEvent, CommittedEvent } from '../../domain/types.js';
 import {
@@ -91,7 +92,7 @@ export class SlotJournal {
     const { Item } = await this.client.send(
       new GetItemCommand({
         TableName: this.table,
-        Key: { pk: { S: HEAD_KEY.pk }, sk: { S: HEAD_KEY.sk } },
+        Key: marshall(HEAD_KEY),
         ConsistentRead: true,
       }),
     );
@@ -405,7 +406,7 @@ export function headMove(
   return {
     Update: {
       TableName: table,
-      Key: { pk: { S: HEAD_KEY.pk }, sk: { S: HEAD_KEY.sk } },
+      Key: marshall(HEAD_KEY),
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: from.seq > 0 ? '#seq = :from' : 'attribute_not_exists(#seq)',
       ExpressionAttributeNames: names,
@@ -425,16 +426,14 @@ function noteWrite(
   lastN: number,
   sealed: { n: number; seq: number }[],
 ): TransactWriteItem {
-  const key = noteKey(slot, lastN);
   return {
     Put: {
       TableName: table,
-      Item: {
-        pk: { S: key.pk },
-        sk: { S: key.sk },
-        firstN: { N: String(firstN) },
-        seqs: { S: sealed.map(({ n, seq }) => `${n}:${seq}`).join(',') },
-      },
+      Item: marshall({
+        ...noteKey(slot, lastN),
+        firstN,
+        seqs: sealed.map(({ n, seq }) => `${n}:${seq}`).join(','),
+      }),
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };

@@ -17,8 +17,8 @@ export const INDEXES = {
   byDue: { pk: 'gsi3pk', sk: 'gsi3sk' },
   byCreated: { pk: 'gsi4pk', sk: 'gsi4sk' },
   /**
-   * Sparse: unsealed journal entries of tables written before journal slots (`UNSEALED` / event id), drained
-   * into journal records once (`DynamoStore.drainLegacyEntries`); nothing new is written to it.
+   * Sparse: unsealed journal entries of tables written before journal slots (`UNSEALED` / event id), sealed the
+   * way that version sealed them (`DynamoStore.sealLegacyEntries`); nothing new is written to it.
    */
   byUnsealed: { pk: 'gsi5pk', sk: 'gsi5sk' },
   /** Requests of one role (`ROLE#<role>` / createdAt#id): approvers list what they may see, not everything. */

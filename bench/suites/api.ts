@@ -4,8 +4,9 @@
  * the same DynamoDB Local. Samples alternate (one API call, one direct call) so drift in DynamoDB Local and the
  * JIT hits both sides alike. An API call is timed on the wire, from the request handed to the connection to the
  * response read; the client's own building of the request (about 0.2 ms in an idle worker thread on this VM) is
- * printed beside it, not counted, because no server can make it faster. Target: the API adds at most 20% on top of its storage round trips, and those round
- * trips are exactly one TransactWriteItems for a create and one GetItem + one TransactWriteItems for an approval.
+ * printed beside it, not counted, because no server can make it faster. Target: the API adds at most 20% on top
+ * of its storage round trips, and those round trips are exactly one TransactWriteItems for a create and one
+ * GetItem + one TransactWriteItems for an approval.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -253,73 +253,59 @@ export async function run(): Promise<void> {
         return (await people.post(`/v1/requests/${created.json.id}/approve`, bob, {}, 200)).ms;
       };
       const windowMs = stack.config.limits.windowSeconds * 1000;
+      /** Quiet approvals, then approvals for as long as a flood of `url` lasts; the flood's counts and length. */
+      const floodRound = async (url: string, floodBody: unknown) => {
+        const quietRound: number[] = [];
+        for (let i = 0; i < QUIET_PER_ROUND; i++) quietRound.push(await createThenApprove());
+        let flooding = true;
+        const started = performance.now();
+        const flood = floodFromWorker(url, erin, FLOOD_CALLS, 20, floodBody).finally(() => {
+          flooding = false;
+        });
+        const flooded: number[] = [];
+        while (flooding) {
+          const ms = await createThenApprove();
+          if (flooding) flooded.push(ms);
+        }
+        const counts = await flood;
+        return { quiet: quietRound, flooded, counts, seconds: (performance.now() - started) / 1000 };
+      };
       try {
         const quiet: number[] = [];
         const underFlood: number[] = [];
         const rounds: string[] = [];
         for (let round = 0; round < FLOOD_ROUNDS; round++) {
+          // From the second round on, the next window, so that erin's refused budget is fresh again. Every round
+          // then starts with a few untimed approvals, so that no quiet block pays for the idle wait. (Run alone,
+          // the section's first round still meets DynamoDB Local's JVM cold and its quiet approvals are slow: the
+          // full bench runs the curve first.)
           if (round > 0) {
-            // The next window, so that erin's refused budget is fresh again; the machine then idled, so a few
-            // untimed approvals warm it up before the quiet block.
             await new Promise((resolve) => setTimeout(resolve, windowMs - (Date.now() % windowMs) + 100));
-            for (let i = 0; i < 5; i++) await createThenApprove();
           }
-          const quietRound: number[] = [];
-          for (let i = 0; i < QUIET_PER_ROUND; i++) quietRound.push(await createThenApprove());
-          let flooding = true;
-          let counts = { refused: 0, throttled: 0 };
-          const flood = floodFromWorker(`${stack.url}/v1/requests`, erin, FLOOD_CALLS, 20, {
+          for (let i = 0; i < 5; i++) await createThenApprove();
+          const measured = await floodRound(`${stack.url}/v1/requests`, {
             roleId: 'prod-admin',
             durationMinutes: 30,
             reason: 'flood of refused calls',
-          })
-            .then((result) => {
-              counts = result;
-            })
-            .finally(() => {
-              flooding = false;
-            });
-          const floodRound: number[] = [];
-          const started = performance.now();
-          while (flooding) {
-            const ms = await createThenApprove();
-            if (flooding) floodRound.push(ms);
-          }
-          await flood;
-          const seconds = (performance.now() - started) / 1000;
-          quiet.push(...quietRound);
-          underFlood.push(...floodRound);
+          });
+          quiet.push(...measured.quiet);
+          underFlood.push(...measured.flooded);
           rounds.push(
-            `round ${round + 1}: ${counts.refused} refused (403), ${counts.throttled} throttled (429) in ${seconds.toFixed(1)} s;` +
-              ` ${floodRound.length} approvals p50 ${fmt(percentile(floodRound, 50))} vs ${fmt(percentile(quietRound, 50))} just before` +
-              ` (${(percentile(floodRound, 50) / percentile(quietRound, 50)).toFixed(2)}x)`,
+            `round ${round + 1}: ${measured.counts.refused} refused (403), ${measured.counts.throttled} throttled (429) in ${measured.seconds.toFixed(1)} s;` +
+              ` ${measured.flooded.length} approvals p50 ${fmt(percentile(measured.flooded, 50))} vs ${fmt(percentile(measured.quiet, 50))} just before` +
+              ` (${(percentile(measured.flooded, 50) / percentile(measured.quiet, 50)).toFixed(2)}x)`,
           );
         }
         // The control, after the rounds: the same flood at a bare server in another thread, not at the broker.
         const bare = new Worker(BARE_SERVER_SOURCE, { eval: true });
-        const controlQuiet: number[] = [];
-        const control: number[] = [];
-        try {
-          const port = await new Promise<number>((resolve) => bare.once('message', resolve));
-          for (let i = 0; i < QUIET_PER_ROUND; i++) controlQuiet.push(await createThenApprove());
-          let flooding = true;
-          const flood = floodFromWorker(
-            `http://127.0.0.1:${port}/v1/requests`,
-            erin,
-            FLOOD_CALLS,
-            20,
-            {},
-          ).finally(() => {
-            flooding = false;
-          });
-          while (flooding) {
-            const ms = await createThenApprove();
-            if (flooding) control.push(ms);
+        const { quiet: controlQuiet, flooded: control } = await (async () => {
+          try {
+            const port = await new Promise<number>((resolve) => bare.once('message', resolve));
+            return await floodRound(`http://127.0.0.1:${port}/v1/requests`, {});
+          } finally {
+            await bare.terminate();
           }
-          await flood;
-        } finally {
-          await bare.terminate();
-        }
+        })();
         const ratio = percentile(underFlood, 50) / percentile(quiet, 50);
         const controlRatio = percentile(control, 50) / percentile(controlQuiet, 50);
         console.log(
